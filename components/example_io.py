@@ -1,0 +1,139 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""Shared plumbing of the custom components: tf.Example <-> dict, Examples
+artifact splits, Beam counters, and the JSON report artifact."""
+import json
+import logging
+import os
+from typing import Any, Dict, Iterable, List, Mapping, Optional
+
+import apache_beam as beam
+from apache_beam.metrics.metric import MetricsFilter
+
+import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
+import tensorflow as tf
+from tfx import v1 as tfx
+from tfx.types import artifact_utils
+
+TFRECORD_SUFFIX = ".gz"
+
+
+class RunReport(tfx.dsl.Artifact):
+  """A JSON report of what a component read, wrote and skipped (and why)."""
+  TYPE_NAME = "RelvidRunReport"
+
+
+REPORT_FILE = "report.json"
+
+
+def to_example(row: Mapping[str, Any]) -> tf.train.Example:
+  """Builds a tf.Example: str/bytes -> bytes_list, int -> int64_list,
+  float -> float_list; lists keep their element type; None is left out."""
+  feature = {}
+  for key, value in row.items():
+    if value is None:
+      continue
+    values = value if isinstance(value, (list, tuple)) else [value]
+    if all(isinstance(v, (bytes, str)) for v in values):
+      feature[key] = tf.train.Feature(bytes_list=tf.train.BytesList(
+          value=[v.encode("utf-8") if isinstance(v, str) else v
+                 for v in values]))
+    elif all(isinstance(v, (bool, int)) for v in values):
+      feature[key] = tf.train.Feature(
+          int64_list=tf.train.Int64List(value=[int(v) for v in values]))
+    else:
+      feature[key] = tf.train.Feature(
+          float_list=tf.train.FloatList(value=[float(v) for v in values]))
+  return tf.train.Example(features=tf.train.Features(feature=feature))
+
+
+def from_example(serialized: bytes,
+                 list_fields: Iterable[str] = ()) -> Dict[str, Any]:
+  """Parses a serialized tf.Example into a dict: scalars for single-valued
+  features, lists for `list_fields` (and for any multi-valued feature)."""
+  example = tf.train.Example.FromString(serialized)
+  list_fields = set(list_fields)
+  row = {}
+  for key, feature in example.features.feature.items():
+    kind = feature.WhichOneof("kind")
+    values = list(getattr(feature, kind).value) if kind else []
+    if kind == "bytes_list":
+      values = [v.decode("utf-8") for v in values]
+    if key in list_fields or len(values) != 1:
+      row[key] = values
+    else:
+      row[key] = values[0]
+  return row
+
+
+def split_dir(artifact: tfx.dsl.Artifact, split: str) -> str:
+  return artifact_utils.get_split_uri([artifact], split)
+
+
+def split_glob(artifact: tfx.dsl.Artifact, split: str) -> str:
+  return os.path.join(split_dir(artifact, split), "*" + TFRECORD_SUFFIX)
+
+
+def set_splits(artifact: tfx.dsl.Artifact, splits: List[str]) -> None:
+  artifact.split_names = artifact_utils.encode_split_names(list(splits))
+
+
+class WriteExamples(beam.PTransform):
+  """Writes dict rows as gzipped tf.Example TFRecords into one split folder."""
+
+  def __init__(self, output_dir: str):
+    super().__init__()
+    self._prefix = os.path.join(output_dir, "data_tfrecord")
+
+  def expand(self, rows):
+    return (rows
+            | "ToExample" >> beam.Map(lambda r: to_example(r).SerializeToString())
+            | "Write" >> beam.io.WriteToTFRecord(
+                self._prefix, file_name_suffix=TFRECORD_SUFFIX))
+
+
+class ReadExamples(beam.PTransform):
+  """Reads gzipped tf.Example TFRecords (a glob) as dict rows."""
+
+  def __init__(self, file_glob: str, list_fields: Iterable[str] = ()):
+    super().__init__()
+    self._glob = file_glob
+    self._list_fields = tuple(list_fields)
+
+  def expand(self, root):
+    list_fields = self._list_fields
+    return (root
+            | "Read" >> beam.io.ReadFromTFRecord(self._glob)
+            | "Parse" >> beam.Map(from_example, list_fields))
+
+
+def run_and_count(beam_pipeline: beam.Pipeline,
+                  namespace: str) -> Dict[str, int]:
+  """Runs the pipeline to completion and returns its counters in `namespace`."""
+  result = beam_pipeline.run()
+  result.wait_until_finish()
+  counts: Dict[str, int] = {}
+  query = result.metrics().query(MetricsFilter().with_namespace(namespace))
+  for counter in query["counters"]:
+    value = counter.committed
+    if value is None:
+      value = counter.attempted
+    counts[counter.key.metric.name] = counts.get(
+        counter.key.metric.name, 0) + int(value or 0)
+  return dict(sorted(counts.items()))
+
+
+def write_report(report_dir: str, report: Dict[str, Any],
+                 component: Optional[str] = None) -> str:
+  """Writes report.json under `report_dir` and logs it in one line."""
+  tf.io.gfile.makedirs(report_dir)
+  path = os.path.join(report_dir, REPORT_FILE)
+  with tf.io.gfile.GFile(path, "w") as f:
+    json.dump(report, f, indent=2, sort_keys=True)
+  logging.info("%s report: %s", component or "component",
+               json.dumps(report, sort_keys=True))
+  return path
+
+
+def read_report(report_dir: str) -> Dict[str, Any]:
+  with tf.io.gfile.GFile(os.path.join(report_dir, REPORT_FILE)) as f:
+    return json.load(f)

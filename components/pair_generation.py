@@ -1,0 +1,210 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""CoEngagementPairs: (trigger, candidate) pairs from interaction logs, Beam.
+
+For each user, engagements are ordered by time (item id breaks ties, so runs
+are reproducible) and each one pairs with the next `max_lookahead` ones that
+come at most `window_seconds` later; self-pairs are dropped and counted.
+
+Time split: the cutoff is the (1 - eval_fraction) quantile of all interaction
+times (an approximate, distributed quantile). A pair whose candidate
+engagement happens at or after the cutoff goes to `eval`, every other pair to
+`train`, so training never sees an engagement from the evaluation period.
+
+Each output row carries `pair_count` (occurrences of the pair, 1 when not
+deduplicated) and `trigger_count` (pair occurrences with that trigger in the
+split), the count that off-policy correction weights by.
+"""
+import logging
+from typing import Any, Dict, Iterable, List, Tuple
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.transforms.stats import ApproximateQuantiles
+
+from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import BeamComponentParameter
+from tfx.dsl.component.experimental.annotations import InputArtifact
+from tfx.dsl.component.experimental.annotations import OutputArtifact
+from tfx.dsl.component.experimental.annotations import Parameter
+
+from components import example_io
+from components import ingestion
+
+NAMESPACE = "relvid.pairs"
+TRAIN, EVAL = "train", "eval"
+SPLITS = (TRAIN, EVAL)
+_QUANTILES = 1001  # cutoff resolution: 0.1% of the timeline
+
+
+def _counter(name: str):
+  return Metrics.counter(NAMESPACE, name)
+
+
+def user_pairs(user_and_events: Tuple[str, Iterable[Dict[str, Any]]],
+               window_seconds: int, max_lookahead: int, symmetric: bool,
+               cutoff: int) -> Iterable[Tuple[str, str, str]]:
+  """Yields (split, trigger_id, candidate_id) for one user's engagements."""
+  _, events = user_and_events
+  events = sorted(events, key=lambda e: (e["timestamp"], e["item_id"]))
+  for i, trigger in enumerate(events):
+    for candidate in events[i + 1:i + 1 + max_lookahead]:
+      if candidate["timestamp"] - trigger["timestamp"] > window_seconds:
+        break
+      if candidate["item_id"] == trigger["item_id"]:
+        _counter("self_pairs_dropped").inc()
+        continue
+      split = EVAL if candidate["timestamp"] >= cutoff else TRAIN
+      yield split, trigger["item_id"], candidate["item_id"]
+      if symmetric:
+        yield split, candidate["item_id"], trigger["item_id"]
+
+
+def cutoff_from_quantiles(quantiles: List[int], eval_fraction: float) -> int:
+  """The time at which the last `eval_fraction` of interactions begins."""
+  index = int(round((1.0 - eval_fraction) * (len(quantiles) - 1)))
+  return int(quantiles[index])
+
+
+def _with_trigger_count(key_and_groups, dedupe: bool):
+  (split, trigger), groups = key_and_groups
+  occurrences = list(groups["pairs"])
+  trigger_count = sum(n for _, n in occurrences)
+  for candidate, n in occurrences:
+    _counter(f"pair_occurrences_{split}").inc(n)
+    _counter(f"pairs_written_{split}").inc(1 if dedupe else n)
+    row = {"trigger_id": trigger, "candidate_id": candidate,
+           "pair_count": n if dedupe else 1, "trigger_count": trigger_count}
+    for _ in range(1 if dedupe else n):
+      yield split, row
+
+
+def _attach_topics(key_and_groups, side: str):
+  """Joins one side's topics onto (pair, n) records keyed by that item."""
+  _, groups = key_and_groups
+  topics = next(iter(groups["topics"]), [])
+  for record in groups["pairs"]:
+    yield dict(record, **{side: topics})
+
+
+def _count_topic_overlap(record) -> None:
+  if record["trigger_topics"] and record["candidate_topics"]:
+    shared = set(record["trigger_topics"]) & set(record["candidate_topics"])
+    _counter(f"pair_occurrences_with_topics_{record['split']}").inc(
+        record["n"])
+    if shared:
+      _counter(f"pair_occurrences_sharing_topic_{record['split']}").inc(
+          record["n"])
+
+
+def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
+                          items_glob: str, output_dirs: Dict[str, str],
+                          window_seconds: int, max_lookahead: int,
+                          symmetric: bool, dedupe: bool,
+                          eval_fraction: float):
+  """Adds the pair graph to `root`; returns the cutoff PCollection.
+
+  Args:
+    root: the Beam pipeline.
+    interactions_glob: interaction tf.Examples from DataIngestion.
+    items_glob: item tf.Examples (only their topics are read, for the
+      topic-overlap figures of the report).
+    output_dirs: split name -> folder for that split's pair tf.Examples.
+    window_seconds, max_lookahead, symmetric, dedupe, eval_fraction: see
+      `pipeline.config.PairConfig`.
+  """
+  interactions = root | "ReadInteractions" >> example_io.ReadExamples(
+      interactions_glob)
+  cutoff = (interactions
+            | "Times" >> beam.Map(lambda r: r["timestamp"])
+            | "Quantiles" >> ApproximateQuantiles.Globally(_QUANTILES)
+            | "Cutoff" >> beam.Map(cutoff_from_quantiles, eval_fraction))
+  pair_counts = (
+      interactions
+      | "ByUser" >> beam.Map(lambda r: (r["user_id"], r))
+      | "GroupByUser" >> beam.GroupByKey()
+      | "UserPairs" >> beam.FlatMap(
+          user_pairs, window_seconds, max_lookahead, symmetric,
+          cutoff=beam.pvalue.AsSingleton(cutoff))
+      | "CountPairs" >> beam.combiners.Count.PerElement())
+
+  by_trigger = pair_counts | "KeyByTrigger" >> beam.Map(
+      lambda kv: ((kv[0][0], kv[0][1]), (kv[0][2], kv[1])))
+  rows = ({"pairs": by_trigger}
+          | "GroupByTrigger" >> beam.CoGroupByKey()
+          | "TriggerCount" >> beam.FlatMap(_with_trigger_count, dedupe))
+  per_split = rows | "Split" >> beam.Partition(
+      lambda kv, _: SPLITS.index(kv[0]), len(SPLITS))
+  for split, partition in zip(SPLITS, per_split):
+    _ = (partition
+         | f"Rows{split}" >> beam.Map(lambda kv: kv[1])
+         | f"Write{split}" >> example_io.WriteExamples(output_dirs[split]))
+
+  topics = (root
+            | "ReadItems" >> example_io.ReadExamples(
+                items_glob, list_fields=ingestion.ITEM_LIST_FIELDS)
+            | "ItemTopics" >> beam.Map(
+                lambda i: (i["item_id"], list(i.get("topics", [])))))
+  records = pair_counts | "Records" >> beam.Map(
+      lambda kv: {"split": kv[0][0], "trigger": kv[0][1],
+                  "candidate": kv[0][2], "n": kv[1]})
+  with_trigger = (
+      {"pairs": records | "RecordByTrigger" >> beam.Map(
+          lambda r: (r["trigger"], r)), "topics": topics}
+      | "JoinTriggerTopics" >> beam.CoGroupByKey()
+      | "TriggerTopics" >> beam.FlatMap(_attach_topics, "trigger_topics"))
+  _ = ({"pairs": with_trigger | "RecordByCandidate" >> beam.Map(
+      lambda r: (r["candidate"], r)), "topics": topics}
+       | "JoinCandidateTopics" >> beam.CoGroupByKey()
+       | "CandidateTopics" >> beam.FlatMap(_attach_topics, "candidate_topics")
+       | "TopicOverlap" >> beam.Map(_count_topic_overlap))
+  return cutoff
+
+
+def summarize(counts: Dict[str, int]) -> Dict[str, Any]:
+  """Adds the share of pair occurrences whose items share a topic."""
+  summary: Dict[str, Any] = {}
+  for split in SPLITS:
+    with_topics = counts.get(f"pair_occurrences_with_topics_{split}", 0)
+    if with_topics:
+      summary[f"topic_share_{split}"] = round(
+          counts.get(f"pair_occurrences_sharing_topic_{split}", 0)
+          / with_topics, 4)
+  return summary
+
+
+@tfx.dsl.components.component(use_beam=True)
+def CoEngagementPairs(  # pylint: disable=invalid-name
+    interactions: InputArtifact[tfx.types.standard_artifacts.Examples],
+    items: InputArtifact[tfx.types.standard_artifacts.Examples],
+    pairs: OutputArtifact[tfx.types.standard_artifacts.Examples],
+    report: OutputArtifact[example_io.RunReport],
+    window_seconds: Parameter[int] = 3600,
+    max_lookahead: Parameter[int] = 1,
+    symmetric: Parameter[int] = 0,
+    dedupe: Parameter[int] = 1,
+    eval_fraction: Parameter[float] = 0.1,
+    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None):
+  """Writes co-engagement pairs (splits train/eval) with trigger counts."""
+  example_io.set_splits(pairs, list(SPLITS))
+  cutoff = build_pair_generation(
+      beam_pipeline, example_io.split_glob(interactions, ingestion.SPLIT),
+      example_io.split_glob(items, ingestion.SPLIT),
+      {s: example_io.split_dir(pairs, s) for s in SPLITS},
+      window_seconds, max_lookahead, bool(symmetric), bool(dedupe),
+      eval_fraction)
+  cutoff_prefix = report.uri + "/cutoff"
+  _ = cutoff | "WriteCutoff" >> beam.io.WriteToText(
+      cutoff_prefix, shard_name_template="")
+  counts = example_io.run_and_count(beam_pipeline, NAMESPACE)
+  with open(cutoff_prefix) as f:
+    cutoff_time = int(f.read().strip())
+  report_dict = {"eval_cutoff_timestamp": cutoff_time, "counts": counts,
+                 **summarize(counts)}
+  example_io.write_report(report.uri, report_dict, "CoEngagementPairs")
+  for split in SPLITS:
+    if not counts.get(f"pairs_written_{split}"):
+      raise RuntimeError(
+          f"CoEngagementPairs: the {split} split is empty (window "
+          f"{window_seconds}s, eval_fraction {eval_fraction}; counts: "
+          f"{counts}); widen the window or check the timestamps")
+  logging.info("CoEngagementPairs: %s", report_dict)

@@ -1,0 +1,139 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""TextEncoderExport and TextEmbedder: BERT item text embeddings with Beam.
+
+TextEncoderExport writes the MiniLM encoder SavedModel once (TFX caches it);
+TextEmbedder loads it with tensorflow-hub inside a Beam DoFn and embeds the
+text of every item. The text is the configured item fields joined with ". ";
+an item whose text is empty gets no vector (it is counted, listed in the
+report and left for the trainer to mask), never a made-up one.
+"""
+import logging
+from typing import Any, Dict, Iterable, List, Sequence
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import BeamComponentParameter
+from tfx.dsl.component.experimental.annotations import InputArtifact
+from tfx.dsl.component.experimental.annotations import OutputArtifact
+from tfx.dsl.component.experimental.annotations import Parameter
+
+from components import example_io
+from components import ingestion
+from components import text_encoder
+
+NAMESPACE = "relvid.text"
+SPLIT = "all"
+EMBEDDING_FEATURE = "text_embedding"
+TEXT_SEPARATOR = ". "
+
+
+def item_text(item: Dict[str, Any], text_fields: Sequence[str]) -> str:
+  """Joins the non-empty configured fields of an item (lists by spaces)."""
+  parts = []
+  for field in text_fields:
+    value = item.get(field)
+    if isinstance(value, (list, tuple)):
+      value = " ".join(str(v) for v in value)
+    value = str(value or "").strip()
+    if value:
+      parts.append(value)
+  return TEXT_SEPARATOR.join(parts)
+
+
+class _EmbedBatch(beam.DoFn):
+  """Embeds batches of (item_id, text) with the hub-loaded encoder."""
+
+  def __init__(self, encoder_dir: str):
+    super().__init__()
+    self._encoder_dir = encoder_dir
+    self._encode = None
+    self._embedded = Metrics.counter(NAMESPACE, "items_embedded")
+
+  def setup(self):
+    self._encode = text_encoder.load_text_encoder(self._encoder_dir)
+
+  def process(self, batch: List[Dict[str, str]]) -> Iterable[Dict[str, Any]]:
+    vectors = self._encode([row["text"] for row in batch])
+    for row, vector in zip(batch, vectors):
+      self._embedded.inc()
+      yield {"item_id": row["item_id"],
+             EMBEDDING_FEATURE: [float(v) for v in vector]}
+
+
+def _with_text(item: Dict[str, Any], text_fields: Sequence[str]):
+  text = item_text(item, text_fields)
+  if not text:
+    Metrics.counter(NAMESPACE, "items_empty_text").inc()
+    logging.warning("item %s has empty text in fields %s: no text embedding",
+                    item["item_id"], list(text_fields))
+    yield beam.pvalue.TaggedOutput("empty", item["item_id"])
+    return
+  yield {"item_id": item["item_id"], "text": text}
+
+
+def build_text_embedding(root: beam.Pipeline, items_glob: str,
+                         encoder_dir: str, output_dir: str,
+                         empty_text_prefix: str, text_fields: Sequence[str],
+                         batch_size: int) -> None:
+  """Adds the embedding graph: items -> (item_id, text_embedding) Examples.
+
+  Args:
+    root: the Beam pipeline.
+    items_glob: item tf.Example files written by DataIngestion.
+    encoder_dir: the exported text encoder SavedModel.
+    output_dir: split folder for the embedding tf.Examples.
+    empty_text_prefix: path prefix of the list of items with empty text.
+    text_fields: item fields that make up the text.
+    batch_size: items per encoder call.
+  """
+  text_fields = list(text_fields)
+  texts = (root
+           | "ReadItems" >> example_io.ReadExamples(
+               items_glob, list_fields=ingestion.ITEM_LIST_FIELDS)
+           | "ItemText" >> beam.FlatMap(_with_text, text_fields).with_outputs(
+               "empty", main="text"))
+  _ = (texts.text
+       | "Batch" >> beam.BatchElements(min_batch_size=1,
+                                       max_batch_size=batch_size)
+       | "Embed" >> beam.ParDo(_EmbedBatch(encoder_dir))
+       | "Write" >> example_io.WriteExamples(output_dir))
+  _ = (texts.empty
+       | "WriteEmptyTextIds" >> beam.io.WriteToText(
+           empty_text_prefix, file_name_suffix=".txt"))
+
+
+@tfx.dsl.components.component
+def TextEncoderExport(  # pylint: disable=invalid-name
+    encoder: OutputArtifact[tfx.types.standard_artifacts.Model],
+    max_seq_length: Parameter[int] = 256):
+  """Saves the MiniLM BERT encoder (packaged weights) as a SavedModel."""
+  logging.info("TextEncoderExport: building all-MiniLM-L6-v2 from the "
+               "packaged weights (max_seq_length=%d)", max_seq_length)
+  text_encoder.export_text_encoder(encoder.uri, max_seq_length)
+  logging.info("TextEncoderExport: SavedModel written to %s", encoder.uri)
+
+
+@tfx.dsl.components.component(use_beam=True)
+def TextEmbedder(  # pylint: disable=invalid-name
+    items: InputArtifact[tfx.types.standard_artifacts.Examples],
+    encoder: InputArtifact[tfx.types.standard_artifacts.Model],
+    item_embeddings: OutputArtifact[tfx.types.standard_artifacts.Examples],
+    report: OutputArtifact[example_io.RunReport],
+    text_fields: Parameter[str] = "title,description,tags",
+    batch_size: Parameter[int] = 64,
+    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None):
+  """Embeds each item's text (comma-separated `text_fields`) with BERT."""
+  fields = [f.strip() for f in text_fields.split(",") if f.strip()]
+  example_io.set_splits(item_embeddings, [SPLIT])
+  build_text_embedding(
+      beam_pipeline, example_io.split_glob(items, ingestion.SPLIT),
+      encoder.uri, example_io.split_dir(item_embeddings, SPLIT),
+      report.uri + "/empty_text_item_ids", fields, batch_size)
+  counts = example_io.run_and_count(beam_pipeline, NAMESPACE)
+  example_io.write_report(report.uri, {"text_fields": fields,
+                                       "counts": counts}, "TextEmbedder")
+  if not counts.get("items_embedded"):
+    raise RuntimeError(f"TextEmbedder: no item has text in {fields} "
+                       f"(counts: {counts})")

@@ -1,0 +1,112 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""The relvid TFX pipeline, built from one `PipelineConfig`.
+
+  DataIngestion -> interactions, items (tf.Examples) + report
+    each table -> StatisticsGen -> SchemaGen (or ImportSchemaGen) ->
+                  ExampleValidator (anomalies)
+  TextEncoderExport -> BERT SavedModel (TF Hub loadable)
+  TextEmbedder(items, encoder) -> item text embeddings + report
+  CoEngagementPairs(interactions, items) -> pairs (train/eval) + report
+
+Runners (`local_runner.py`, ...) only choose where it runs; everything the
+pipeline does comes from the config.
+"""
+import os
+from typing import Any, List, Optional
+
+import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
+from tfx import v1 as tfx
+
+from components.ingestion import DataIngestion
+from components.pair_generation import CoEngagementPairs
+from components.text_embedding import TextEmbedder
+from components.text_embedding import TextEncoderExport
+from pipeline.config import PipelineConfig
+
+
+def _validation_components(name: str, examples, schema_dir: str):
+  """Statistics, schema (inferred, or imported from `schema_dir/<name>`) and
+  anomaly detection for one Examples channel."""
+  statistics = tfx.components.StatisticsGen(
+      examples=examples).with_id(f"{name}_StatisticsGen")
+  schema_file = os.path.join(schema_dir, name, "schema.pbtxt") if schema_dir else ""
+  if schema_file:
+    schema = tfx.components.ImportSchemaGen(
+        schema_file=schema_file).with_id(f"{name}_ImportSchemaGen")
+  else:
+    schema = tfx.components.SchemaGen(
+        statistics=statistics.outputs["statistics"],
+        infer_feature_shape=False).with_id(f"{name}_SchemaGen")
+  validator = tfx.components.ExampleValidator(
+      statistics=statistics.outputs["statistics"],
+      schema=schema.outputs["schema"]).with_id(f"{name}_ExampleValidator")
+  return [statistics, schema, validator]
+
+
+def create_components(config: PipelineConfig) -> List[Any]:
+  """All components of the pipeline, in dependency order."""
+  ingestion = DataIngestion(
+      source=config.data.source,
+      interactions_path=config.data.interactions_path,
+      items_path=config.data.items_path,
+      file_format=config.data.file_format)
+  encoder = TextEncoderExport(max_seq_length=config.text.max_seq_length)
+  embedder = TextEmbedder(
+      items=ingestion.outputs["items"],
+      encoder=encoder.outputs["encoder"],
+      text_fields=",".join(config.data.text_fields),
+      batch_size=config.text.batch_size)
+  pairs = CoEngagementPairs(
+      interactions=ingestion.outputs["interactions"],
+      items=ingestion.outputs["items"],
+      window_seconds=config.pairs.window_seconds,
+      max_lookahead=config.pairs.max_lookahead,
+      symmetric=int(config.pairs.symmetric),
+      dedupe=int(config.pairs.dedupe),
+      eval_fraction=config.pairs.eval_fraction)
+  return ([ingestion]
+          + _validation_components("interactions",
+                                   ingestion.outputs["interactions"],
+                                   config.data.schema_dir)
+          + _validation_components("items", ingestion.outputs["items"],
+                                   config.data.schema_dir)
+          + [encoder, embedder, pairs])
+
+
+def _output_root(config: PipelineConfig) -> str:
+  # Local paths are made absolute so Beam workers resolve them the same way.
+  if "://" in config.output_dir:
+    return config.output_dir
+  return os.path.abspath(config.output_dir)
+
+
+def pipeline_root(config: PipelineConfig) -> str:
+  return os.path.join(_output_root(config), "pipelines", config.pipeline_name)
+
+
+def metadata_path(config: PipelineConfig) -> str:
+  return os.path.join(_output_root(config), "metadata", config.pipeline_name,
+                      "metadata.db")
+
+
+def create_pipeline(config: PipelineConfig,
+                    metadata_connection_config: Optional[object] = None
+                    ) -> tfx.dsl.Pipeline:
+  """Builds the TFX pipeline from a validated config.
+
+  Args:
+    config: the run's configuration.
+    metadata_connection_config: ML Metadata store; None lets the runner
+      choose (Kubeflow, Vertex).
+
+  Returns:
+    The `tfx.dsl.Pipeline`.
+  """
+  config.validate()
+  return tfx.dsl.Pipeline(
+      pipeline_name=config.pipeline_name,
+      pipeline_root=pipeline_root(config),
+      components=create_components(config),
+      enable_cache=config.enable_cache,
+      metadata_connection_config=metadata_connection_config,
+      beam_pipeline_args=config.beam.pipeline_args())

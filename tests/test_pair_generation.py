@@ -1,0 +1,98 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+import glob
+import os
+
+import apache_beam as beam
+import pytest
+import tensorflow as tf
+
+from components import example_io
+from components import pair_generation as pg
+
+
+def write_examples(folder, rows):
+  os.makedirs(folder, exist_ok=True)
+  path = os.path.join(folder, "data.gz")
+  with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+    for row in rows:
+      writer.write(example_io.to_example(row).SerializeToString())
+  return os.path.join(folder, "*.gz")
+
+
+def read_examples(folder):
+  rows = []
+  for path in glob.glob(os.path.join(folder, "*.gz")):
+    for record in tf.data.TFRecordDataset(path, compression_type="GZIP"):
+      rows.append(example_io.from_example(record.numpy()))
+  return rows
+
+
+def events(user, *item_times):
+  return [{"user_id": user, "item_id": i, "timestamp": t}
+          for i, t in item_times]
+
+
+def test_user_pairs_window_lookahead_self_pairs():
+  history = events("u", ("c", 200), ("a", 0), ("b", 100), ("c", 250),
+                   ("d", 10000))
+  got = list(pg.user_pairs(("u", history), window_seconds=3600,
+                           max_lookahead=1, symmetric=False, cutoff=10**9))
+  # c->c is a self pair; c->d is 9750 s apart (> window).
+  assert got == [("train", "a", "b"), ("train", "b", "c")]
+  got = list(pg.user_pairs(("u", history), 3600, 2, False, cutoff=150))
+  assert got == [("train", "a", "b"), ("eval", "a", "c"), ("eval", "b", "c"),
+                 ("eval", "b", "c")]
+  got = list(pg.user_pairs(("u", history[:3]), 3600, 1, True, cutoff=10**9))
+  assert got == [("train", "a", "b"), ("train", "b", "a"),
+                 ("train", "b", "c"), ("train", "c", "b")]
+
+
+def test_cutoff_from_quantiles():
+  quantiles = list(range(0, 1001))
+  assert pg.cutoff_from_quantiles(quantiles, 0.1) == 900
+  assert pg.cutoff_from_quantiles([5, 7, 9], 0.5) == 7
+
+
+@pytest.fixture()
+def small_logs(tmp_path):
+  rows = (events("u1", ("a", 0), ("b", 10), ("c", 20), ("a", 30))
+          + events("u2", ("a", 5), ("b", 15), ("b", 16))
+          + events("u3", ("a", 1), ("b", 2))
+          + events("u4", ("c", 1000), ("a", 1010)))
+  items = [{"item_id": "a", "topics": ["scifi"]},
+           {"item_id": "b", "topics": ["scifi", "drama"]},
+           {"item_id": "c", "topics": ["romance"]}]
+  return (write_examples(str(tmp_path / "inter"), rows),
+          write_examples(str(tmp_path / "items"), items))
+
+
+@pytest.mark.parametrize("dedupe", [True, False])
+def test_pairs_trigger_counts_and_time_split(tmp_path, small_logs, dedupe):
+  dirs = {s: str(tmp_path / f"out_{dedupe}" / s) for s in pg.SPLITS}
+  p = beam.Pipeline()
+  cutoff = pg.build_pair_generation(
+      p, small_logs[0], small_logs[1], dirs, window_seconds=100,
+      max_lookahead=1, symmetric=False, dedupe=dedupe, eval_fraction=0.1)
+  cutoff_path = str(tmp_path / f"cutoff_{dedupe}")
+  _ = cutoff | beam.io.WriteToText(cutoff_path, shard_name_template="")
+  counts = example_io.run_and_count(p, pg.NAMESPACE)
+  cutoff_time = int(open(cutoff_path).read())
+  # The last 10% of the 11 interaction times begins at u4's 1000.
+  assert 30 < cutoff_time <= 1000
+  train = read_examples(dirs["train"])
+  evaluation = read_examples(dirs["eval"])
+  as_set = lambda rows: sorted((r["trigger_id"], r["candidate_id"],
+                                r["pair_count"], r["trigger_count"])
+                               for r in rows)
+  if dedupe:
+    assert as_set(train) == [("a", "b", 3, 3), ("b", "c", 1, 1),
+                             ("c", "a", 1, 1)]
+  else:
+    assert as_set(train) == [("a", "b", 1, 3)] * 3 + [
+        ("b", "c", 1, 1), ("c", "a", 1, 1)]
+  assert as_set(evaluation) == [("c", "a", 1, 1)]
+  assert counts["self_pairs_dropped"] == 1
+  assert counts["pair_occurrences_train"] == 5
+  assert counts["pair_occurrences_eval"] == 1
+  # a-b (x3) share scifi, b-c and c-a do not: 3 of 5 train occurrences.
+  assert pg.summarize(counts)["topic_share_train"] == 0.6
