@@ -11,7 +11,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[
         "pipeline", "pipeline.*", "components", "components.*",
         "trainer", "trainer.*", "serving", "serving.*"]),
-    package_data={"components": ["testdata/*"]},
+    package_data={"pipeline": ["schemas/*/schema.pbtxt"]},
     install_requires=[
         "tfx==1.16.0",
         "tensorflow==2.16.2",

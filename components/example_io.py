@@ -12,6 +12,8 @@ from apache_beam.metrics.metric import MetricsFilter
 import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
 import tensorflow as tf
 from tfx import v1 as tfx
+from tfx.components.util import examples_utils
+from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
 TFRECORD_SUFFIX = ".gz"
@@ -74,7 +76,10 @@ def split_glob(artifact: tfx.dsl.Artifact, split: str) -> str:
 
 
 def set_splits(artifact: tfx.dsl.Artifact, splits: List[str]) -> None:
+  """Declares the splits of an Examples artifact holding tf.Examples."""
   artifact.split_names = artifact_utils.encode_split_names(list(splits))
+  examples_utils.set_payload_format(
+      artifact, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
 
 
 class WriteExamples(beam.PTransform):

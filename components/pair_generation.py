@@ -14,7 +14,6 @@ Each output row carries `pair_count` (occurrences of the pair, 1 when not
 deduplicated) and `trigger_count` (pair occurrences with that trigger in the
 split), the count that off-policy correction weights by.
 """
-import logging
 from typing import Any, Dict, Iterable, List, Tuple
 
 import apache_beam as beam
@@ -207,4 +206,3 @@ def CoEngagementPairs(  # pylint: disable=invalid-name
           f"CoEngagementPairs: the {split} split is empty (window "
           f"{window_seconds}s, eval_fraction {eval_fraction}; counts: "
           f"{counts}); widen the window or check the timestamps")
-  logging.info("CoEngagementPairs: %s", report_dict)

@@ -6,6 +6,7 @@ Defaults are documented on each field. Overrides come from a YAML file
 command line); `validate()` fails fast with a message naming the field.
 """
 import dataclasses
+import os
 import typing
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -14,6 +15,8 @@ import yaml
 MOVIELENS_100K = "movielens_100k"
 FILES = "files"
 FILE_FORMATS = ("csv", "tsv", "parquet", "tfrecord")
+# The curated schemas shipped with the package (pipeline/schemas/<table>/).
+PACKAGED_SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schemas")
 
 
 @dataclasses.dataclass
@@ -32,10 +35,10 @@ class DataConfig:
   # are the evaluation labels, so they are refused here (no label leak).
   text_fields: List[str] = dataclasses.field(
       default_factory=lambda: ["title", "description", "tags"])
-  # Optional folder with a curated schema.pbtxt per table (`interactions/`,
-  # `items/`); when set, ExampleValidator checks new data against it instead
-  # of a schema inferred from the same run.
-  schema_dir: str = ""
+  # Folder with a curated schema.pbtxt per table (`interactions/`, `items/`)
+  # that ExampleValidator checks every run against (ImportSchemaGen). Empty:
+  # SchemaGen infers the schema from the run's own statistics instead.
+  schema_dir: str = PACKAGED_SCHEMA_DIR
 
 
 @dataclasses.dataclass

@@ -7,10 +7,13 @@ Prints each component as it starts and finishes, then a summary of the
 reports (counts of rows read, written and skipped per reason).
 """
 import argparse
+import glob
 import logging
 import os
+import re
 import sys
 import time
+import warnings
 from typing import Dict, List, Optional, Sequence
 
 from absl import logging as absl_logging
@@ -22,6 +25,35 @@ from components import example_io
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 
+_PROJECT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PROJECT_PACKAGES = tuple(os.path.join(_PROJECT_DIR, p) + os.sep
+                          for p in ("pipeline", "components", "trainer",
+                                    "serving"))
+_PROGRESS = re.compile(r"^Component \S+ is (running|finished)")
+
+
+class ProgressFilter(logging.Filter):
+  """Keeps warnings, this project's own log lines and TFX's component
+  start/finish lines; drops the rest (TFX dumps whole pipeline protos)."""
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    return (record.levelno >= logging.WARNING
+            or record.pathname.startswith(_PROJECT_PACKAGES)
+            or bool(_PROGRESS.match(record.getMessage())))
+
+
+def configure_logging(verbose: bool) -> None:
+  logging.basicConfig(level=logging.INFO,
+                      format="%(asctime)s %(levelname)s %(message)s",
+                      force=True)
+  absl_logging.set_verbosity(absl_logging.INFO)
+  if not verbose:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    for handler in logging.getLogger().handlers:
+      handler.addFilter(ProgressFilter())
+
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
   parser = argparse.ArgumentParser(
@@ -32,7 +64,21 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
       "--set", dest="overrides", action="append", default=[],
       metavar="SECTION.FIELD=VALUE",
       help="override one config field, e.g. --set pairs.window_seconds=1800")
+  parser.add_argument("--verbose", action="store_true",
+                      help="show all TFX/Beam/TF logs, not only progress")
   return parser.parse_args(argv)
+
+
+def latest_output(config: config_lib.PipelineConfig, component: str,
+                  output: str, marker: str) -> Optional[str]:
+  """URI of the newest artifact of `component.output` holding `marker`."""
+  folder = os.path.join(pipeline_lib.pipeline_root(config), component, output)
+  runs = sorted((d for d in os.listdir(folder) if d.isdigit()), key=int,
+                reverse=True) if os.path.isdir(folder) else []
+  for run in runs:
+    if glob.glob(os.path.join(folder, run, marker)):
+      return os.path.join(folder, run)
+  return None
 
 
 def latest_reports(config: config_lib.PipelineConfig) -> Dict[str, dict]:
@@ -40,16 +86,39 @@ def latest_reports(config: config_lib.PipelineConfig) -> Dict[str, dict]:
   root = pipeline_lib.pipeline_root(config)
   reports = {}
   for component in sorted(os.listdir(root)) if os.path.isdir(root) else []:
-    report_root = os.path.join(root, component, "report")
-    if not os.path.isdir(report_root):
-      continue
-    runs = sorted((d for d in os.listdir(report_root) if d.isdigit()), key=int)
-    for run in reversed(runs):
-      path = os.path.join(report_root, run)
-      if os.path.exists(os.path.join(path, example_io.REPORT_FILE)):
-        reports[component] = example_io.read_report(path)
-        break
+    path = latest_output(config, component, "report", example_io.REPORT_FILE)
+    if path:
+      reports[component] = example_io.read_report(path)
   return reports
+
+
+def latest_anomalies(config: config_lib.PipelineConfig) -> Dict[str, List[str]]:
+  """Per table, the anomalies ExampleValidator found ("feature: reason")."""
+  from tensorflow_metadata.proto.v0 import anomalies_pb2  # pylint: disable=g-import-not-at-top
+  found = {}
+  for table in pipeline_lib.TABLES:
+    path = latest_output(config, f"{table}_ExampleValidator", "anomalies",
+                         "Split-*/SchemaDiff.pb")
+    if not path:
+      continue
+    lines = []
+    for diff in sorted(glob.glob(os.path.join(path, "Split-*",
+                                              "SchemaDiff.pb"))):
+      anomalies = anomalies_pb2.Anomalies()
+      with open(diff, "rb") as f:
+        anomalies.ParseFromString(f.read())
+      for feature, info in sorted(anomalies.anomaly_info.items()):
+        lines.append(f"{feature}: {info.short_description}")
+    found[table] = lines
+  return found
+
+
+def format_report(report: dict) -> str:
+  """One line: the report's scalar figures, then its counts, as key=value."""
+  scalars = [f"{k}={v}" for k, v in sorted(report.items())
+             if isinstance(v, (int, float)) and k != "counts"]
+  counts = [f"{k}={v}" for k, v in report.get("counts", {}).items()]
+  return " ".join(scalars + counts)
 
 
 def run(config: config_lib.PipelineConfig) -> Dict[str, dict]:
@@ -73,15 +142,15 @@ def main(argv: Optional[List[str]] = None) -> int:
   except ValueError as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  logging.basicConfig(level=logging.INFO,
-                      format="%(asctime)s %(levelname)s %(message)s")
-  absl_logging.set_verbosity(absl_logging.INFO)
+  configure_logging(args.verbose)
   started = time.time()
   reports = run(config)
   print(f"\nrelvid pipeline finished in {time.time() - started:.1f} s; "
         f"artifacts under {pipeline_lib.pipeline_root(config)}")
   for component, report in reports.items():
-    print(f"  {component}: {report}")
+    print(f"  {component}: {format_report(report)}")
+  for table, anomalies in latest_anomalies(config).items():
+    print(f"  anomalies in {table}: {'; '.join(anomalies) or 'none'}")
   return 0
 
 

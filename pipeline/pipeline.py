@@ -23,6 +23,8 @@ from components.text_embedding import TextEmbedder
 from components.text_embedding import TextEncoderExport
 from pipeline.config import PipelineConfig
 
+TABLES = ("interactions", "items")
+
 
 def _validation_components(name: str, examples, schema_dir: str):
   """Statistics, schema (inferred, or imported from `schema_dir/<name>`) and
@@ -64,13 +66,11 @@ def create_components(config: PipelineConfig) -> List[Any]:
       symmetric=int(config.pairs.symmetric),
       dedupe=int(config.pairs.dedupe),
       eval_fraction=config.pairs.eval_fraction)
-  return ([ingestion]
-          + _validation_components("interactions",
-                                   ingestion.outputs["interactions"],
-                                   config.data.schema_dir)
-          + _validation_components("items", ingestion.outputs["items"],
-                                   config.data.schema_dir)
-          + [encoder, embedder, pairs])
+  validation = [
+      component for table in TABLES
+      for component in _validation_components(
+          table, ingestion.outputs[table], config.data.schema_dir)]
+  return [ingestion] + validation + [encoder, embedder, pairs]
 
 
 def _output_root(config: PipelineConfig) -> str:

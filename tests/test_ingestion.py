@@ -114,3 +114,33 @@ def test_missing_input_files_fail_clearly(tmp_path):
       ingestion.build_ingestion(
           p, str(tmp_path / "nothing.csv"), str(tmp_path / "nothing.csv"),
           "csv", str(tmp_path / "a"), str(tmp_path / "b"), str(tmp_path / "r"))
+
+
+@pytest.mark.parametrize("file_format", ["parquet", "tfrecord"])
+def test_binary_formats(tmp_path, file_format):
+  items = [{"item_id": "a", "title": "Alien", "description": "",
+            "tags": ["space"], "topics": ["scifi", "horror"],
+            "media_path": ""},
+           {"item_id": "b", "title": "Heat", "description": "Heist",
+            "tags": [], "topics": ["crime"], "media_path": ""}]
+  log = [{"user_id": "u", "item_id": "a", "timestamp": 5},
+         {"user_id": "u", "item_id": "b", "timestamp": -1}]
+  if file_format == "parquet":
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    pq.write_table(pa.Table.from_pylist(items), str(tmp_path / "items.parquet"))
+    pq.write_table(pa.Table.from_pylist(log), str(tmp_path / "log.parquet"))
+    items_path, log_path = tmp_path / "items.parquet", tmp_path / "log.parquet"
+  else:
+    from tests.test_pair_generation import write_examples
+    items_path = write_examples(str(tmp_path / "items"), items)
+    log_path = write_examples(str(tmp_path / "log"), log)
+  report = ingestion.run_ingestion(
+      beam.Pipeline(), "files", str(log_path), str(items_path), file_format,
+      str(tmp_path / "i"), str(tmp_path / "t"), str(tmp_path / "r"))
+  assert report["counts"]["items_written"] == 2
+  assert report["counts"]["interactions_written"] == 1
+  assert report["counts"]["interaction_bad_timestamp"] == 1
+  written = {r["item_id"]: r for r in _read(str(tmp_path / "t"))}
+  assert written["a"]["topics"] == ["scifi", "horror"]
+  assert written["b"]["tags"] == []
