@@ -22,7 +22,7 @@ $(STAMP): constraints.txt setup.py
 	$(PYTHON) -m pip install -q --upgrade "pip<25"
 	$(PYTHON) -m pip install -q -c $(VENV)/constraints-nohub.txt \
 	  tfx==1.16.0 tensorflow-recommenders tensorflow-text scann dill "setuptools<70" \
-	  safetensors pytest pyyaml tqdm
+	  safetensors pytest pyyaml tqdm matplotlib
 	$(PYTHON) -m pip install -q --no-deps "$(HUB_PIN)"
 	$(PYTHON) -m pip install -q --no-deps -c constraints.txt $(ASSETS)
 	$(PYTHON) -m pip install -q --no-deps -e .

@@ -26,6 +26,7 @@ setuptools.setup(
         "safetensors",
         "pyyaml",
         "tqdm",
+        "matplotlib",
     ],
     extras_require={"test": ["pytest"]},
 )

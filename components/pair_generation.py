@@ -13,6 +13,11 @@ engagement happens at or after the cutoff goes to `eval`, every other pair to
 Each output row carries `pair_count` (occurrences of the pair, 1 when not
 deduplicated) and `trigger_count` (pair occurrences with that trigger in the
 split), the count that off-policy correction weights by.
+
+A third split, `catalog`, holds one row per item, the view of the catalog
+that training and evaluation share: item_id, topics, `text_embedding` (absent
+when the item had no text) and `train_engagements` (interactions before the
+cutoff, the popularity that evaluation buckets by).
 """
 from typing import Any, Dict, Iterable, List, Tuple
 
@@ -30,8 +35,10 @@ from components import example_io
 from components import ingestion
 
 NAMESPACE = "relvid.pairs"
-TRAIN, EVAL = "train", "eval"
+TRAIN, EVAL, CATALOG = "train", "eval", "catalog"
 SPLITS = (TRAIN, EVAL)
+OUTPUT_SPLITS = (TRAIN, EVAL, CATALOG)
+EMBEDDING_FEATURE = "text_embedding"
 _QUANTILES = 1001  # cutoff resolution: 0.1% of the timeline
 
 
@@ -95,8 +102,25 @@ def _count_topic_overlap(record) -> None:
           record["n"])
 
 
+def _catalog_row(item_id_and_groups):
+  item_id, groups = item_id_and_groups
+  items = list(groups["item"])
+  if not items:  # an embedding or engagement of an unknown item: impossible
+    return     # after DataIngestion's join, and not worth a catalog row.
+  row = {"item_id": item_id, "topics": list(items[0].get("topics", [])),
+         "train_engagements": sum(groups["engagements"])}
+  vectors = list(groups["embedding"])
+  if vectors:
+    row[EMBEDDING_FEATURE] = vectors[0]
+  else:
+    _counter("catalog_items_without_text_embedding").inc()
+  _counter("catalog_items").inc()
+  yield row
+
+
 def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
-                          items_glob: str, output_dirs: Dict[str, str],
+                          items_glob: str, embeddings_glob: str,
+                          output_dirs: Dict[str, str],
                           window_seconds: int, max_lookahead: int,
                           symmetric: bool, dedupe: bool,
                           eval_fraction: float):
@@ -105,9 +129,10 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
   Args:
     root: the Beam pipeline.
     interactions_glob: interaction tf.Examples from DataIngestion.
-    items_glob: item tf.Examples (only their topics are read, for the
+    items_glob: item tf.Examples (their topics, for the catalog and the
       topic-overlap figures of the report).
-    output_dirs: split name -> folder for that split's pair tf.Examples.
+    embeddings_glob: item text embeddings written by TextEmbedder.
+    output_dirs: split name (OUTPUT_SPLITS) -> folder for that split.
     window_seconds, max_lookahead, symmetric, dedupe, eval_fraction: see
       `pipeline.config.PairConfig`.
   """
@@ -138,11 +163,26 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
          | f"Rows{split}" >> beam.Map(lambda kv: kv[1])
          | f"Write{split}" >> example_io.WriteExamples(output_dirs[split]))
 
-  topics = (root
-            | "ReadItems" >> example_io.ReadExamples(
-                items_glob, list_fields=ingestion.ITEM_LIST_FIELDS)
-            | "ItemTopics" >> beam.Map(
-                lambda i: (i["item_id"], list(i.get("topics", [])))))
+  items = root | "ReadItems" >> example_io.ReadExamples(
+      items_glob, list_fields=ingestion.ITEM_LIST_FIELDS)
+  topics = items | "ItemTopics" >> beam.Map(
+      lambda i: (i["item_id"], list(i.get("topics", []))))
+  engagements = (
+      interactions
+      | "TrainPeriod" >> beam.Filter(
+          lambda r, cut: r["timestamp"] < cut,
+          cut=beam.pvalue.AsSingleton(cutoff))
+      | "EngagedItem" >> beam.Map(lambda r: (r["item_id"], 1)))
+  embeddings = (root
+                | "ReadEmbeddings" >> example_io.ReadExamples(
+                    embeddings_glob, list_fields=[EMBEDDING_FEATURE])
+                | "KeyEmbeddings" >> beam.Map(
+                    lambda r: (r["item_id"], r[EMBEDDING_FEATURE])))
+  _ = ({"item": items | "KeyItems" >> beam.Map(lambda i: (i["item_id"], i)),
+        "embedding": embeddings, "engagements": engagements}
+       | "JoinCatalog" >> beam.CoGroupByKey()
+       | "CatalogRows" >> beam.FlatMap(_catalog_row)
+       | "WriteCatalog" >> example_io.WriteExamples(output_dirs[CATALOG]))
   records = pair_counts | "Records" >> beam.Map(
       lambda kv: {"split": kv[0][0], "trigger": kv[0][1],
                   "candidate": kv[0][2], "n": kv[1]})
@@ -175,6 +215,7 @@ def summarize(counts: Dict[str, int]) -> Dict[str, Any]:
 def CoEngagementPairs(  # pylint: disable=invalid-name
     interactions: InputArtifact[tfx.types.standard_artifacts.Examples],
     items: InputArtifact[tfx.types.standard_artifacts.Examples],
+    item_embeddings: InputArtifact[tfx.types.standard_artifacts.Examples],
     pairs: OutputArtifact[tfx.types.standard_artifacts.Examples],
     report: OutputArtifact[example_io.RunReport],
     window_seconds: Parameter[int] = 3600,
@@ -183,12 +224,14 @@ def CoEngagementPairs(  # pylint: disable=invalid-name
     dedupe: Parameter[int] = 1,
     eval_fraction: Parameter[float] = 0.1,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None):
-  """Writes co-engagement pairs (splits train/eval) with trigger counts."""
-  example_io.set_splits(pairs, list(SPLITS))
+  """Writes co-engagement pairs (splits train/eval) with trigger counts, and
+  the item catalog (split catalog)."""
+  example_io.set_splits(pairs, list(OUTPUT_SPLITS))
   cutoff = build_pair_generation(
       beam_pipeline, example_io.split_glob(interactions, ingestion.SPLIT),
       example_io.split_glob(items, ingestion.SPLIT),
-      {s: example_io.split_dir(pairs, s) for s in SPLITS},
+      example_io.split_glob(item_embeddings, ingestion.SPLIT),
+      {s: example_io.split_dir(pairs, s) for s in OUTPUT_SPLITS},
       window_seconds, max_lookahead, bool(symmetric), bool(dedupe),
       eval_fraction)
   cutoff_prefix = report.uri + "/cutoff"

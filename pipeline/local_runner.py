@@ -8,6 +8,7 @@ reports (counts of rows read, written and skipped per reason).
 """
 import argparse
 import glob
+import json
 import logging
 import os
 import re
@@ -113,6 +114,32 @@ def latest_anomalies(config: config_lib.PipelineConfig) -> Dict[str, List[str]]:
   return found
 
 
+def latest_metrics(config: config_lib.PipelineConfig) -> Optional[dict]:
+  """The newest RelatedVideoEvaluator metrics, or None."""
+  from components import evaluator  # pylint: disable=g-import-not-at-top
+  path = latest_output(config, "RelatedVideoEvaluator", "evaluation",
+                       evaluator.METRICS_FILE)
+  if not path:
+    return None
+  with open(os.path.join(path, evaluator.METRICS_FILE)) as f:
+    return json.load(f)
+
+
+def format_metrics(metrics: dict) -> str:
+  """The evaluation as a table: one row per metric@K, all vs tail triggers."""
+  lines = [f"  {'metric':<20}{'all triggers':>14}{'tail triggers':>15}"]
+  for name in metrics["all"]:
+    lines.append(f"  {name:<20}{metrics['all'][name]:>14.4f}"
+                 f"{metrics['tail_triggers'].get(name, float('nan')):>15.4f}")
+  verdict = ("blessed (pushed)" if metrics.get("blessed") else
+             "NOT blessed: " + "; ".join(metrics.get("not_blessed_because",
+                                                      [])))
+  lines.append(f"  eval pairs {metrics['num_eval_pairs']}, triggers "
+               f"{metrics['num_eval_triggers']} ({metrics['num_tail_triggers']}"
+               f" tail); {verdict}")
+  return "\n".join(lines)
+
+
 def format_report(report: dict) -> str:
   """One line: the report's scalar figures, then its counts, as key=value."""
   scalars = [f"{k}={v}" for k, v in sorted(report.items())
@@ -151,6 +178,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"  {component}: {format_report(report)}")
   for table, anomalies in latest_anomalies(config).items():
     print(f"  anomalies in {table}: {'; '.join(anomalies) or 'none'}")
+  metrics = latest_metrics(config)
+  if metrics:
+    print("\nEvaluation on the time-split eval pairs:")
+    print(format_metrics(metrics))
   return 0
 
 

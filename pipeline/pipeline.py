@@ -6,21 +6,28 @@
                   ExampleValidator (anomalies)
   TextEncoderExport -> BERT SavedModel (TF Hub loadable)
   TextEmbedder(items, encoder) -> item text embeddings + report
-  CoEngagementPairs(interactions, items) -> pairs (train/eval) + report
+  CoEngagementPairs(interactions, items, embeddings) -> pairs (train/eval)
+                  + catalog split + report
+  Trainer (TFRS two-tower, run_fn=trainer.task.run_fn) -> retrieval SavedModel
+  RelatedVideoEvaluator -> metrics + blessing
+  Pusher -> <serving_dir>/<model_name>/<version>/ when blessed
 
 Runners (`local_runner.py`, ...) only choose where it runs; everything the
 pipeline does comes from the config.
 """
+import json
 import os
 from typing import Any, List, Optional
 
 import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
 from tfx import v1 as tfx
 
+from components.evaluator import RelatedVideoEvaluator
 from components.ingestion import DataIngestion
 from components.pair_generation import CoEngagementPairs
 from components.text_embedding import TextEmbedder
 from components.text_embedding import TextEncoderExport
+from pipeline import config as config_lib
 from pipeline.config import PipelineConfig
 
 TABLES = ("interactions", "items")
@@ -61,16 +68,36 @@ def create_components(config: PipelineConfig) -> List[Any]:
   pairs = CoEngagementPairs(
       interactions=ingestion.outputs["interactions"],
       items=ingestion.outputs["items"],
+      item_embeddings=embedder.outputs["item_embeddings"],
       window_seconds=config.pairs.window_seconds,
       max_lookahead=config.pairs.max_lookahead,
       symmetric=int(config.pairs.symmetric),
       dedupe=int(config.pairs.dedupe),
       eval_fraction=config.pairs.eval_fraction)
+  trainer = tfx.components.Trainer(
+      run_fn="trainer.task.run_fn",
+      examples=pairs.outputs["pairs"],
+      train_args=tfx.proto.TrainArgs(splits=["train"]),
+      eval_args=tfx.proto.EvalArgs(splits=["eval"]),
+      custom_config={"trainer": config_lib.to_dict(config.trainer),
+                     "export": config_lib.to_dict(config.export)})
+  evaluator = RelatedVideoEvaluator(
+      model=trainer.outputs["model"], examples=pairs.outputs["pairs"],
+      eval_config=json.dumps(config_lib.to_dict(config.eval)))
+  pusher = tfx.components.Pusher(
+      model=trainer.outputs["model"],
+      model_blessing=evaluator.outputs["blessing"],
+      push_destination=tfx.proto.PushDestination(
+          filesystem=tfx.proto.PushDestination.Filesystem(
+              base_directory=os.path.join(
+                  os.path.abspath(config_lib.serving_dir(config)),
+                  config.export.model_name))))
   validation = [
       component for table in TABLES
       for component in _validation_components(
           table, ingestion.outputs[table], config.data.schema_dir)]
-  return [ingestion] + validation + [encoder, embedder, pairs]
+  return ([ingestion] + validation
+          + [encoder, embedder, pairs, trainer, evaluator, pusher])
 
 
 def _output_root(config: PipelineConfig) -> str:

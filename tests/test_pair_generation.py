@@ -62,16 +62,19 @@ def small_logs(tmp_path):
   items = [{"item_id": "a", "topics": ["scifi"]},
            {"item_id": "b", "topics": ["scifi", "drama"]},
            {"item_id": "c", "topics": ["romance"]}]
+  embeddings = [{"item_id": "a", "text_embedding": [0.6, 0.8]},
+                {"item_id": "b", "text_embedding": [1.0, 0.0]}]
   return (write_examples(str(tmp_path / "inter"), rows),
-          write_examples(str(tmp_path / "items"), items))
+          write_examples(str(tmp_path / "items"), items),
+          write_examples(str(tmp_path / "emb"), embeddings))
 
 
 @pytest.mark.parametrize("dedupe", [True, False])
 def test_pairs_trigger_counts_and_time_split(tmp_path, small_logs, dedupe):
-  dirs = {s: str(tmp_path / f"out_{dedupe}" / s) for s in pg.SPLITS}
+  dirs = {s: str(tmp_path / f"out_{dedupe}" / s) for s in pg.OUTPUT_SPLITS}
   p = beam.Pipeline()
   cutoff = pg.build_pair_generation(
-      p, small_logs[0], small_logs[1], dirs, window_seconds=100,
+      p, *small_logs, dirs, window_seconds=100,
       max_lookahead=1, symmetric=False, dedupe=dedupe, eval_fraction=0.1)
   cutoff_path = str(tmp_path / f"cutoff_{dedupe}")
   _ = cutoff | beam.io.WriteToText(cutoff_path, shard_name_template="")
@@ -96,3 +99,13 @@ def test_pairs_trigger_counts_and_time_split(tmp_path, small_logs, dedupe):
   assert counts["pair_occurrences_eval"] == 1
   # a-b (x3) share scifi, b-c and c-a do not: 3 of 5 train occurrences.
   assert pg.summarize(counts)["topic_share_train"] == 0.6
+  catalog = {r["item_id"]: r for r in read_examples(dirs["catalog"])}
+  assert sorted(catalog) == ["a", "b", "c"]
+  # Engagements before the cutoff (1000): a 4 times, b 4, c 1 (u4's c is at
+  # the cutoff itself, so it belongs to the eval period).
+  assert {k: r["train_engagements"] for k, r in catalog.items()} == {
+      "a": 4, "b": 4, "c": 1}
+  assert catalog["a"]["text_embedding"] == pytest.approx([0.6, 0.8])
+  assert "text_embedding" not in catalog["c"]
+  assert catalog["b"]["topics"] == ["scifi", "drama"]
+  assert counts["catalog_items_without_text_embedding"] == 1

@@ -5,7 +5,8 @@ import csv
 import os
 
 import numpy as np
-import pytest
+import tensorflow as tf
+from scann.scann_ops.py import scann_ops  # noqa: F401  (registers ScaNN ops)
 
 from components import assets
 from pipeline import config as config_lib
@@ -44,10 +45,14 @@ def movielens_sample(folder):
 
 def test_pipeline_runs_end_to_end(tmp_path):
   interactions, items, n_items, n_ratings = movielens_sample(str(tmp_path))
-  config = config_lib.load_config(None, [
+  overrides = [
       "data.source=files", f"data.interactions_path={interactions}",
       f"data.items_path={items}", f"output_dir={tmp_path / 'out'}",
-      "data.text_fields=title", "beam.direct_num_workers=1"])
+      "data.text_fields=title", "trainer.epochs=2",
+      "trainer.semantic_weight=1", "trainer.semantic_threshold=0.5",
+      "trainer.opc=true", "eval.recall_floor=0.01",
+      "eval.topic_match_floor=0.1"]
+  config = config_lib.load_config(None, overrides)
   reports = local_runner.run(config)
   latest = lambda component, output: local_runner.latest_output(
       config, component, output, "Split-*")
@@ -77,3 +82,25 @@ def test_pipeline_runs_end_to_end(tmp_path):
   assert anomalies["interactions"] == []
   assert len(anomalies["items"]) == 1
   assert anomalies["items"][0].startswith("topics:")
+
+  metrics = local_runner.latest_metrics(config)
+  assert metrics["blessed"] is True
+  assert metrics["num_eval_pairs"] > 0
+  for k in (10, 50, 100):
+    assert 0.0 <= metrics["all"][f"recall@{k}"] <= 1.0
+  assert metrics["all"]["recall@100"] >= metrics["all"]["recall@10"]
+  serving = os.path.join(config_lib.serving_dir(config),
+                         config.export.model_name)
+  versions = os.listdir(serving)
+  assert len(versions) == 1 and versions[0].isdigit()
+  served = tf.saved_model.load(os.path.join(serving, versions[0]))
+  out = served.signatures["serving_default"](
+      trigger_id=tf.constant([embeddings[0]["item_id"]]))
+  assert out["candidate_ids"].shape == (1, 100)
+
+  # Rerun with a floor no model can reach: everything upstream comes from
+  # TFX's cache, the evaluator refuses the blessing, nothing new is pushed.
+  strict = config_lib.load_config(None, overrides + ["eval.recall_floor=1"])
+  local_runner.run(strict)
+  assert local_runner.latest_metrics(strict)["blessed"] is False
+  assert os.listdir(serving) == versions

@@ -1,0 +1,185 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""RelatedVideoEvaluator: the paper's metrics on the time-split eval pairs,
+and the blessing gate that decides whether the Pusher may push.
+
+Metrics at each K (from the exported model's top-K lists per eval trigger):
+  recall@K        share of distinct eval pairs (trigger, candidate) whose
+                  candidate is in the trigger's top K (engagement).
+  topic_match@K   mean over triggers of the share of their top K that share a
+                  topic with the trigger (semantic relevance).
+  popular_share@K mean over triggers of the share of their top K among the
+                  most engaged `popular_fraction` of the catalog.
+  coverage@K      distinct items in any top-K list / catalog size.
+The same are reported for the tail triggers: the `tail_fraction` of the
+catalog with the fewest train-period engagements.
+"""
+import json
+import logging
+import math
+import os
+from typing import Any, Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import InputArtifact
+from tfx.dsl.component.experimental.annotations import OutputArtifact
+from tfx.dsl.component.experimental.annotations import Parameter
+
+from pipeline import config as config_lib
+
+METRICS_FILE = "metrics.json"
+
+
+def popularity_sets(train_engagements: np.ndarray, popular_fraction: float,
+                    tail_fraction: float) -> Tuple[np.ndarray, np.ndarray]:
+  """Boolean masks over the catalog: the most engaged `popular_fraction` and
+  the least engaged `tail_fraction` (ties broken by catalog order)."""
+  n = len(train_engagements)
+  order = np.argsort(-train_engagements, kind="stable")
+  popular = np.zeros(n, bool)
+  popular[order[:math.ceil(n * popular_fraction)]] = True
+  tail = np.zeros(n, bool)
+  tail[np.argsort(train_engagements, kind="stable")[
+      :math.ceil(n * tail_fraction)]] = True
+  return popular, tail
+
+
+def _metrics_for(triggers: np.ndarray, top: np.ndarray,
+                 pair_trigger: np.ndarray, pair_candidate: np.ndarray,
+                 topics: Sequence[Sequence[str]], popular: np.ndarray,
+                 ks: Sequence[int], num_items: int) -> Dict[str, float]:
+  row_of = {t: r for r, t in enumerate(triggers)}
+  topic_sets = [set(t) for t in topics]
+  out: Dict[str, float] = {}
+  for k in ks:
+    top_k = top[:, :k]
+    hits = [c in set(top_k[row_of[t]]) for t, c in zip(pair_trigger,
+                                                        pair_candidate)]
+    out[f"recall@{k}"] = float(np.mean(hits)) if hits else float("nan")
+    match, pop = [], []
+    for t, row in zip(triggers, top_k):
+      row = row[row >= 0]
+      if not len(row):
+        continue
+      pop.append(popular[row].mean())
+      if topic_sets[t]:
+        match.append(np.mean([bool(topic_sets[t] & topic_sets[c])
+                              for c in row]))
+    out[f"topic_match@{k}"] = float(np.mean(match)) if match else float("nan")
+    out[f"popular_share@{k}"] = float(np.mean(pop)) if pop else float("nan")
+    retrieved = top_k[top_k >= 0]
+    out[f"coverage@{k}"] = len(np.unique(retrieved)) / num_items
+  return out
+
+
+def retrieval_metrics(triggers: np.ndarray, top: np.ndarray,
+                      pair_trigger: np.ndarray, pair_candidate: np.ndarray,
+                      topics: Sequence[Sequence[str]],
+                      train_engagements: np.ndarray, ks: Sequence[int],
+                      popular_fraction: float = 0.1,
+                      tail_fraction: float = 0.1) -> Dict[str, Any]:
+  """All metrics, for all triggers and for the tail triggers.
+
+  Args:
+    triggers: [T] catalog indices of the distinct eval triggers.
+    top: [T, >=max(ks)] retrieved catalog indices per trigger, best first
+      (-1 pads lists shorter than K).
+    pair_trigger, pair_candidate: [P] the distinct eval pairs.
+    topics: per catalog item, its topics.
+    train_engagements: per catalog item, engagements before the cutoff.
+    ks: cut-offs.
+    popular_fraction, tail_fraction: see the module docstring.
+
+  Returns:
+    {"all": {...}, "tail_triggers": {...}, "num_eval_pairs": P, ...}.
+  """
+  popular, tail = popularity_sets(train_engagements, popular_fraction,
+                                  tail_fraction)
+  num_items = len(train_engagements)
+  result = {"num_eval_pairs": int(len(pair_trigger)),
+            "num_eval_triggers": int(len(triggers)),
+            "all": _metrics_for(triggers, top, pair_trigger, pair_candidate,
+                                topics, popular, ks, num_items)}
+  tail_rows = tail[triggers]
+  tail_pairs = tail[pair_trigger]
+  result["num_tail_triggers"] = int(tail_rows.sum())
+  result["tail_triggers"] = _metrics_for(
+      triggers[tail_rows], top[tail_rows], pair_trigger[tail_pairs],
+      pair_candidate[tail_pairs], topics, popular, ks, num_items)
+  return result
+
+
+def bless(metrics: Dict[str, Any], gate_k: int, recall_floor: float,
+          topic_match_floor: float) -> Tuple[bool, List[str]]:
+  """The gate: (blessed, reasons it is not)."""
+  reasons = []
+  for name, floor in ((f"recall@{gate_k}", recall_floor),
+                      (f"topic_match@{gate_k}", topic_match_floor)):
+    value = metrics["all"].get(name, float("nan"))
+    if not value >= floor:  # NaN fails too
+      reasons.append(f"{name}={value:.4f} < floor {floor}")
+  return not reasons, reasons
+
+
+def distinct_pairs(trigger: np.ndarray, candidate: np.ndarray):
+  pairs = np.unique(np.stack([trigger, candidate], axis=1), axis=0)
+  return pairs[:, 0], pairs[:, 1]
+
+
+def evaluate_exported_model(model_dir: str, examples_uri: str,
+                            eval_config: config_lib.EvalConfig,
+                            batch_size: int = 256) -> Dict[str, Any]:
+  """Queries the exported serving signature for every eval trigger and
+  computes the metrics."""
+  from scann.scann_ops.py import scann_ops  # pylint: disable=g-import-not-at-top,unused-import  # registers the ScaNN ops
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from trainer import data  # pylint: disable=g-import-not-at-top
+  catalog = data.load_catalog(examples_uri)
+  pairs = data.load_pairs(examples_uri, "eval", catalog)
+  pair_trigger, pair_candidate = distinct_pairs(pairs.trigger,
+                                                pairs.candidate)
+  triggers = np.unique(pair_trigger)
+  serve = tf.saved_model.load(model_dir).signatures["serving_default"]
+  index = catalog.index()
+  k = max(eval_config.ks)
+  top = np.full((len(triggers), k), -1, np.int64)
+  for start in range(0, len(triggers), batch_size):
+    ids = catalog.item_ids[triggers[start:start + batch_size]]
+    result = serve(trigger_id=tf.constant(list(ids)))
+    for r, row in enumerate(result["candidate_ids"].numpy()[:, :k]):
+      top[start + r, :len(row)] = [index.get(c.decode(), -1) for c in row]
+  metrics = retrieval_metrics(
+      triggers, top, pair_trigger, pair_candidate, catalog.topics,
+      catalog.train_engagements, eval_config.ks,
+      eval_config.popular_fraction, eval_config.tail_fraction)
+  return metrics
+
+
+@tfx.dsl.components.component
+def RelatedVideoEvaluator(  # pylint: disable=invalid-name
+    model: InputArtifact[tfx.types.standard_artifacts.Model],
+    examples: InputArtifact[tfx.types.standard_artifacts.Examples],
+    evaluation: OutputArtifact[tfx.types.standard_artifacts.ModelEvaluation],
+    blessing: OutputArtifact[tfx.types.standard_artifacts.ModelBlessing],
+    eval_config: Parameter[str] = "{}"):
+  """Evaluates the exported model on the eval pairs and blesses it when the
+  gate's floors are met (`eval_config`: EvalConfig as JSON)."""
+  config = config_lib.from_dict(config_lib.EvalConfig, json.loads(eval_config))
+  metrics = evaluate_exported_model(
+      os.path.join(model.uri, "Format-Serving"), examples.uri, config)
+  blessed, reasons = bless(metrics, config.gate_k, config.recall_floor,
+                           config.topic_match_floor)
+  metrics["blessed"] = blessed
+  metrics["not_blessed_because"] = reasons
+  os.makedirs(evaluation.uri, exist_ok=True)
+  with open(os.path.join(evaluation.uri, METRICS_FILE), "w") as f:
+    json.dump(metrics, f, indent=2, sort_keys=True)
+  os.makedirs(blessing.uri, exist_ok=True)
+  open(os.path.join(blessing.uri,
+                    "BLESSED" if blessed else "NOT_BLESSED"), "w").close()
+  blessing.set_int_custom_property("blessed", int(blessed))
+  logging.info("RelatedVideoEvaluator metrics: %s", json.dumps(metrics))
+  if not blessed:
+    logging.warning("model NOT blessed (it will not be pushed): %s",
+                    "; ".join(reasons))

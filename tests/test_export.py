@@ -1,0 +1,74 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""The serving SavedModel: signature, self-exclusion, unknown ids, ScaNN."""
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from scann.scann_ops.py import scann_ops  # noqa: F401  (registers ScaNN ops)
+
+from pipeline.config import ExportConfig
+from trainer import export
+
+NUM_ITEMS, DIM = 400, 8
+
+
+class LookupTower(tf.keras.Model):
+  """A stand-in trigger tower: a fixed embedding table."""
+
+  def __init__(self, table):
+    super().__init__()
+    self.table = tf.constant(table)
+
+  def call(self, index):
+    return tf.gather(self.table, index)
+
+
+@pytest.fixture(scope="module")
+def catalog():
+  rng = np.random.default_rng(1)
+  vectors = rng.normal(size=(NUM_ITEMS, DIM)).astype(np.float32)
+  vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+  ids = np.array([f"v{i:03d}" for i in range(NUM_ITEMS)], dtype=object)
+  return ids, vectors
+
+
+def exported(tmp_path, catalog, index):
+  ids, vectors = catalog
+  config = dataclasses.replace(ExportConfig(), index=index, top_k=10)
+  path = export.export_retrieval_model(LookupTower(vectors), ids, vectors,
+                                       str(tmp_path / index / "1"), config)
+  return tf.saved_model.load(path).signatures["serving_default"]
+
+
+@pytest.mark.parametrize("index", ["brute_force", "scann"])
+def test_signature_returns_top_k_without_the_trigger(tmp_path, catalog, index):
+  ids, vectors = catalog
+  serve = exported(tmp_path, catalog, index)
+  assert set(serve.structured_input_signature[1]) == {"trigger_id"}
+  out = serve(trigger_id=tf.constant(["v000", "v123"]))
+  assert out["candidate_ids"].shape == (2, 10)
+  assert out["scores"].dtype == tf.float32
+  got = [[c.decode() for c in row] for row in out["candidate_ids"].numpy()]
+  assert "v000" not in got[0] and "v123" not in got[1]
+  scores = out["scores"].numpy()
+  assert (np.diff(scores, axis=1) <= 1e-6).all()
+  if index == "brute_force":
+    exact = vectors @ vectors[0]
+    exact[0] = -np.inf
+    assert got[0] == list(ids[np.argsort(-exact)[:10]])
+
+
+def test_unknown_trigger_is_an_invalid_argument(tmp_path, catalog):
+  serve = exported(tmp_path, catalog, "brute_force")
+  with pytest.raises(tf.errors.InvalidArgumentError, match="no-such-video"):
+    serve(trigger_id=tf.constant(["v001", "no-such-video"]))
+  # The model keeps answering afterwards.
+  assert serve(trigger_id=tf.constant(["v001"]))["scores"].shape == (1, 10)
+
+
+def test_scann_leaves_default_to_sqrt_n():
+  assert export.scann_leaves(10000, ExportConfig()) == (100, 25)
+  assert export.scann_leaves(
+      50, dataclasses.replace(ExportConfig(), num_leaves=10,
+                              num_leaves_to_search=3)) == (10, 3)

@@ -1,0 +1,104 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""Loss weighting: task ratio, batch-size invariance, off-policy correction."""
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipeline.config import TrainerConfig
+from trainer import model as model_lib
+
+NUM_ITEMS = 8
+
+
+def make_model(**overrides):
+  rng = np.random.default_rng(0)
+  text = rng.normal(size=(NUM_ITEMS, 6)).astype(np.float32)
+  text /= np.linalg.norm(text, axis=1, keepdims=True)
+  has_text = np.ones(NUM_ITEMS, np.float32)
+  has_text[3] = 0.0
+  text[3] = 0.0
+  config = dataclasses.replace(TrainerConfig(id_dim=4, hidden_dim=8,
+                                             output_dim=4), **overrides)
+  return model_lib.RelatedVideoModel(NUM_ITEMS, text, has_text, config)
+
+
+def batch(trigger, candidate, counts, sem=None):
+  features = {"trigger": tf.constant(trigger, tf.int64),
+              "candidate": tf.constant(candidate, tf.int64),
+              "trigger_count": tf.constant(counts, tf.float32)}
+  if sem:
+    features.update({"sem_trigger": tf.constant(sem[0], tf.int64),
+                     "sem_candidate": tf.constant(sem[1], tf.int64),
+                     "sem_trigger_count": tf.constant(sem[2], tf.float32)})
+  return features
+
+
+def manual_loss(model, trigger, candidate, weights):
+  """mean_b w_b * cross-entropy of the in-batch softmax, by hand."""
+  q = model.trigger_tower(tf.constant(trigger)).numpy()
+  c = model.candidate_tower(tf.constant(candidate)).numpy()
+  logits = q @ c.T / model.config.temperature
+  losses = []
+  for b in range(len(trigger)):
+    keep = [j for j in range(len(candidate))
+            if j == b or candidate[j] != candidate[b]]
+    row = logits[b, keep]
+    positive = keep.index(b)
+    losses.append(-(row[positive] - np.log(np.exp(row).sum())))
+  return float(np.mean(np.array(weights) * np.array(losses)))
+
+
+def test_opc_weights():
+  got = model_lib.opc_weights(tf.constant([0.0, 4.0, 100.0]), 1.0, 0.5)
+  np.testing.assert_allclose(got.numpy(), [1.0, 1 / 3, 1 / 11], rtol=1e-6)
+
+
+def test_engagement_loss_is_weighted_mean_cross_entropy():
+  model = make_model(opc=True, opc_alpha=2.0, opc_beta=1.0)
+  trigger, candidate, counts = [0, 1, 2, 3], [4, 5, 4, 6], [1.0, 3.0, 0.0, 8.0]
+  got = float(model.compute_loss(batch(trigger, candidate, counts)))
+  weights = 1.0 / (2.0 + np.array(counts))
+  assert got == pytest.approx(manual_loss(model, trigger, candidate, weights),
+                              rel=1e-5)
+  no_opc = make_model()
+  assert float(no_opc.compute_loss(batch(trigger, candidate, counts))) == (
+      pytest.approx(manual_loss(no_opc, trigger, candidate, [1.0] * 4),
+                    rel=1e-5))
+
+
+def test_task_ratio_combines_the_two_means():
+  sem = ([1, 2], [3, 7], [0.0, 0.0])
+  eng = ([0, 1, 2], [4, 5, 6], [1.0, 1.0, 1.0])
+  model = make_model(engagement_weight=500.0, semantic_weight=1.0)
+  got = float(model.compute_loss(batch(*eng, sem=sem)))
+  want = (500.0 * manual_loss(model, eng[0], eng[1], [1.0] * 3)
+          + 1.0 * manual_loss(model, sem[0], sem[1], [1.0] * 2))
+  assert got == pytest.approx(want, rel=1e-5)
+
+
+@pytest.mark.parametrize("size", [2, 6])
+def test_task_loss_is_a_mean_not_the_tfrs_sum(size):
+  """TFRS's default Retrieval loss sums over the batch (it grows with the
+  batch size); ours is that sum divided by the batch size."""
+  import tensorflow_recommenders as tfrs
+  model = make_model()
+  trigger = list(range(size))
+  candidate = [(i + 1) % NUM_ITEMS for i in trigger]
+  ours = float(model.compute_loss(batch(trigger, candidate, [1.0] * size)))
+  tfrs_sum = tfrs.tasks.Retrieval(
+      temperature=model.config.temperature, remove_accidental_hits=True)(
+          model.trigger_tower(tf.constant(trigger)),
+          model.candidate_tower(tf.constant(candidate)),
+          candidate_ids=tf.constant(candidate), compute_metrics=False)
+  assert float(tfrs_sum) == pytest.approx(size * ours, rel=1e-5)
+
+
+def test_missing_text_is_masked_by_a_learned_vector():
+  model = make_model()
+  emb = model.trigger_tower(tf.constant([3, 3]))
+  np.testing.assert_allclose(np.linalg.norm(emb.numpy(), axis=1), 1.0,
+                             rtol=1e-5)
+  names = [w.name for w in model.trigger_tower.trainable_weights]
+  assert any("missing_text" in n for n in names)

@@ -1,0 +1,98 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""The serving SavedModel: trigger item id -> top-K related item ids + scores.
+
+Signature `serving_default`:
+  inputs:  trigger_id  string [batch]
+  outputs: candidate_ids string [batch, K], scores float32 [batch, K]
+
+The trigger tower embeds the trigger; an index over every catalog item's
+candidate-tower embedding answers the nearest neighbours; the trigger itself
+is never returned. `index: scann` uses the TFRS ScaNN layer (saved with the
+`Scann` op namespace allowed; servers need the ScaNN ops), `brute_force` the
+TFRS BruteForce layer (stock TF Serving loads it). An unknown trigger id is an
+InvalidArgument error naming the id.
+"""
+import math
+from typing import Optional
+
+import numpy as np
+
+import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
+import tensorflow as tf
+import tensorflow_recommenders as tfrs
+
+from pipeline.config import ExportConfig
+
+INPUT = "trigger_id"
+OUTPUT_IDS = "candidate_ids"
+OUTPUT_SCORES = "scores"
+
+
+def scann_leaves(num_candidates: int, config: ExportConfig):
+  """(num_leaves, num_leaves_to_search): configured, or ~sqrt(n) and n/4."""
+  leaves = config.num_leaves or max(1, int(round(math.sqrt(num_candidates))))
+  leaves = min(leaves, num_candidates)
+  search = config.num_leaves_to_search or max(1, leaves // 4)
+  return leaves, min(search, leaves)
+
+
+def build_index(candidate_embeddings: np.ndarray, item_ids: np.ndarray,
+                k: int, config: ExportConfig,
+                query_model: Optional[tf.keras.Model] = None):
+  """A TFRS top-K layer (ScaNN or BruteForce) over the candidates."""
+  if config.index == "scann":
+    leaves, search = scann_leaves(len(item_ids), config)
+    layer = tfrs.layers.factorized_top_k.ScaNN(
+        query_model, k=k, num_leaves=leaves, num_leaves_to_search=search,
+        num_reordering_candidates=max(config.num_reordering_candidates, k))
+  else:
+    layer = tfrs.layers.factorized_top_k.BruteForce(query_model, k=k)
+  layer.index(candidates=tf.constant(candidate_embeddings, tf.float32),
+              identifiers=tf.constant(list(item_ids), tf.string))
+  return layer
+
+
+class RelatedItemsModule(tf.Module):
+  """What the SavedModel holds: id lookup, trigger tower and the index."""
+
+  def __init__(self, trigger_tower: tf.keras.Model, item_ids: np.ndarray,
+               candidate_embeddings: np.ndarray, config: ExportConfig):
+    super().__init__()
+    self.top_k = min(config.top_k, len(item_ids) - 1)
+    self.lookup = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            tf.constant(list(item_ids), tf.string),
+            tf.range(len(item_ids), dtype=tf.int64)), default_value=-1)
+    self.trigger_tower = trigger_tower
+    # One extra neighbour, because the trigger usually finds itself first.
+    self.index = build_index(candidate_embeddings, item_ids, self.top_k + 1,
+                             config)
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=INPUT)])
+  def serve(self, trigger_id):
+    index = self.lookup.lookup(trigger_id)
+    unknown = tf.boolean_mask(trigger_id, index < 0)
+    check = tf.debugging.Assert(tf.equal(tf.size(unknown), 0),
+                                ["unknown trigger_id:", unknown])
+    with tf.control_dependencies([check]):
+      index = tf.identity(index)
+    scores, ids = self.index(self.trigger_tower(index), k=self.top_k + 1)
+    scores = tf.where(ids == trigger_id[:, tf.newaxis],
+                      tf.constant(-np.inf, scores.dtype), scores)
+    best = tf.math.top_k(scores, k=self.top_k)
+    return {OUTPUT_IDS: tf.gather(ids, best.indices, batch_dims=1),
+            OUTPUT_SCORES: best.values}
+
+
+def export_retrieval_model(trigger_tower: tf.keras.Model,
+                           item_ids: np.ndarray,
+                           candidate_embeddings: np.ndarray,
+                           export_dir: str, config: ExportConfig) -> str:
+  """Writes the serving SavedModel to `export_dir`; returns it."""
+  module = RelatedItemsModule(trigger_tower, item_ids, candidate_embeddings,
+                              config)
+  options = tf.saved_model.SaveOptions(namespace_whitelist=["Scann"])
+  tf.saved_model.save(module, export_dir,
+                      signatures={"serving_default": module.serve},
+                      options=options)
+  return export_dir

@@ -1,0 +1,103 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""Training entry points: `train()` (plain function) and `run_fn()` (the TFX
+Trainer's GenericExecutor hook).
+
+The Trainer's `examples` input is the CoEngagementPairs artifact: its
+`train` split feeds the engagement task, its `catalog` split the towers'
+features and the semantic pseudo-labels. `custom_config` carries the
+TrainerConfig and ExportConfig as dicts.
+"""
+import json
+import logging
+import os
+import time
+from typing import Any, Dict
+
+import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
+import tensorflow as tf
+
+from pipeline import config as config_lib
+from trainer import data
+from trainer import export
+from trainer import model as model_lib
+
+
+class _EpochLog(tf.keras.callbacks.Callback):
+  """One progress line per epoch (loss and time)."""
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._started = time.time()
+
+  def on_epoch_end(self, epoch, logs=None):
+    logging.info("epoch %d/%d: loss %.4f (%.1f s)", epoch + 1,
+                 self.params.get("epochs", 0), (logs or {}).get("loss", 0.0),
+                 time.time() - self._started)
+
+
+def train(catalog: data.Catalog, train_pairs: data.Pairs,
+          config: config_lib.TrainerConfig) -> model_lib.RelatedVideoModel:
+  """Fits the two-tower model on the engagement (and semantic) task.
+
+  Args:
+    catalog: the item catalog (text vectors, ids).
+    train_pairs: train-split co-engagement pairs.
+    config: model, task weights, OPC and optimisation settings.
+
+  Returns:
+    The trained model.
+  """
+  tf.keras.utils.set_random_seed(config.seed)
+  semantic = None
+  trigger_counts = data.trigger_counts_by_item(train_pairs, len(catalog))
+  if config.semantic_weight > 0:
+    semantic = data.mine_semantic_pairs(
+        catalog.text, catalog.has_text, config.semantic_threshold,
+        config.semantic_neighbors)
+    logging.info("semantic task: %d pseudo-label pairs (cosine >= %.2f)",
+                 len(semantic[0]), config.semantic_threshold)
+    if not len(semantic[0]):
+      raise ValueError(
+          "trainer.semantic_weight > 0 but no item pair reaches "
+          f"trainer.semantic_threshold={config.semantic_threshold}")
+  model = model_lib.RelatedVideoModel(
+      len(catalog), catalog.text, catalog.has_text, config,
+      data.candidate_probability(train_pairs, len(catalog)))
+  model.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate))
+  dataset = data.training_dataset(train_pairs, config.batch_size, config.seed,
+                                  semantic, trigger_counts)
+  model.fit(dataset, epochs=config.epochs, verbose=0, callbacks=[_EpochLog()])
+  return model
+
+
+def _examples_uri(file_pattern: str) -> str:
+  """`<uri>/Split-train/*` -> `<uri>`."""
+  return os.path.dirname(os.path.dirname(file_pattern))
+
+
+def run_fn(fn_args: Any) -> None:
+  """TFX Trainer hook: trains, then exports the retrieval SavedModel."""
+  custom: Dict[str, Any] = fn_args.custom_config or {}
+  trainer_config = config_lib.from_dict(config_lib.TrainerConfig,
+                                        custom.get("trainer", {}))
+  export_config = config_lib.from_dict(config_lib.ExportConfig,
+                                       custom.get("export", {}))
+  examples_uri = _examples_uri(fn_args.train_files[0])
+  catalog = data.load_catalog(examples_uri)
+  train_pairs = data.load_pairs(examples_uri, "train", catalog)
+  logging.info("training on %d pairs over %d items", len(train_pairs),
+               len(catalog))
+  model = train(catalog, train_pairs, trainer_config)
+  embeddings = model.item_embeddings()
+  export.export_retrieval_model(model.trigger_tower, catalog.item_ids,
+                                embeddings["candidate"],
+                                fn_args.serving_model_dir, export_config)
+  os.makedirs(fn_args.model_run_dir, exist_ok=True)
+  with open(os.path.join(fn_args.model_run_dir, "training.json"), "w") as f:
+    json.dump({"trainer": config_lib.to_dict(trainer_config),
+               "export": config_lib.to_dict(export_config),
+               "num_train_pairs": len(train_pairs),
+               "num_items": len(catalog),
+               "items_without_text": int((catalog.has_text == 0).sum())},
+              f, indent=2)
+  logging.info("exported %s index to %s", export_config.index,
+               fn_args.serving_model_dir)
