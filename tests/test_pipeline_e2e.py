@@ -1,59 +1,21 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """End to end: the whole pipeline on a small real MovieLens sample, run by
 LocalDagRunner through the generic `files` input format."""
-import csv
 import os
 
 import numpy as np
 import tensorflow as tf
 from scann.scann_ops.py import scann_ops  # noqa: F401  (registers ScaNN ops)
 
-from components import assets
 from pipeline import config as config_lib
 from pipeline import local_runner
-from tests.conftest import write_csv
 from tests.test_pair_generation import read_examples
 
-USERS = 40
 
-
-def movielens_sample(folder):
-  """The first USERS users' ratings and the movies they rated, from the
-  installed recbole copy, in the generic CSV format (titles only; genres as
-  topics). On purpose: one unknown item, one bad timestamp, and the first
-  movie's genres are blanked (an anomaly against the curated schema)."""
-  ml = assets.movielens_100k_dir()
-  with open(os.path.join(ml, "ml-100k.inter")) as f:
-    rows = [r for r in csv.reader(f, delimiter="\t")][1:]
-  rows = [r for r in rows if int(r[0]) <= USERS]
-  rated = {r[1] for r in rows}
-  with open(os.path.join(ml, "ml-100k.item")) as f:
-    movies = [r for r in csv.reader(f, delimiter="\t")][1:]
-  movies = [m for m in movies if m[0] in rated]
-  items = write_csv(os.path.join(folder, "items.csv"),
-                    ["item_id", "title", "description", "tags", "topics",
-                     "media_path"],
-                    [[m[0], m[1], "", "", "" if i == 0 else
-                      m[3].replace(" ", "|"), ""]
-                     for i, m in enumerate(movies)])
-  log = [[r[0], r[1], r[3]] for r in rows]
-  log += [["1", "no-such-movie", "881250949"], ["1", "1", "last tuesday"]]
-  interactions = write_csv(os.path.join(folder, "interactions.csv"),
-                           ["user_id", "item_id", "timestamp"], log)
-  return interactions, items, len(movies), len(rows)
-
-
-def test_pipeline_runs_end_to_end(tmp_path):
-  interactions, items, n_items, n_ratings = movielens_sample(str(tmp_path))
-  overrides = [
-      "data.source=files", f"data.interactions_path={interactions}",
-      f"data.items_path={items}", f"output_dir={tmp_path / 'out'}",
-      "data.text_fields=title", "trainer.epochs=2",
-      "trainer.semantic_weight=1", "trainer.semantic_threshold=0.5",
-      "trainer.opc=true", "eval.recall_floor=0.01",
-      "eval.topic_match_floor=0.1"]
-  config = config_lib.load_config(None, overrides)
-  reports = local_runner.run(config)
+def test_pipeline_runs_end_to_end(small_pipeline_run):
+  run = small_pipeline_run
+  config, overrides, reports = run.config, run.overrides, run.reports
+  n_items, n_ratings = run.num_items, run.num_ratings
   latest = lambda component, output: local_runner.latest_output(
       config, component, output, "Split-*")
 

@@ -13,6 +13,7 @@ TFRS BruteForce layer (stock TF Serving loads it). An unknown trigger id is an
 InvalidArgument error naming the id.
 """
 import math
+import os
 from typing import Optional
 
 import numpy as np
@@ -84,15 +85,40 @@ class RelatedItemsModule(tf.Module):
             OUTPUT_SCORES: best.values}
 
 
+WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+
+
+def write_warmup_requests(export_dir: str, model_name: str,
+                          item_ids: np.ndarray, count: int = 3) -> str:
+  """TF Serving's warmup file: PredictionLog records with real requests, so a
+  server runs (and traces) the model before taking traffic."""
+  from tensorflow_serving.apis import predict_pb2  # pylint: disable=g-import-not-at-top
+  from tensorflow_serving.apis import prediction_log_pb2  # pylint: disable=g-import-not-at-top
+  path = os.path.join(export_dir, WARMUP_FILE)
+  tf.io.gfile.makedirs(os.path.dirname(path))
+  with tf.io.TFRecordWriter(path) as writer:
+    for batch in (list(item_ids[:1]), list(item_ids[:count])):
+      request = predict_pb2.PredictRequest()
+      request.model_spec.name = model_name
+      request.model_spec.signature_name = "serving_default"
+      request.inputs[INPUT].CopyFrom(
+          tf.make_tensor_proto(np.array(batch, dtype=object)))
+      log = prediction_log_pb2.PredictionLog(
+          predict_log=prediction_log_pb2.PredictLog(request=request))
+      writer.write(log.SerializeToString())
+  return path
+
+
 def export_retrieval_model(trigger_tower: tf.keras.Model,
                            item_ids: np.ndarray,
                            candidate_embeddings: np.ndarray,
                            export_dir: str, config: ExportConfig) -> str:
-  """Writes the serving SavedModel to `export_dir`; returns it."""
+  """Writes the serving SavedModel (with warmup requests) to `export_dir`."""
   module = RelatedItemsModule(trigger_tower, item_ids, candidate_embeddings,
                               config)
   options = tf.saved_model.SaveOptions(namespace_whitelist=["Scann"])
   tf.saved_model.save(module, export_dir,
                       signatures={"serving_default": module.serve},
                       options=options)
+  write_warmup_requests(export_dir, config.model_name, item_ids)
   return export_dir

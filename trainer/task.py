@@ -13,6 +13,8 @@ import os
 import time
 from typing import Any, Dict
 
+import numpy as np
+
 import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
 import tensorflow as tf
 
@@ -20,6 +22,8 @@ from pipeline import config as config_lib
 from trainer import data
 from trainer import export
 from trainer import model as model_lib
+
+EMBEDDINGS_FILE = "item_embeddings.npz"
 
 
 class _EpochLog(tf.keras.callbacks.Callback):
@@ -92,6 +96,9 @@ def run_fn(fn_args: Any) -> None:
                                 embeddings["candidate"],
                                 fn_args.serving_model_dir, export_config)
   os.makedirs(fn_args.model_run_dir, exist_ok=True)
+  # The towers' item vectors, for exact-vs-index checks and analysis.
+  np.savez(os.path.join(fn_args.model_run_dir, EMBEDDINGS_FILE),
+           item_ids=catalog.item_ids.astype(str), **embeddings)
   with open(os.path.join(fn_args.model_run_dir, "training.json"), "w") as f:
     json.dump({"trainer": config_lib.to_dict(trainer_config),
                "export": config_lib.to_dict(export_config),

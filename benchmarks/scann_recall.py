@@ -1,0 +1,71 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""ScaNN recall@10 of the exported index against exact (brute-force) search.
+
+  .venv/bin/python benchmarks/scann_recall.py [--config FILE] [--set a.b=v]
+
+Takes the newest Trainer output of the configured pipeline: queries its
+exported serving signature for every catalog item, and compares the top 10
+with the exact top 10 computed from the towers' item vectors saved beside it
+(`item_embeddings.npz` in the model run). Prints recall@10 and query time.
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import pipeline  # noqa: E402,F401  (selects Keras 2 before TF loads)
+import tensorflow as tf  # noqa: E402
+from scann.scann_ops.py import scann_ops  # noqa: E402,F401
+
+from pipeline import config as config_lib  # noqa: E402
+from pipeline import local_runner  # noqa: E402
+from trainer import ablation  # noqa: E402
+from trainer import task  # noqa: E402
+
+
+def main() -> int:
+  parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  parser.add_argument("--config")
+  parser.add_argument("--set", dest="overrides", action="append", default=[])
+  parser.add_argument("--k", type=int, default=10)
+  args = parser.parse_args()
+  config = config_lib.load_config(args.config, args.overrides)
+  model_uri = local_runner.latest_output(config, "Trainer", "model",
+                                         "Format-Serving")
+  run_uri = local_runner.latest_output(config, "Trainer", "model_run",
+                                       task.EMBEDDINGS_FILE)
+  if not model_uri or not run_uri:
+    print("no trained model under", config.output_dir, "- run `make demo`")
+    return 1
+  vectors = np.load(os.path.join(run_uri, task.EMBEDDINGS_FILE))
+  ids = vectors["item_ids"]
+  everything = np.arange(len(ids))
+  exact = ablation.exact_top_k(vectors["trigger"], vectors["candidate"],
+                               everything, args.k)
+  serve = tf.saved_model.load(os.path.join(model_uri, "Format-Serving")
+                              ).signatures["serving_default"]
+  index = {item_id: i for i, item_id in enumerate(ids)}
+  started = time.time()
+  hits = 0
+  for start in range(0, len(ids), 256):
+    batch = ids[start:start + 256]
+    out = serve(trigger_id=tf.constant(list(batch)))["candidate_ids"].numpy()
+    for row, got in enumerate(out[:, :args.k]):
+      found = {index[c.decode()] for c in got}
+      hits += len(found & set(exact[start + row]))
+  seconds = time.time() - started
+  print(f"model: {model_uri}")
+  print(f"items: {len(ids)}  index: {config.export.index}")
+  print(f"recall@{args.k} of the exported index vs exact search: "
+        f"{hits / (len(ids) * args.k):.4f}")
+  print(f"query time: {seconds:.2f} s for {len(ids)} triggers "
+        f"({len(ids) / seconds:.0f} triggers/s, batches of 256)")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,192 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""Versioned SavedModels on disk, loaded and switched atomically.
+
+The layout is TF Serving's: `<base_path>/<version>/saved_model.pb` with
+numeric versions. Like TF Serving's default version policy, the newest
+version serves; a new version directory is loaded (and warmed up) in the
+background while the previous version keeps serving, then swapped in with a
+single reference assignment, so no request ever sees a half-loaded model.
+"""
+import logging
+import os
+import threading
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
+import tensorflow as tf
+
+try:  # The ScaNN ops must be registered before a ScaNN SavedModel loads.
+  from scann.scann_ops.py import scann_ops  # noqa: F401
+except ImportError:  # pragma: no cover - brute-force models still load
+  scann_ops = None
+
+DEFAULT_SIGNATURE = "serving_default"
+
+
+class ServableNotFound(LookupError):
+  """No such model or version (TF Serving answers 404)."""
+
+
+class LoadedModel:
+  """One loaded version with its signatures."""
+
+  def __init__(self, version: int, path: str):
+    self.version = version
+    self.path = path
+    self.module = tf.saved_model.load(path)
+    self.signatures = dict(self.module.signatures)
+    if DEFAULT_SIGNATURE not in self.signatures:
+      raise ValueError(f"{path} has no {DEFAULT_SIGNATURE} signature")
+
+  def signature(self, name: Optional[str]):
+    name = name or DEFAULT_SIGNATURE
+    if name not in self.signatures:
+      raise KeyError(f"Serving signature name: \"{name}\" not found in "
+                     "signature def")
+    return self.signatures[name]
+
+  def signature_def(self) -> Dict[str, Any]:
+    """TF Serving's metadata view of the signatures (JSON-able)."""
+    out = {}
+    for name, fn in self.signatures.items():
+      inputs = fn.structured_input_signature[1]
+      outputs = fn.structured_outputs
+      out[name] = {
+          "inputs": {k: _tensor_info(v) for k, v in inputs.items()},
+          "outputs": {k: _tensor_info(v) for k, v in outputs.items()},
+          "method_name": "tensorflow/serving/predict"}
+    return out
+
+
+def _tensor_info(spec) -> Dict[str, Any]:
+  if spec.shape.rank is None:
+    shape = {"dim": [], "unknown_rank": True}
+  else:
+    shape = {"dim": [{"size": str(-1 if d is None else d)}
+                     for d in spec.shape.as_list()], "unknown_rank": False}
+  return {"dtype": "DT_" + spec.dtype.name.upper(),
+          "name": getattr(spec, "name", None) or "", "tensor_shape": shape}
+
+
+def list_versions(base_path: str) -> List[int]:
+  """Numeric version folders that hold a complete SavedModel."""
+  if not os.path.isdir(base_path):
+    return []
+  versions = []
+  for entry in os.listdir(base_path):
+    if entry.isdigit() and os.path.exists(
+        os.path.join(base_path, entry, "saved_model.pb")) and os.path.isdir(
+            os.path.join(base_path, entry, "variables")):
+      versions.append(int(entry))
+  return sorted(versions)
+
+
+def _fingerprint(path: str) -> Tuple[int, int]:
+  """(file count, total bytes) of a version folder."""
+  count = size = 0
+  for folder, _, files in os.walk(path):
+    for name in files:
+      count += 1
+      size += os.path.getsize(os.path.join(folder, name))
+  return count, size
+
+
+class ModelRegistry:
+  """Serves the newest version under `base_path`, reloading on change.
+
+  Args:
+    name: the model name clients use in URLs.
+    base_path: folder of numeric version folders.
+    warmup: called with each newly loaded model before it is switched in
+      (e.g. one real request), so the first client request is not slow.
+  """
+
+  def __init__(self, name: str, base_path: str, warmup=None):
+    self.name = name
+    self.base_path = base_path
+    self._warmup = warmup
+    self._current: Optional[LoadedModel] = None
+    # version -> (error, folder fingerprint when it failed): a version that
+    # failed while still being copied is retried once its files change.
+    self._failed: Dict[int, Tuple[str, Tuple[int, int]]] = {}
+    self._lock = threading.Lock()  # one loader at a time
+    self._stop = threading.Event()
+    self._thread: Optional[threading.Thread] = None
+
+  def current(self) -> LoadedModel:
+    model = self._current  # one read: the request keeps this version
+    if model is None:
+      raise ServableNotFound(
+          f"Servable not found for request: Latest({self.name})")
+    return model
+
+  def get(self, version: Optional[int]) -> LoadedModel:
+    model = self.current()
+    if version is not None and version != model.version:
+      raise ServableNotFound(
+          f"Servable not found for request: Specific({self.name}, {version})")
+    return model
+
+  def status(self) -> List[Dict[str, Any]]:
+    """TF Serving's model_version_status list."""
+    out = []
+    if self._current is not None:
+      out.append({"version": str(self._current.version), "state": "AVAILABLE",
+                  "status": {"error_code": "OK", "error_message": ""}})
+    for version, (error, _) in sorted(self._failed.items()):
+      out.append({"version": str(version), "state": "END",
+                  "status": {"error_code": "UNKNOWN", "error_message": error}})
+    return out
+
+  def refresh(self) -> bool:
+    """Loads the newest version if it is newer than the serving one.
+
+    Returns:
+      True when a new version was switched in.
+    """
+    with self._lock:
+      versions = [v for v in list_versions(self.base_path)
+                  if v not in self._failed or self._failed[v][1] !=
+                  _fingerprint(os.path.join(self.base_path, str(v)))]
+      if not versions:
+        return False
+      newest = versions[-1]
+      if self._current is not None and newest <= self._current.version:
+        return False
+      path = os.path.join(self.base_path, str(newest))
+      started = time.time()
+      try:
+        model = LoadedModel(newest, path)
+        if self._warmup is not None:
+          self._warmup(model)
+      except Exception as e:  # pylint: disable=broad-except
+        # A broken version must not take the serving one down.
+        self._failed[newest] = (f"{type(e).__name__}: {e}"[:500],
+                                _fingerprint(path))
+        logging.error("model %s version %d failed to load: %s", self.name,
+                      newest, e)
+        return False
+      previous = self._current
+      self._failed.pop(newest, None)
+      self._current = model
+      logging.info("model %s: version %d serving (loaded in %.1f s)%s",
+                   self.name, newest, time.time() - started,
+                   f", version {previous.version} unloaded" if previous else "")
+      return True
+
+  def start_polling(self, interval_seconds: float) -> None:
+    """Checks for new versions every `interval_seconds` in a daemon thread."""
+
+    def loop():
+      while not self._stop.wait(interval_seconds):
+        self.refresh()
+
+    self._thread = threading.Thread(target=loop, name="model-poller",
+                                    daemon=True)
+    self._thread.start()
+
+  def stop(self) -> None:
+    self._stop.set()
+    if self._thread is not None:
+      self._thread.join(timeout=5)
