@@ -128,7 +128,11 @@ def latest_metrics(config: config_lib.PipelineConfig) -> Optional[dict]:
 def format_metrics(metrics: dict) -> str:
   """The evaluation as a table: one row per metric@K, all vs tail triggers."""
   lines = [f"  {'metric':<20}{'all triggers':>14}{'tail triggers':>15}"]
-  for name in metrics["all"]:
+  family = ("recall", "topic_match", "popular_share", "coverage")
+  names = sorted(metrics["all"], key=lambda n: (
+      family.index(n.split("@")[0]) if n.split("@")[0] in family else 9,
+      int(n.split("@")[1]) if "@" in n else 0))
+  for name in names:
     lines.append(f"  {name:<20}{metrics['all'][name]:>14.4f}"
                  f"{metrics['tail_triggers'].get(name, float('nan')):>15.4f}")
   verdict = ("blessed (pushed)" if metrics.get("blessed") else
