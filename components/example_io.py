@@ -67,6 +67,17 @@ def from_example(serialized: bytes,
   return row
 
 
+def read_example_files(file_glob: str,
+                       list_fields: Iterable[str] = ()) -> List[Dict[str, Any]]:
+  """All tf.Examples in gzipped TFRecord files matching `file_glob`, as dicts
+  (outside Beam: for the trainer, evaluator and tests)."""
+  rows = []
+  for path in sorted(tf.io.gfile.glob(file_glob)):
+    for record in tf.data.TFRecordDataset(path, compression_type="GZIP"):
+      rows.append(from_example(record.numpy(), list_fields))
+  return rows
+
+
 def split_dir(artifact: tfx.dsl.Artifact, split: str) -> str:
   return artifact_utils.get_split_uri([artifact], split)
 

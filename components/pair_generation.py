@@ -19,11 +19,13 @@ that training and evaluation share: item_id, topics, `text_embedding` (absent
 when the item had no text) and `train_engagements` (interactions before the
 cutoff, the popularity that evaluation buckets by).
 """
+import os
 from typing import Any, Dict, Iterable, List, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.stats import ApproximateQuantiles
+import tensorflow as tf
 
 from tfx import v1 as tfx
 from tfx.dsl.component.experimental.annotations import BeamComponentParameter
@@ -234,11 +236,11 @@ def CoEngagementPairs(  # pylint: disable=invalid-name
       {s: example_io.split_dir(pairs, s) for s in OUTPUT_SPLITS},
       window_seconds, max_lookahead, bool(symmetric), bool(dedupe),
       eval_fraction)
-  cutoff_prefix = report.uri + "/cutoff"
+  cutoff_prefix = os.path.join(report.uri, "cutoff")
   _ = cutoff | "WriteCutoff" >> beam.io.WriteToText(
       cutoff_prefix, shard_name_template="")
   counts = example_io.run_and_count(beam_pipeline, NAMESPACE)
-  with open(cutoff_prefix) as f:
+  with tf.io.gfile.GFile(cutoff_prefix) as f:
     cutoff_time = int(f.read().strip())
   report_dict = {"eval_cutoff_timestamp": cutoff_time, "counts": counts,
                  **summarize(counts)}

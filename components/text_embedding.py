@@ -8,6 +8,7 @@ an item whose text is empty gets no vector (it is counted, listed in the
 report and left for the trainer to mask), never a made-up one.
 """
 import logging
+import os
 from typing import Any, Dict, Iterable, List, Sequence
 
 import apache_beam as beam
@@ -130,7 +131,7 @@ def TextEmbedder(  # pylint: disable=invalid-name
   build_text_embedding(
       beam_pipeline, example_io.split_glob(items, ingestion.SPLIT),
       encoder.uri, example_io.split_dir(item_embeddings, SPLIT),
-      report.uri + "/empty_text_item_ids", fields, batch_size)
+      os.path.join(report.uri, "empty_text_item_ids"), fields, batch_size)
   counts = example_io.run_and_count(beam_pipeline, NAMESPACE)
   example_io.write_report(report.uri, {"text_fields": fields,
                                        "counts": counts}, "TextEmbedder")

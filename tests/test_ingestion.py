@@ -15,12 +15,8 @@ ITEM_HEADER = ["item_id", "title", "description", "tags", "topics",
 
 
 def _read(folder, list_fields=ingestion.ITEM_LIST_FIELDS):
-  import tensorflow as tf
-  rows = []
-  for path in sorted(glob.glob(os.path.join(folder, "*.gz"))):
-    for record in tf.data.TFRecordDataset(path, compression_type="GZIP"):
-      rows.append(example_io.from_example(record.numpy(), list_fields))
-  return rows
+  return example_io.read_example_files(os.path.join(folder, "*.gz"),
+                                       list_fields)
 
 
 @pytest.mark.parametrize("value, seconds", [

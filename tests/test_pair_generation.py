@@ -1,5 +1,4 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-import glob
 import os
 
 import apache_beam as beam
@@ -19,12 +18,9 @@ def write_examples(folder, rows):
   return os.path.join(folder, "*.gz")
 
 
-def read_examples(folder):
-  rows = []
-  for path in glob.glob(os.path.join(folder, "*.gz")):
-    for record in tf.data.TFRecordDataset(path, compression_type="GZIP"):
-      rows.append(example_io.from_example(record.numpy()))
-  return rows
+def read_examples(folder, list_fields=()):
+  return example_io.read_example_files(os.path.join(folder, "*.gz"),
+                                       list_fields)
 
 
 def events(user, *item_times):

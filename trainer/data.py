@@ -2,7 +2,6 @@
 """Training data: the item catalog, co-engagement pair datasets and the
 semantic pseudo-label pairs mined from BERT text embeddings."""
 import dataclasses
-import glob
 import os
 from typing import Dict, List, Optional, Tuple
 
@@ -41,14 +40,6 @@ class Catalog:
     return {item_id: i for i, item_id in enumerate(self.item_ids)}
 
 
-def _rows(file_glob: str, list_fields=()) -> List[dict]:
-  rows = []
-  for path in sorted(glob.glob(file_glob)):
-    for record in tf.data.TFRecordDataset(path, compression_type="GZIP"):
-      rows.append(example_io.from_example(record.numpy(), list_fields))
-  return rows
-
-
 def split_glob(examples_uri: str, split: str) -> str:
   return os.path.join(examples_uri, f"Split-{split}",
                       "*" + example_io.TFRECORD_SUFFIX)
@@ -56,7 +47,7 @@ def split_glob(examples_uri: str, split: str) -> str:
 
 def load_catalog(examples_uri: str) -> Catalog:
   """Reads the `catalog` split written by CoEngagementPairs (sorted by id)."""
-  rows = _rows(split_glob(examples_uri, pair_generation.CATALOG),
+  rows = example_io.read_example_files(split_glob(examples_uri, pair_generation.CATALOG),
                list_fields=["topics", pair_generation.EMBEDDING_FEATURE])
   if not rows:
     raise ValueError(f"no catalog rows under {examples_uri}")
@@ -92,7 +83,7 @@ class Pairs:
 def load_pairs(examples_uri: str, split: str, catalog: Catalog) -> Pairs:
   """Reads one pair split; an id missing from the catalog is an error (the
   pipeline's joins guarantee there is none)."""
-  rows = _rows(split_glob(examples_uri, split))
+  rows = example_io.read_example_files(split_glob(examples_uri, split))
   index = catalog.index()
   unknown = {r[k] for r in rows for k in ("trigger_id", "candidate_id")
              if r[k] not in index}
