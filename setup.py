@@ -30,6 +30,7 @@ setuptools.setup(
         "fastapi",
         "uvicorn",
         "requests",
+        "opencv-python-headless",
     ],
     extras_require={"test": ["pytest", "httpx"]},
     entry_points={"console_scripts": [

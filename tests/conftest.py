@@ -85,3 +85,10 @@ def write_csv(path, header, rows):
     writer.writerow(header)
     writer.writerows(rows)
   return str(path)
+
+
+@pytest.fixture(scope="session")
+def visual_encoder_dir(tmp_path_factory):
+  from components import visual_encoder
+  return visual_encoder.export_visual_encoder(
+      str(tmp_path_factory.mktemp("visual_encoder")))
