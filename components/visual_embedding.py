@@ -1,0 +1,127 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""VisualEncoderExport and VisualEmbedder: per-item visual embeddings, Beam.
+
+For every item with a `media_path`, VisualEmbedder decodes representative
+frames (components/frames.py), embeds them with the hub-loaded
+EfficientNet-Lite0 and writes the mean of the frame embeddings, L2
+normalised, as `visual_embedding`. Items without media, and items whose
+media is missing, unreadable or corrupt, get no vector: each is counted by
+reason and listed (`media_errors*.jsonl` beside the report), never faked.
+"""
+import json
+import logging
+import os
+from typing import Any, Dict, Iterable
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+import numpy as np
+
+from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import BeamComponentParameter
+from tfx.dsl.component.experimental.annotations import InputArtifact
+from tfx.dsl.component.experimental.annotations import OutputArtifact
+from tfx.dsl.component.experimental.annotations import Parameter
+
+from components import example_io
+from components import frames as frames_lib
+from components import ingestion
+from components import visual_encoder
+
+NAMESPACE = "relvid.visual"
+SPLIT = "all"
+EMBEDDING_FEATURE = "visual_embedding"
+ERRORS = "errors"
+
+
+def mean_embedding(frame_embeddings: np.ndarray) -> np.ndarray:
+  """Item vector: the L2-normalised mean of its frames' embeddings."""
+  mean = frame_embeddings.mean(axis=0)
+  return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
+class _EmbedItem(beam.DoFn):
+  """item -> {item_id, visual_embedding}, or a tagged, counted error."""
+
+  def __init__(self, encoder_dir: str, frame_count: int, method: str):
+    super().__init__()
+    self._encoder_dir = encoder_dir
+    self._frame_count = frame_count
+    self._method = method
+    self._encode = None
+
+  def setup(self):
+    self._encode = visual_encoder.load_visual_encoder(self._encoder_dir)
+
+  def process(self, item: Dict[str, Any]) -> Iterable[Any]:
+    path = item.get("media_path") or ""
+    if not path:
+      Metrics.counter(NAMESPACE, "items_without_media").inc()
+      return
+    try:
+      frames = frames_lib.read_frames(path, self._frame_count, self._method)
+    except frames_lib.MediaError as e:
+      Metrics.counter(NAMESPACE, e.reason).inc()
+      logging.warning("item %s: %s", item["item_id"], e)
+      yield beam.pvalue.TaggedOutput(ERRORS, json.dumps(
+          {"item_id": item["item_id"], "reason": e.reason, "path": path}))
+      return
+    Metrics.counter(NAMESPACE, "frames_embedded").inc(len(frames))
+    Metrics.counter(NAMESPACE, "items_embedded").inc()
+    vector = mean_embedding(self._encode(frames)["embedding"])
+    yield {"item_id": item["item_id"],
+           EMBEDDING_FEATURE: [float(v) for v in vector]}
+
+
+def build_visual_embedding(root: beam.Pipeline, items_glob: str,
+                           encoder_dir: str, output_dir: str,
+                           errors_prefix: str, frame_count: int,
+                           method: str) -> None:
+  """Adds the graph: items -> (item_id, visual_embedding) tf.Examples.
+
+  Args:
+    root: the Beam pipeline.
+    items_glob: item tf.Examples written by DataIngestion.
+    encoder_dir: the exported visual encoder SavedModel.
+    output_dir: split folder for the embedding tf.Examples.
+    errors_prefix: path prefix of the media-error JSON lines.
+    frame_count: frames per video.
+    method: `uniform` or `scene` (see frames.read_frames).
+  """
+  results = (root
+             | "ReadItems" >> example_io.ReadExamples(
+                 items_glob, list_fields=ingestion.ITEM_LIST_FIELDS)
+             | "Embed" >> beam.ParDo(_EmbedItem(
+                 encoder_dir, frame_count, method)).with_outputs(
+                     ERRORS, main="vectors"))
+  _ = results.vectors | "Write" >> example_io.WriteExamples(output_dir)
+  _ = results[ERRORS] | "WriteErrors" >> beam.io.WriteToText(
+      errors_prefix, file_name_suffix=".jsonl")
+
+
+@tfx.dsl.components.component
+def VisualEncoderExport(  # pylint: disable=invalid-name
+    encoder: OutputArtifact[tfx.types.standard_artifacts.Model]):
+  """Saves EfficientNet-Lite0 (packaged ImageNet weights) as a SavedModel."""
+  visual_encoder.export_visual_encoder(encoder.uri)
+
+
+@tfx.dsl.components.component(use_beam=True)
+def VisualEmbedder(  # pylint: disable=invalid-name
+    items: InputArtifact[tfx.types.standard_artifacts.Examples],
+    encoder: InputArtifact[tfx.types.standard_artifacts.Model],
+    item_embeddings: OutputArtifact[tfx.types.standard_artifacts.Examples],
+    report: OutputArtifact[example_io.RunReport],
+    frame_count: Parameter[int] = 4,
+    method: Parameter[str] = "uniform",
+    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None):
+  """Embeds each item's media frames with EfficientNet-Lite0."""
+  example_io.set_splits(item_embeddings, [SPLIT])
+  build_visual_embedding(
+      beam_pipeline, example_io.split_glob(items, ingestion.SPLIT),
+      encoder.uri, example_io.split_dir(item_embeddings, SPLIT),
+      os.path.join(report.uri, "media_errors"), frame_count, method)
+  counts = example_io.run_and_count(beam_pipeline, NAMESPACE)
+  example_io.write_report(report.uri, {"frame_count": frame_count,
+                                       "method": method, "counts": counts},
+                          "VisualEmbedder")
