@@ -138,6 +138,16 @@ def run_and_count(beam_pipeline: beam.Pipeline,
   return dict(sorted(counts.items()))
 
 
+def run_and_report(beam_pipeline: beam.Pipeline, namespace: str,
+                   report_dir: str, component: str,
+                   **fields: Any) -> Dict[str, Any]:
+  """Runs the pipeline, then writes `fields` plus its counters as the
+  component's report; returns the report."""
+  report = dict(fields, counts=run_and_count(beam_pipeline, namespace))
+  write_report(report_dir, report, component)
+  return report
+
+
 def write_report(report_dir: str, report: Dict[str, Any],
                  component: Optional[str] = None) -> str:
   """Writes report.json under `report_dir` and logs it in one line."""

@@ -308,10 +308,10 @@ def run_ingestion(beam_pipeline: beam.Pipeline, source: str,
                   interactions_dir, items_dir,
                   os.path.join(report_dir, "rejected"), list_separator,
                   item_columns)
-  counts = example_io.run_and_count(beam_pipeline, NAMESPACE)
-  report = {"source": source, "interactions_path": interactions_path,
-            "items_path": items_path, "counts": counts}
-  example_io.write_report(report_dir, report, "DataIngestion")
+  report = example_io.run_and_report(
+      beam_pipeline, NAMESPACE, report_dir, "DataIngestion", source=source,
+      interactions_path=interactions_path, items_path=items_path)
+  counts = report["counts"]
   if not counts.get("items_written"):
     raise RuntimeError(f"DataIngestion: no usable item rows in {items_path} "
                        f"(counts: {counts})")

@@ -132,9 +132,9 @@ def TextEmbedder(  # pylint: disable=invalid-name
       beam_pipeline, example_io.split_glob(items, ingestion.SPLIT),
       encoder.uri, example_io.split_dir(item_embeddings, SPLIT),
       os.path.join(report.uri, "empty_text_item_ids"), fields, batch_size)
-  counts = example_io.run_and_count(beam_pipeline, NAMESPACE)
-  example_io.write_report(report.uri, {"text_fields": fields,
-                                       "counts": counts}, "TextEmbedder")
+  counts = example_io.run_and_report(
+      beam_pipeline, NAMESPACE, report.uri, "TextEmbedder",
+      text_fields=fields)["counts"]
   if not counts.get("items_embedded"):
     raise RuntimeError(f"TextEmbedder: no item has text in {fields} "
                        f"(counts: {counts})")

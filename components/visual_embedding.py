@@ -121,7 +121,6 @@ def VisualEmbedder(  # pylint: disable=invalid-name
       beam_pipeline, example_io.split_glob(items, ingestion.SPLIT),
       encoder.uri, example_io.split_dir(item_embeddings, SPLIT),
       os.path.join(report.uri, "media_errors"), frame_count, method)
-  counts = example_io.run_and_count(beam_pipeline, NAMESPACE)
-  example_io.write_report(report.uri, {"frame_count": frame_count,
-                                       "method": method, "counts": counts},
-                          "VisualEmbedder")
+  example_io.run_and_report(beam_pipeline, NAMESPACE, report.uri,
+                            "VisualEmbedder", frame_count=frame_count,
+                            method=method)
