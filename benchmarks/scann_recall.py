@@ -24,7 +24,6 @@ from scann.scann_ops.py import scann_ops  # noqa: E402,F401
 from pipeline import config as config_lib  # noqa: E402
 from pipeline import local_runner  # noqa: E402
 from trainer import ablation  # noqa: E402
-from trainer import task  # noqa: E402
 
 
 def main() -> int:
@@ -36,12 +35,14 @@ def main() -> int:
   config = config_lib.load_config(args.config, args.overrides)
   model_uri = local_runner.latest_output(config, "Trainer", "model",
                                          "Format-Serving")
-  run_uri = local_runner.latest_output(config, "Trainer", "model_run",
-                                       task.EMBEDDINGS_FILE)
-  if not model_uri or not run_uri:
-    print("no trained model under", config.output_dir, "- run `make demo`")
+  try:
+    vectors = ablation.latest_item_embeddings(config)
+  except FileNotFoundError as e:
+    print(e)
     return 1
-  vectors = np.load(os.path.join(run_uri, task.EMBEDDINGS_FILE))
+  if not model_uri:
+    print("no exported model under", config.output_dir, "- run `make demo`")
+    return 1
   ids = vectors["item_ids"]
   everything = np.arange(len(ids))
   exact = ablation.exact_top_k(vectors["trigger"], vectors["candidate"],

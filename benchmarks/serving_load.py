@@ -36,9 +36,8 @@ import pipeline  # noqa: E402,F401  (selects Keras 2 before TF loads)
 import tensorflow as tf  # noqa: E402
 
 from pipeline import config as config_lib  # noqa: E402
-from pipeline import local_runner  # noqa: E402
+from trainer import ablation  # noqa: E402
 from trainer import export  # noqa: E402
-from trainer import task  # noqa: E402
 
 CONCURRENCY = (1, 8, 32)
 
@@ -219,12 +218,11 @@ def main() -> int:
   parser.add_argument("--skip_synthetic", action="store_true")
   args = parser.parse_args()
   config = config_lib.load_config(args.config, args.overrides)
-  run_uri = local_runner.latest_output(config, "Trainer", "model_run",
-                                       task.EMBEDDINGS_FILE)
-  if not run_uri:
-    print("no trained model under", config.output_dir, "- run `make demo`")
+  try:
+    vectors = ablation.latest_item_embeddings(config)
+  except FileNotFoundError as e:
+    print(e)
     return 1
-  vectors = np.load(os.path.join(run_uri, task.EMBEDDINGS_FILE))
   rows = ["| catalog | index | concurrency | requests | errors | QPS | "
           "p50 ms | p99 ms |", "|---|---|---|---|---|---|---|---|"]
   with tempfile.TemporaryDirectory() as folder:

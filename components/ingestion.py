@@ -188,7 +188,7 @@ def _rejected(reason: str, row: Any) -> str:
 def _first_item(item_id_and_items):
   """Keeps one row per item id (the one with the longest text, then first by
   content, so the choice is deterministic); the rest are rejected."""
-  item_id, items = item_id_and_items
+  _, items = item_id_and_items
   items = sorted(items, key=lambda i: (-len(i["title"] + i["description"]),
                                        json.dumps(i, sort_keys=True)))
   yield items[0]
@@ -196,12 +196,11 @@ def _first_item(item_id_and_items):
     Metrics.counter(NAMESPACE, "item_duplicate_id").inc()
     yield beam.pvalue.TaggedOutput(
         _Validate.REJECTED, _rejected("item_duplicate_id", duplicate))
-  del item_id
 
 
 def _join_known_items(item_id_and_groups):
   """Keeps interactions whose item is in the item table; rejects the rest."""
-  item_id, groups = item_id_and_groups
+  _, groups = item_id_and_groups
   known = bool(list(groups["item"]))
   for interaction in groups["interaction"]:
     if known:
@@ -210,7 +209,6 @@ def _join_known_items(item_id_and_groups):
       Metrics.counter(NAMESPACE, "interaction_unknown_item").inc()
       yield beam.pvalue.TaggedOutput(
           _Validate.REJECTED, _rejected("interaction_unknown_item", interaction))
-  del item_id
 
 
 def _count(name: str):

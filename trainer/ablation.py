@@ -148,6 +148,20 @@ def latest_pairs_uri(config: config_lib.PipelineConfig) -> str:
   return uri
 
 
+def latest_item_embeddings(config: config_lib.PipelineConfig
+                           ) -> Dict[str, np.ndarray]:
+  """The newest Trainer run's item vectors (item_ids, trigger, candidate)."""
+  uri = local_runner.latest_output(config, "Trainer", "model_run",
+                                   task.EMBEDDINGS_FILE)
+  if not uri:
+    raise FileNotFoundError(
+        f"no trained model under {config.output_dir}: run the pipeline "
+        "first (`make demo`)")
+  with np.load(os.path.join(uri, task.EMBEDDINGS_FILE),
+               allow_pickle=False) as vectors:
+    return {k: vectors[k] for k in vectors.files}
+
+
 def run_ablation(config: config_lib.PipelineConfig, seeds: int,
                  only: Optional[Sequence[str]] = None) -> List[Dict[str, str]]:
   """Trains and evaluates every variant for `seeds` seeds."""
