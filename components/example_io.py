@@ -21,7 +21,8 @@ TFRECORD_SUFFIX = ".gz"
 
 class RunReport(tfx.dsl.Artifact):
   """A JSON report of what a component read, wrote and skipped (and why)."""
-  TYPE_NAME = "RelvidRunReport"
+  # <namespace>.<Name>: the form Kubeflow v2 / Vertex accept for custom types.
+  TYPE_NAME = "relvid.RunReport"
 
 
 REPORT_FILE = "report.json"

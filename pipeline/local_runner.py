@@ -43,6 +43,27 @@ class ProgressFilter(logging.Filter):
             or bool(_PROGRESS.match(record.getMessage())))
 
 
+class ComponentProgress(logging.Handler):
+  """A tqdm bar over the pipeline's components, advanced by TFX's
+  "Component X is finished" log lines (cached components included)."""
+
+  def __init__(self, total: int):
+    super().__init__(level=logging.INFO)
+    from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+    self.bar = tqdm(total=total, unit="component", desc="relvid pipeline",
+                    dynamic_ncols=True)
+
+  def emit(self, record: logging.LogRecord) -> None:
+    match = _PROGRESS.match(record.getMessage())
+    if match and match.group(1) == "finished":
+      self.bar.update(1)
+      self.bar.set_postfix_str(record.getMessage().split()[1])
+
+  def close(self) -> None:
+    self.bar.close()
+    super().close()
+
+
 def configure_logging(verbose: bool) -> None:
   logging.basicConfig(level=logging.INFO,
                       format="%(asctime)s %(levelname)s %(message)s",
@@ -56,9 +77,11 @@ def configure_logging(verbose: bool) -> None:
       handler.addFilter(ProgressFilter())
 
 
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+def parse_args(argv: Sequence[str],
+               prog: str = "python -m pipeline.local_runner"
+               ) -> argparse.Namespace:
   parser = argparse.ArgumentParser(
-      prog="python -m pipeline.local_runner",
+      prog=prog,
       description="Run the relvid pipeline locally (LocalDagRunner).")
   parser.add_argument("--config", help="YAML file overriding the defaults")
   parser.add_argument(
@@ -67,6 +90,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
       help="override one config field, e.g. --set pairs.window_seconds=1800")
   parser.add_argument("--verbose", action="store_true",
                       help="show all TFX/Beam/TF logs, not only progress")
+  parser.add_argument("--progress", action="store_true",
+                      help="show a progress bar over the components")
   return parser.parse_args(argv)
 
 
@@ -152,22 +177,38 @@ def format_report(report: dict) -> str:
   return " ".join(scalars + counts)
 
 
-def run(config: config_lib.PipelineConfig) -> Dict[str, dict]:
-  """Runs the pipeline to completion; returns the components' reports."""
+def run(config: config_lib.PipelineConfig,
+        progress_bar: bool = False) -> Dict[str, dict]:
+  """Runs the pipeline to completion; returns the components' reports.
+
+  Args:
+    config: the run's configuration.
+    progress_bar: show a tqdm bar over the components.
+  """
   os.makedirs(os.path.dirname(pipeline_lib.metadata_path(config)),
               exist_ok=True)
   metadata = tfx.orchestration.metadata.sqlite_metadata_connection_config(
       pipeline_lib.metadata_path(config))
   started = time.time()
-  tfx.orchestration.LocalDagRunner().run(
-      pipeline_lib.create_pipeline(config, metadata))
+  dsl_pipeline = pipeline_lib.create_pipeline(config, metadata)
+  progress = (ComponentProgress(len(dsl_pipeline.components))
+              if progress_bar else None)
+  if progress:
+    logging.getLogger().addHandler(progress)
+  try:
+    tfx.orchestration.LocalDagRunner().run(dsl_pipeline)
+  finally:
+    if progress:
+      logging.getLogger().removeHandler(progress)
+      progress.close()
   logging.info("pipeline %s finished in %.1f s", config.pipeline_name,
                time.time() - started)
   return latest_reports(config)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-  args = parse_args(sys.argv[1:] if argv is None else argv)
+def main(argv: Optional[List[str]] = None,
+         prog: str = "python -m pipeline.local_runner") -> int:
+  args = parse_args(sys.argv[1:] if argv is None else argv, prog)
   try:
     config = config_lib.load_config(args.config, args.overrides)
   except ValueError as e:
@@ -175,7 +216,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     return 2
   configure_logging(args.verbose)
   started = time.time()
-  reports = run(config)
+  reports = run(config, progress_bar=args.progress)
   print(f"\nrelvid pipeline finished in {time.time() - started:.1f} s; "
         f"artifacts under {pipeline_lib.pipeline_root(config)}")
   for component, report in reports.items():

@@ -6,8 +6,11 @@
                   ExampleValidator (anomalies)
   TextEncoderExport -> BERT SavedModel (TF Hub loadable)
   TextEmbedder(items, encoder) -> item text embeddings + report
-  CoEngagementPairs(interactions, items, embeddings) -> pairs (train/eval)
-                  + catalog split + report
+  [visual.enabled] VisualEncoderExport -> EfficientNet-Lite0 SavedModel
+  [visual.enabled] VisualEmbedder(items, encoder) -> item visual embeddings
+                  + report (media errors counted and listed)
+  CoEngagementPairs(interactions, items, embeddings[, visual]) -> pairs
+                  (train/eval) + catalog split + report
   Trainer (TFRS two-tower, run_fn=trainer.task.run_fn) -> retrieval SavedModel
   RelatedVideoEvaluator -> metrics + blessing
   Pusher -> <serving_dir>/<model_name>/<version>/ when blessed
@@ -17,7 +20,7 @@ pipeline does comes from the config.
 """
 import json
 import os
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
 from tfx import v1 as tfx
@@ -27,7 +30,10 @@ from components.ingestion import DataIngestion
 from components.pair_generation import CoEngagementPairs
 from components.text_embedding import TextEmbedder
 from components.text_embedding import TextEncoderExport
+from components.visual_embedding import VisualEmbedder
+from components.visual_embedding import VisualEncoderExport
 from pipeline import config as config_lib
+from pipeline import demo_catalog
 from pipeline.config import PipelineConfig
 
 TABLES = ("interactions", "items")
@@ -52,23 +58,49 @@ def _validation_components(name: str, examples, schema_dir: str):
   return [statistics, schema, validator]
 
 
+def _data_source(config: PipelineConfig) -> Dict[str, str]:
+  """DataIngestion's source parameters; the demo catalog is written (once)
+  under <output_dir>/demo_catalog and read as generic CSV files."""
+  if config.data.source != config_lib.DEMO_MEDIA:
+    return {"source": config.data.source,
+            "interactions_path": config.data.interactions_path,
+            "items_path": config.data.items_path,
+            "file_format": config.data.file_format}
+  interactions, items = demo_catalog.build_demo_catalog(
+      os.path.join(_output_root(config), "demo_catalog"))
+  return {"source": config_lib.FILES, "interactions_path": interactions,
+          "items_path": items, "file_format": "csv"}
+
+
 def create_components(config: PipelineConfig) -> List[Any]:
   """All components of the pipeline, in dependency order."""
-  ingestion = DataIngestion(
-      source=config.data.source,
-      interactions_path=config.data.interactions_path,
-      items_path=config.data.items_path,
-      file_format=config.data.file_format)
+  ingestion = DataIngestion(**_data_source(config))
   encoder = TextEncoderExport(max_seq_length=config.text.max_seq_length)
   embedder = TextEmbedder(
       items=ingestion.outputs["items"],
       encoder=encoder.outputs["encoder"],
       text_fields=",".join(config.data.text_fields),
       batch_size=config.text.batch_size)
+  visual = []
+  if config.visual.enabled:
+    visual_encoder = VisualEncoderExport()
+    visual_embedder = VisualEmbedder(
+        items=ingestion.outputs["items"],
+        encoder=visual_encoder.outputs["encoder"],
+        frame_count=config.visual.frame_count,
+        method=config.visual.frame_method)
+    visual = [visual_encoder, visual_embedder]
   pairs = CoEngagementPairs(
       interactions=ingestion.outputs["interactions"],
       items=ingestion.outputs["items"],
       item_embeddings=embedder.outputs["item_embeddings"],
+      visual_embeddings=(visual[1].outputs["item_embeddings"] if visual
+                         else None),
+      # The semantic task's pseudo-labels are mined here, distributed, only
+      # when the task is on.
+      semantic_threshold=config.trainer.semantic_threshold,
+      semantic_neighbors=(config.trainer.semantic_neighbors
+                          if config.trainer.semantic_weight > 0 else 0),
       window_seconds=config.pairs.window_seconds,
       max_lookahead=config.pairs.max_lookahead,
       symmetric=int(config.pairs.symmetric),
@@ -97,7 +129,8 @@ def create_components(config: PipelineConfig) -> List[Any]:
       for component in _validation_components(
           table, ingestion.outputs[table], config.data.schema_dir)]
   return ([ingestion] + validation
-          + [encoder, embedder, pairs, trainer, evaluator, pusher])
+          + [encoder, embedder] + visual
+          + [pairs, trainer, evaluator, pusher])
 
 
 def _output_root(config: PipelineConfig) -> str:
@@ -136,4 +169,4 @@ def create_pipeline(config: PipelineConfig,
       components=create_components(config),
       enable_cache=config.enable_cache,
       metadata_connection_config=metadata_connection_config,
-      beam_pipeline_args=config.beam.pipeline_args())
+      beam_pipeline_args=config.beam.pipeline_args(config.orchestration.image))

@@ -86,9 +86,10 @@ def load_titles(path: Optional[str]) -> Dict[str, str]:
   return {row[0]: row[1] for row in rows}
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: Optional[List[str]] = None,
+         prog: str = "related") -> int:
   parser = argparse.ArgumentParser(
-      prog="related", description="Print the items related to a trigger "
+      prog=prog, description="Print the items related to a trigger "
       "item, from a TF Serving (or local relvid) endpoint.")
   parser.add_argument("item_id", help="trigger item id")
   parser.add_argument("--url", default=os.environ.get("RELVID_URL",

@@ -246,8 +246,9 @@ def create_app(registry: ModelRegistry,
   return app
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-  parser = argparse.ArgumentParser(prog="python -m serving.server",
+def main(argv: Optional[List[str]] = None,
+         prog: str = "python -m serving.server") -> int:
+  parser = argparse.ArgumentParser(prog=prog,
                                    description=__doc__.split("\n")[0])
   parser.add_argument("--model_base_path", required=True,
                       help="folder of numeric version folders")

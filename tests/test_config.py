@@ -33,6 +33,19 @@ def test_yaml_then_overrides(tmp_path):
     ("data.nonsense=1", "data.nonsense"),
     ("data.source=files", "data.interactions_path"),
     ("beam.direct_running_mode=multi_threading", "beam.direct_running_mode"),
+    ("beam.runner=SamzaRunner", "beam.runner"),
+    ("beam.runner=DataflowRunner", "beam.project"),
+    ("beam.runner=FlinkRunner", "beam.flink_master"),
+    ("beam.runner=SparkRunner", "beam.spark_master_url"),
+    ("orchestration.start_date=tomorrow", "orchestration.start_date"),
+    ("trainer.use_visual=true", "trainer.use_visual"),
+    ("visual.frame_method=random", "visual.frame_method"),
+    ("visual.frame_count=0", "visual.frame_count"),
+    ("trainer.semantic_threshold=1.5", "trainer.semantic_threshold"),
+    ("trainer.opc_alpha=0", "trainer.opc_alpha"),
+    ("export.index=hnsw", "export.index"),
+    ("eval.ks=10,500", "eval.ks"),
+    ("eval.recall_floor=2", "eval.recall_floor"),
 ])
 def test_invalid_values_name_the_field(override, field):
   with pytest.raises(ValueError, match=f"config field {field}"):
@@ -42,3 +55,33 @@ def test_invalid_values_name_the_field(override, field):
 def test_override_needs_equals_sign():
   with pytest.raises(ValueError, match="section.field=value"):
     config_lib.load_config(None, ["pairs.window_seconds"])
+
+
+def test_dataflow_temp_location_must_be_on_gcs():
+  with pytest.raises(ValueError, match="beam.temp_location"):
+    config_lib.load_config(None, [
+        "beam.runner=DataflowRunner", "beam.project=p", "beam.region=r",
+        "beam.temp_location=/tmp/x"])
+
+
+def test_beam_args_per_runner():
+  spark = config_lib.load_config(None, [
+      "beam.runner=SparkRunner", "beam.spark_master_url=spark://m:7077",
+      "beam.extra_args=--parallelism=8"])
+  assert spark.beam.pipeline_args("img:1") == [
+      "--runner=SparkRunner", "--spark_master_url=spark://m:7077",
+      "--environment_type=DOCKER", "--environment_config=img:1",
+      "--parallelism=8"]
+  dataflow = config_lib.load_config(None, [
+      "beam.runner=DataflowRunner", "beam.project=p", "beam.region=r",
+      "beam.temp_location=gs://b/t", "beam.sdk_container_image=own:2"])
+  assert "--sdk_container_image=own:2" in dataflow.beam.pipeline_args("img:1")
+
+
+def test_demo_media_config_file_loads():
+  import os
+  path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs",
+                      "demo_media.yaml")
+  config = config_lib.load_config(path)
+  assert config.data.source == config_lib.DEMO_MEDIA
+  assert config.visual.enabled and config.trainer.use_visual

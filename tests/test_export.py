@@ -33,9 +33,9 @@ def catalog():
   return ids, vectors
 
 
-def exported(tmp_path, catalog, index):
+def exported(tmp_path, catalog, index, top_k=10):
   ids, vectors = catalog
-  config = dataclasses.replace(ExportConfig(), index=index, top_k=10)
+  config = dataclasses.replace(ExportConfig(), index=index, top_k=top_k)
   path = export.export_retrieval_model(LookupTower(vectors), ids, vectors,
                                        str(tmp_path / index / "1"), config)
   return tf.saved_model.load(path).signatures["serving_default"]
@@ -72,3 +72,13 @@ def test_scann_leaves_default_to_sqrt_n():
   assert export.scann_leaves(
       50, dataclasses.replace(ExportConfig(), num_leaves=10,
                               num_leaves_to_search=3)) == (10, 3)
+
+
+def test_small_catalog_scann_searches_enough_leaves(tmp_path, catalog):
+  """44 items, top 20: ~7 leaves of ~6 items, so 1 searched leaf (n/4) would
+  hold fewer than 21 candidates; every leaf is searched instead."""
+  ids, vectors = catalog
+  assert export.scann_leaves(44, ExportConfig(), k=21) == (7, 7)
+  serve = exported(tmp_path, (ids[:44], vectors[:44]), "scann", top_k=20)
+  out = serve(trigger_id=tf.constant(["v007"]))
+  assert out["candidate_ids"].shape == (1, 20)

@@ -1,5 +1,6 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-"""Loss weighting: task ratio, batch-size invariance, off-policy correction."""
+"""Loss weighting (task ratio, batch-size invariance, off-policy
+correction) and the towers' multimodal fusion and masking."""
 import dataclasses
 
 import numpy as np
@@ -7,21 +8,38 @@ import pytest
 import tensorflow as tf
 
 from pipeline.config import TrainerConfig
+from trainer import data
 from trainer import model as model_lib
 
 NUM_ITEMS = 8
 
 
-def make_model(**overrides):
+def unit_rows(rng, n, d, missing):
+  vectors = rng.normal(size=(n, d)).astype(np.float32)
+  vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+  present = np.ones(n, np.float32)
+  present[missing] = 0.0
+  vectors[missing] = 0.0
+  return vectors, present
+
+
+def make_catalog():
+  """Item 3 has no text; items 5 and 6 have no visual vector."""
   rng = np.random.default_rng(0)
-  text = rng.normal(size=(NUM_ITEMS, 6)).astype(np.float32)
-  text /= np.linalg.norm(text, axis=1, keepdims=True)
-  has_text = np.ones(NUM_ITEMS, np.float32)
-  has_text[3] = 0.0
-  text[3] = 0.0
+  text, has_text = unit_rows(rng, NUM_ITEMS, 6, [3])
+  visual, has_visual = unit_rows(rng, NUM_ITEMS, 5, [5, 6])
+  return data.Catalog(
+      item_ids=np.array([f"i{i}" for i in range(NUM_ITEMS)], dtype=object),
+      text=text, has_text=has_text, topics=[[]] * NUM_ITEMS,
+      train_engagements=np.zeros(NUM_ITEMS, np.int64), visual=visual,
+      has_visual=has_visual)
+
+
+def make_model(**overrides):
   config = dataclasses.replace(TrainerConfig(id_dim=4, hidden_dim=8,
                                              output_dim=4), **overrides)
-  return model_lib.RelatedVideoModel(NUM_ITEMS, text, has_text, config)
+  return model_lib.RelatedVideoModel(
+      NUM_ITEMS, model_lib.content_features(make_catalog(), config), config)
 
 
 def batch(trigger, candidate, counts, sem=None):
@@ -102,3 +120,40 @@ def test_missing_text_is_masked_by_a_learned_vector():
                              rtol=1e-5)
   names = [w.name for w in model.trigger_tower.trainable_weights]
   assert any("missing_text" in n for n in names)
+
+
+@pytest.mark.parametrize("use_text,use_visual,width", [
+    (True, False, 4 + 6 + 1), (False, True, 4 + 5 + 1),
+    (True, True, 4 + 6 + 1 + 5 + 1)])
+def test_modality_switches_set_the_fused_input(use_text, use_visual, width):
+  model = make_model(use_text=use_text, use_visual=use_visual)
+  tower = model.trigger_tower
+  tower(tf.constant([0]))
+  assert tower.hidden.kernel.shape[0] == width
+  assert sorted(c.name for c in tower.contents) == sorted(
+      m for m, on in (("text", use_text), ("visual", use_visual)) if on)
+
+
+def test_missing_visual_uses_the_learned_default_and_mask_bit():
+  model = make_model(use_visual=True)
+  visual = next(c for c in model.trigger_tower.contents if c.name == "visual")
+  visual.missing.assign(np.full(5, 0.5, np.float32))
+  rows = visual(tf.constant([0, 5])).numpy()
+  np.testing.assert_allclose(rows[0, :5], make_catalog().visual[0], rtol=1e-6)
+  assert rows[0, 5] == 1.0
+  np.testing.assert_allclose(rows[1], [0.5] * 5 + [0.0])
+
+
+def test_use_visual_without_visual_vectors_is_a_clear_error():
+  catalog = make_catalog()
+  catalog.has_visual[:] = 0.0
+  with pytest.raises(ValueError, match="visual.enabled"):
+    model_lib.content_features(catalog, TrainerConfig(use_visual=True))
+
+
+def test_catalog_without_visual_defaults_to_an_empty_modality():
+  catalog = data.Catalog(
+      item_ids=np.array(["a", "b"], dtype=object),
+      text=np.ones((2, 3), np.float32), has_text=np.ones(2, np.float32),
+      topics=[[], []], train_engagements=np.zeros(2, np.int64))
+  assert catalog.visual.shape == (2, 0) and not catalog.has_visual.any()

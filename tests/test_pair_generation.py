@@ -105,3 +105,37 @@ def test_pairs_trigger_counts_and_time_split(tmp_path, small_logs, dedupe):
   assert "text_embedding" not in catalog["c"]
   assert catalog["b"]["topics"] == ["scifi", "drama"]
   assert counts["catalog_items_without_text_embedding"] == 1
+  assert "catalog_items_without_visual_embedding" not in counts
+
+
+def test_catalog_carries_visual_embeddings_when_given(tmp_path, small_logs):
+  visual = write_examples(str(tmp_path / "visual"), [
+      {"item_id": "c", "visual_embedding": [0.0, 1.0, 0.0]}])
+  dirs = {s: str(tmp_path / "out" / s) for s in pg.OUTPUT_SPLITS}
+  p = beam.Pipeline()
+  pg.build_pair_generation(p, *small_logs, dirs, window_seconds=100,
+                           max_lookahead=1, symmetric=False, dedupe=True,
+                           eval_fraction=0.1, visual_glob=visual)
+  counts = example_io.run_and_count(p, pg.NAMESPACE)
+  catalog = {r["item_id"]: r for r in read_examples(
+      dirs["catalog"], list_fields=[pg.VISUAL_FEATURE])}
+  assert catalog["c"]["visual_embedding"] == pytest.approx([0.0, 1.0, 0.0])
+  assert "visual_embedding" not in catalog["a"]
+  assert counts["catalog_items_without_visual_embedding"] == 2
+  assert counts["catalog_items"] == 3
+
+
+def test_semantic_split_when_neighbors_are_asked_for(tmp_path, small_logs):
+  dirs = {s: str(tmp_path / "out" / s)
+          for s in pg.OUTPUT_SPLITS + (pg.SEMANTIC,)}
+  p = beam.Pipeline()
+  pg.build_pair_generation(p, *small_logs, dirs, window_seconds=100,
+                           max_lookahead=1, symmetric=False, dedupe=True,
+                           eval_fraction=0.1, semantic_threshold=0.5,
+                           semantic_neighbors=5)
+  example_io.run_and_count(p, pg.NAMESPACE)
+  # a = (0.6, 0.8) and b = (1, 0): cosine 0.6; c has no text vector.
+  rows = read_examples(dirs[pg.SEMANTIC])
+  assert sorted((r["trigger_id"], r["candidate_id"]) for r in rows) == [
+      ("a", "b"), ("b", "a")]
+  assert rows[0]["cosine"] == pytest.approx(0.6)

@@ -1,6 +1,7 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """End to end: the whole pipeline on a small real MovieLens sample, run by
 LocalDagRunner through the generic `files` input format."""
+import json
 import os
 
 import numpy as np
@@ -39,6 +40,15 @@ def test_pipeline_runs_end_to_end(small_pipeline_run):
     assert all(r["trigger_id"] != r["candidate_id"] for r in rows)
   # Co-engaged movies share a genre more often than chance (FACTS: 34.5%).
   assert pair_report["topic_share_train"] > 0.4
+
+  # The semantic task is on: its pseudo-labels were mined by the Beam stage
+  # and the trainer used them.
+  semantic = read_examples(os.path.join(pairs_uri, "Split-semantic"))
+  assert semantic and all(r["cosine"] >= 0.5 for r in semantic)
+  run_dir = local_runner.latest_output(config, "Trainer", "model_run",
+                                       "training.json")
+  with open(os.path.join(run_dir, "training.json")) as f:
+    assert json.load(f)["semantic_pairs_from_pipeline"] == len(semantic)
 
   anomalies = local_runner.latest_anomalies(config)
   assert anomalies["interactions"] == []

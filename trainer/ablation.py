@@ -2,6 +2,7 @@
 """Ablation: the paper's variants on the pipeline's data, several seeds.
 
   python -m trainer.ablation [--config FILE] [--set a.b=v ...] [--seeds 3]
+                             [--suite paper|modality]
 
 Reads the newest CoEngagementPairs output of the configured pipeline (run
 `make demo` first), trains each variant with `trainer.task.train`, retrieves
@@ -10,10 +11,14 @@ the evaluator's metrics. Writes `ablation.md`, `ablation.csv` and
 `frontier.png` (engagement recall vs topic match) under
 `<output_dir>/ablation/`, and prints the table.
 
-Variants (semantic:engagement weight written as the paper does, 1:R means
-semantic_weight=1, engagement_weight=R):
+Suite `paper` (semantic:engagement weight written as the paper does, 1:R
+means semantic_weight=1, engagement_weight=R):
   engagement only; +semantic 1:1, 1:10, 1:100, 1:500, 1:1000; engagement
   only + OPC; +semantic 1:10 + OPC.
+Suite `modality` (needs visual vectors: `--config configs/demo_media.yaml`
+after `make demo-media`), each with the ID embedding, the config's task
+weights otherwise:
+  text only; text + visual; visual only.
 """
 import argparse
 import csv
@@ -35,14 +40,19 @@ from trainer import data
 from trainer import task
 
 SEMANTIC_RATIOS = (1, 10, 100, 500, 1000)
-# (column title, metrics section, metric name)
-COLUMNS = (("recall@10", "all", "recall@10"),
-           ("recall@100", "all", "recall@100"),
-           ("topic@10", "all", "topic_match@10"),
-           ("popular@10", "all", "popular_share@10"),
-           ("coverage@10", "all", "coverage@10"),
-           ("tail recall@100", "tail_triggers", "recall@100"),
-           ("tail topic@10", "tail_triggers", "topic_match@10"))
+
+
+def columns(ks: Sequence[int]) -> List[Tuple[str, str, str]]:
+  """(column title, metrics section, metric name) of the table, at the
+  smallest K (precision-like figures) and the largest K (recall)."""
+  small, large = min(ks), max(ks)
+  return [(f"recall@{small}", "all", f"recall@{small}"),
+          (f"recall@{large}", "all", f"recall@{large}"),
+          (f"topic@{small}", "all", f"topic_match@{small}"),
+          (f"popular@{small}", "all", f"popular_share@{small}"),
+          (f"coverage@{small}", "all", f"coverage@{small}"),
+          (f"tail recall@{large}", "tail_triggers", f"recall@{large}"),
+          (f"tail topic@{small}", "tail_triggers", f"topic_match@{small}")]
 
 
 def variants(base: config_lib.TrainerConfig
@@ -58,6 +68,18 @@ def variants(base: config_lib.TrainerConfig
   grid.append(("+semantic 1:10 + OPC", dataclasses.replace(
       plain, semantic_weight=1.0, engagement_weight=10.0, opc=True)))
   return grid
+
+
+def modality_variants(base: config_lib.TrainerConfig
+                      ) -> List[Tuple[str, config_lib.TrainerConfig]]:
+  """Text-only vs text+visual vs visual-only towers (paper Table II)."""
+  return [(name, dataclasses.replace(base, use_text=text, use_visual=visual))
+          for name, text, visual in (("text only", True, False),
+                                     ("text + visual", True, True),
+                                     ("visual only", False, True))]
+
+
+SUITES = {"paper": variants, "modality": modality_variants}
 
 
 def exact_top_k(trigger_vectors: np.ndarray, candidate_vectors: np.ndarray,
@@ -86,12 +108,13 @@ def evaluate_model(model, catalog: data.Catalog, eval_pairs: data.Pairs,
       eval_config.popular_fraction, eval_config.tail_fraction)
 
 
-def summarize(runs: Dict[str, List[Dict]]) -> List[Dict[str, str]]:
+def summarize(runs: Dict[str, List[Dict]], ks: Sequence[int]
+              ) -> List[Dict[str, str]]:
   """Mean (and std over seeds) of each column, per variant."""
   rows = []
   for name, results in runs.items():
     row = {"variant": name, "seeds": str(len(results))}
-    for title, section, metric in COLUMNS:
+    for title, section, metric in columns(ks):
       values = np.array([r[section][metric] for r in results], float)
       row[title] = f"{np.nanmean(values):.4f}"
       row[title + " std"] = f"{np.nanstd(values):.4f}"
@@ -99,7 +122,8 @@ def summarize(runs: Dict[str, List[Dict]]) -> List[Dict[str, str]]:
   return rows
 
 
-def write_outputs(rows: List[Dict[str, str]], folder: str) -> Dict[str, str]:
+def write_outputs(rows: List[Dict[str, str]], folder: str, ks: Sequence[int],
+                  dataset: str = "MovieLens-100K") -> Dict[str, str]:
   """ablation.csv, ablation.md and frontier.png under `folder`."""
   os.makedirs(folder, exist_ok=True)
   paths = {k: os.path.join(folder, f) for k, f in (
@@ -109,28 +133,30 @@ def write_outputs(rows: List[Dict[str, str]], folder: str) -> Dict[str, str]:
     writer = csv.DictWriter(f, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
-  titles = ["variant", "seeds"] + [c[0] for c in COLUMNS]
+  table = columns(ks)
+  titles = ["variant", "seeds"] + [c[0] for c in table]
   lines = ["| " + " | ".join(titles) + " |",
            "|" + "---|" * len(titles)]
   for row in rows:
     cells = [row["variant"], row["seeds"]] + [
-        f"{row[t]} ± {row[t + ' std']}" for t, _, _ in COLUMNS]
+        f"{row[t]} ± {row[t + ' std']}" for t, _, _ in table]
     lines.append("| " + " | ".join(cells) + " |")
   with open(paths["md"], "w") as f:
     f.write("\n".join(lines) + "\n")
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  recall, topic = table[1][0], table[2][0]
   figure, axes = plt.subplots(figsize=(7, 5))
   for row in rows:
-    x, y = float(row["recall@100"]), float(row["topic@10"])
-    axes.errorbar(x, y, xerr=float(row["recall@100 std"]),
-                  yerr=float(row["topic@10 std"]), fmt="o")
+    x, y = float(row[recall]), float(row[topic])
+    axes.errorbar(x, y, xerr=float(row[recall + " std"]),
+                  yerr=float(row[topic + " std"]), fmt="o")
     axes.annotate(row["variant"], (x, y), textcoords="offset points",
                   xytext=(4, 4), fontsize=8)
-  axes.set_xlabel("engagement: recall@100 of held-out co-engagements")
-  axes.set_ylabel("semantic relevance: topic match rate@10")
-  axes.set_title("Engagement vs topic relevance (MovieLens-100K)")
+  axes.set_xlabel(f"engagement: {recall} of held-out co-engagements")
+  axes.set_ylabel(f"semantic relevance: topic match rate@{min(ks)}")
+  axes.set_title(f"Engagement vs topic relevance ({dataset})")
   axes.grid(True, alpha=0.3)
   figure.tight_layout()
   figure.savefig(paths["png"], dpi=120)
@@ -163,15 +189,22 @@ def latest_item_embeddings(config: config_lib.PipelineConfig
 
 
 def run_ablation(config: config_lib.PipelineConfig, seeds: int,
-                 only: Optional[Sequence[str]] = None) -> List[Dict[str, str]]:
-  """Trains and evaluates every variant for `seeds` seeds."""
+                 only: Optional[Sequence[str]] = None,
+                 suite: str = "paper") -> List[Dict[str, str]]:
+  """Trains and evaluates every variant of `suite` for `seeds` seeds."""
   examples_uri = latest_pairs_uri(config)
   catalog = data.load_catalog(examples_uri)
   train_pairs = data.load_pairs(examples_uri, "train", catalog)
   eval_pairs = data.load_pairs(examples_uri, "eval", catalog)
   runs: Dict[str, List[Dict]] = {}
-  grid = [(n, c) for n, c in variants(config.trainer)
+  small, large = min(config.eval.ks), max(config.eval.ks)
+  grid = [(n, c) for n, c in SUITES[suite](config.trainer)
           if not only or n in only]
+  if not grid:
+    raise ValueError(f"no variant of suite {suite!r} is named {list(only)}")
+  from tqdm import tqdm  # pylint: disable=g-import-not-at-top
+  bar = tqdm(total=len(grid) * seeds, unit="model", desc=f"ablation {suite}",
+             dynamic_ncols=True)
   for number, (name, variant) in enumerate(grid, 1):
     for seed in range(seeds):
       started = time.time()
@@ -180,22 +213,28 @@ def run_ablation(config: config_lib.PipelineConfig, seeds: int,
                                              seed=variant.seed + seed))
       result = evaluate_model(model, catalog, eval_pairs, config.eval)
       runs.setdefault(name, []).append(result)
-      print(f"[{number}/{len(grid)}] {name} seed {seed}: "
-            f"recall@100={result['all']['recall@100']:.4f} "
-            f"topic@10={result['all']['topic_match@10']:.4f} "
-            f"({time.time() - started:.0f} s)", flush=True)
-  return summarize(runs)
+      bar.write(f"[{number}/{len(grid)}] {name} seed {seed}: "
+                f"recall@{large}={result['all'][f'recall@{large}']:.4f} "
+                f"topic@{small}={result['all'][f'topic_match@{small}']:.4f} "
+                f"({time.time() - started:.0f} s)")
+      bar.update(1)
+  bar.close()
+  return summarize(runs, config.eval.ks)
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: Optional[List[str]] = None,
+         prog: str = "python -m trainer.ablation") -> int:
   parser = argparse.ArgumentParser(
-      prog="python -m trainer.ablation", description=__doc__.split("\n")[0])
+      prog=prog, description=__doc__.split("\n")[0])
   parser.add_argument("--config", help="YAML file overriding the defaults")
   parser.add_argument("--set", dest="overrides", action="append", default=[],
                       metavar="SECTION.FIELD=VALUE")
   parser.add_argument("--seeds", type=int, default=3)
   parser.add_argument("--variant", action="append", default=[],
                       help="run only this variant (repeatable)")
+  parser.add_argument("--suite", choices=sorted(SUITES), default="paper",
+                      help="paper: task weights and OPC; modality: text / "
+                      "text+visual / visual towers")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   try:
     config = config_lib.load_config(args.config, args.overrides)
@@ -203,8 +242,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"error: {e}", file=sys.stderr)
     return 2
   logging.basicConfig(level=logging.WARNING)
-  rows = run_ablation(config, args.seeds, args.variant)
-  paths = write_outputs(rows, os.path.join(config.output_dir, "ablation"))
+  try:
+    rows = run_ablation(config, args.seeds, args.variant, args.suite)
+  except (ValueError, FileNotFoundError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  paths = write_outputs(
+      rows, os.path.join(config.output_dir, "ablation", args.suite),
+      config.eval.ks, config.data.source)
   with open(paths["md"]) as f:
     print(f.read())
   print("written:", ", ".join(paths.values()))

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from components import example_io
 from components import pair_generation
+from components import semantic_pairs
 
 UNKNOWN = -1
 
@@ -26,12 +27,22 @@ class Catalog:
     has_text: [n] float32, 1 where the item has a text embedding.
     topics: n lists of topic strings.
     train_engagements: [n] int64 engagements before the eval cutoff.
+    visual: [n, v] float32 visual embeddings (v = 0 when the pipeline
+      computed none); rows without one are zeros.
+    has_visual: [n] float32, 1 where the item has a visual embedding.
   """
   item_ids: np.ndarray
   text: np.ndarray
   has_text: np.ndarray
   topics: List[List[str]]
   train_engagements: np.ndarray
+  visual: Optional[np.ndarray] = None
+  has_visual: Optional[np.ndarray] = None
+
+  def __post_init__(self):
+    if self.visual is None:
+      self.visual = np.zeros((len(self.item_ids), 0), np.float32)
+      self.has_visual = np.zeros(len(self.item_ids), np.float32)
 
   def __len__(self) -> int:
     return len(self.item_ids)
@@ -47,25 +58,36 @@ def split_glob(examples_uri: str, split: str) -> str:
 
 def load_catalog(examples_uri: str) -> Catalog:
   """Reads the `catalog` split written by CoEngagementPairs (sorted by id)."""
-  rows = example_io.read_example_files(split_glob(examples_uri, pair_generation.CATALOG),
-               list_fields=["topics", pair_generation.EMBEDDING_FEATURE])
+  rows = example_io.read_example_files(
+      split_glob(examples_uri, pair_generation.CATALOG),
+      list_fields=["topics", pair_generation.EMBEDDING_FEATURE,
+                   pair_generation.VISUAL_FEATURE])
   if not rows:
     raise ValueError(f"no catalog rows under {examples_uri}")
   rows.sort(key=lambda r: r["item_id"])
-  dim = max(len(r.get(pair_generation.EMBEDDING_FEATURE, [])) for r in rows)
-  text = np.zeros((len(rows), dim), np.float32)
-  has_text = np.zeros(len(rows), np.float32)
-  for i, row in enumerate(rows):
-    vector = row.get(pair_generation.EMBEDDING_FEATURE) or []
-    if vector:
-      text[i] = vector
-      has_text[i] = 1.0
+  text, has_text = _stack_vectors(rows, pair_generation.EMBEDDING_FEATURE)
+  visual, has_visual = _stack_vectors(rows, pair_generation.VISUAL_FEATURE)
   return Catalog(
       item_ids=np.array([r["item_id"] for r in rows], dtype=object),
       text=text, has_text=has_text,
       topics=[list(r.get("topics", [])) for r in rows],
       train_engagements=np.array([r.get("train_engagements", 0)
-                                  for r in rows], np.int64))
+                                  for r in rows], np.int64),
+      visual=visual, has_visual=has_visual)
+
+
+def _stack_vectors(rows: List[Dict], feature: str
+                   ) -> Tuple[np.ndarray, np.ndarray]:
+  """[n, d] vectors of `feature` (zeros where absent) and the [n] mask."""
+  dim = max(len(r.get(feature) or []) for r in rows)
+  vectors = np.zeros((len(rows), dim), np.float32)
+  present = np.zeros(len(rows), np.float32)
+  for i, row in enumerate(rows):
+    vector = row.get(feature) or []
+    if vector:
+      vectors[i] = vector
+      present[i] = 1.0
+  return vectors, present
 
 
 @dataclasses.dataclass
@@ -97,35 +119,47 @@ def load_pairs(examples_uri: str, split: str, catalog: Catalog) -> Pairs:
       trigger_count=np.array([r["trigger_count"] for r in rows], np.float32))
 
 
+def load_semantic_pairs(examples_uri: str, catalog: Catalog
+                        ) -> Optional[Tuple[np.ndarray, np.ndarray]]:
+  """The `semantic` split CoEngagementPairs mined (anchor, positive catalog
+  indices), or None when the pipeline mined none."""
+  if not tf.io.gfile.glob(split_glob(examples_uri, pair_generation.SEMANTIC)):
+    return None
+  rows = example_io.read_example_files(
+      split_glob(examples_uri, pair_generation.SEMANTIC))
+  index = catalog.index()
+  return (np.array([index[r["trigger_id"]] for r in rows], np.int64),
+          np.array([index[r["candidate_id"]] for r in rows], np.int64))
+
+
 def mine_semantic_pairs(text: np.ndarray, has_text: np.ndarray,
                         threshold: float, neighbors: int,
-                        block_size: int = 4096) -> Tuple[np.ndarray, np.ndarray]:
+                        block_size: int = 4096, index: str = "auto"
+                        ) -> Tuple[np.ndarray, np.ndarray]:
   """Semantic pseudo-labels: (i, j) with cosine(text_i, text_j) >= threshold,
-  i != j, the `neighbors` most similar j per i.
+  i != j, the `neighbors` most similar j per i (the rule of
+  `components.semantic_pairs.nearest_above`), in memory.
 
-  Exact, in blocks of `block_size` rows (memory O(block_size * n)); fine up to
-  about 10^5 items. Text vectors are L2-normalised, so dot = cosine.
+  Exact in blocks of `block_size` rows (memory O(block_size * n)) up to
+  semantic_pairs.EXACT_LIMIT items, ScaNN above (or as `index` says).
 
   Returns:
     (anchors, positives), int64 arrays of catalog indices.
   """
   valid = np.flatnonzero(has_text > 0)
-  vectors = text[valid]
+  if len(valid) < 2 or neighbors <= 0:
+    return np.zeros(0, np.int64), np.zeros(0, np.int64)
+  vectors = np.ascontiguousarray(text[valid], np.float32)
+  searcher = (semantic_pairs.build_searcher(vectors, neighbors)
+              if semantic_pairs.choose_index(index, len(valid)) == "scann"
+              else None)
   anchors, positives = [], []
   for start in range(0, len(valid), block_size):
-    block = vectors[start:start + block_size] @ vectors.T
-    rows = np.arange(block.shape[0])
-    block[rows, start + rows] = -np.inf  # no self pairs
-    k = min(neighbors, len(valid) - 1)
-    if k <= 0:
-      break
-    top = np.argpartition(-block, k - 1, axis=1)[:, :k]
-    scores = np.take_along_axis(block, top, axis=1)
-    keep = scores >= threshold
-    anchors.append(valid[start + np.nonzero(keep)[0]])
-    positives.append(valid[top[keep]])
-  if not anchors:
-    return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    rows = np.arange(start, min(start + block_size, len(valid)))
+    block_rows, block_positives = semantic_pairs.nearest_above(
+        vectors[rows], rows, vectors, threshold, neighbors, searcher)
+    anchors.append(valid[rows[block_rows]])
+    positives.append(valid[block_positives])
   return (np.concatenate(anchors).astype(np.int64),
           np.concatenate(positives).astype(np.int64))
 

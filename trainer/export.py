@@ -29,12 +29,18 @@ OUTPUT_IDS = "candidate_ids"
 OUTPUT_SCORES = "scores"
 
 
-def scann_leaves(num_candidates: int, config: ExportConfig):
-  """(num_leaves, num_leaves_to_search): configured, or ~sqrt(n) and n/4."""
+def scann_leaves(num_candidates: int, config: ExportConfig, k: int = 1):
+  """(num_leaves, num_leaves_to_search): configured, or ~sqrt(n) and n/4.
+
+  The searched leaves must hold at least k candidates or ScaNN returns
+  fewer than k: the search covers at least twice k leaves' worth of
+  candidates (leaves are unbalanced), so small catalogs search every leaf.
+  """
   leaves = config.num_leaves or max(1, int(round(math.sqrt(num_candidates))))
   leaves = min(leaves, num_candidates)
   search = config.num_leaves_to_search or max(1, leaves // 4)
-  return leaves, min(search, leaves)
+  enough = math.ceil(2 * k * leaves / num_candidates)
+  return leaves, min(max(search, enough), leaves)
 
 
 def build_index(candidate_embeddings: np.ndarray, item_ids: np.ndarray,
@@ -42,7 +48,7 @@ def build_index(candidate_embeddings: np.ndarray, item_ids: np.ndarray,
                 query_model: Optional[tf.keras.Model] = None):
   """A TFRS top-K layer (ScaNN or BruteForce) over the candidates."""
   if config.index == "scann":
-    leaves, search = scann_leaves(len(item_ids), config)
+    leaves, search = scann_leaves(len(item_ids), config, k)
     layer = tfrs.layers.factorized_top_k.ScaNN(
         query_model, k=k, num_leaves=leaves, num_leaves_to_search=search,
         num_reordering_candidates=max(config.num_reordering_candidates, k))

@@ -16,7 +16,7 @@ TFRS's Retrieval task sums its loss over the batch; here each task uses
 `SUM_OVER_BATCH_SIZE` instead, so both terms are per-example means and the
 ratio w_sem : w_eng means the same at any batch size.
 """
-from typing import Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -33,42 +33,90 @@ def opc_weights(trigger_count: tf.Tensor, alpha: float,
   return 1.0 / (alpha + tf.pow(tf.cast(trigger_count, tf.float32), beta))
 
 
+class MaskedContent(tf.keras.layers.Layer):
+  """Item index -> one frozen content vector (text or visual) and its mask.
+
+  A missing modality gets a learned "missing" vector plus the mask bit 0,
+  not a made-up embedding.
+
+  Args:
+    vectors: [num_items, d] frozen vectors (zeros where missing).
+    present: [num_items] 1 where the item has a vector.
+  """
+
+  def __init__(self, vectors: np.ndarray, present: np.ndarray,
+               name: Optional[str] = None):
+    super().__init__(name=name)
+    self.vectors = tf.constant(vectors, tf.float32)
+    self.present = tf.constant(present[:, None], tf.float32)
+    self.missing = self.add_weight(name=f"missing_{name or 'content'}",
+                                   shape=(vectors.shape[1],),
+                                   initializer="zeros")
+
+  def call(self, item_index: tf.Tensor) -> tf.Tensor:
+    mask = tf.gather(self.present, item_index)
+    vector = tf.gather(self.vectors, item_index)
+    return tf.concat([mask * vector + (1.0 - mask) * self.missing, mask],
+                     axis=-1)
+
+
+ContentFeatures = Dict[str, Tuple[np.ndarray, np.ndarray]]
+
+
+def content_features(catalog: Any, config: TrainerConfig) -> ContentFeatures:
+  """The modalities the towers fuse, per the config's switches.
+
+  Args:
+    catalog: a `trainer.data.Catalog`.
+    config: use_text / use_visual.
+
+  Returns:
+    {"text": (vectors, present), "visual": (vectors, present)}, each only
+    when switched on.
+
+  Raises:
+    ValueError: use_visual is on but the catalog has no visual vectors.
+  """
+  features: ContentFeatures = {}
+  if config.use_text:
+    features["text"] = (catalog.text, catalog.has_text)
+  if config.use_visual:
+    if not catalog.has_visual.any():
+      raise ValueError(
+          "trainer.use_visual=true but no catalog item has a "
+          "visual_embedding: run with visual.enabled=true on items whose "
+          "media_path can be decoded")
+    features["visual"] = (catalog.visual, catalog.has_visual)
+  return features
+
+
 class ItemTower(tf.keras.Model):
-  """Item index -> L2-normalised embedding fusing ID and text features.
+  """Item index -> L2-normalised embedding fusing the ID embedding with the
+  content vectors (concatenated, then projected by two dense layers).
 
   Args:
     num_items: catalog size.
-    text: [num_items, d] frozen BERT vectors (zeros where missing).
-    has_text: [num_items] 1 where the item has a text vector.
-    config: id_dim, use_text, hidden_dim, output_dim.
+    features: modality name -> (vectors, present); see `content_features`.
+    config: id_dim, hidden_dim, output_dim.
   """
 
-  def __init__(self, num_items: int, text: np.ndarray, has_text: np.ndarray,
+  def __init__(self, num_items: int, features: ContentFeatures,
                config: TrainerConfig, name: Optional[str] = None):
     super().__init__(name=name)
     self.id_embedding = (tf.keras.layers.Embedding(
         num_items, config.id_dim, name="id_embedding")
                          if config.id_dim else None)
-    self.use_text = config.use_text
-    if self.use_text:
-      self.text = tf.constant(text, tf.float32)
-      self.has_text = tf.constant(has_text[:, None], tf.float32)
-      # A missing modality gets a learned "missing" vector plus the mask bit,
-      # not a made-up embedding.
-      self.missing_text = self.add_weight(
-          name="missing_text", shape=(text.shape[1],),
-          initializer="zeros")
+    self.contents = [MaskedContent(vectors, present, name=modality)
+                     for modality, (vectors, present) in features.items()]
+    if self.id_embedding is None and not self.contents:
+      raise ValueError("ItemTower needs an ID embedding or a content feature")
     self.hidden = tf.keras.layers.Dense(config.hidden_dim, activation="relu")
     self.out = tf.keras.layers.Dense(config.output_dim)
 
   def call(self, item_index: tf.Tensor) -> tf.Tensor:
-    parts = []
+    parts = [content(item_index) for content in self.contents]
     if self.id_embedding is not None:
-      parts.append(self.id_embedding(item_index))
-    if self.use_text:
-      mask = tf.gather(self.has_text, item_index)
-      text = tf.gather(self.text, item_index)
-      parts += [mask * text + (1.0 - mask) * self.missing_text, mask]
+      parts.insert(0, self.id_embedding(item_index))
     fused = self.out(self.hidden(tf.concat(parts, axis=-1)))
     return tf.math.l2_normalize(fused, axis=-1)
 
@@ -87,21 +135,21 @@ class RelatedVideoModel(tfrs.models.Model):
   tasks (see the module docstring for the loss).
 
   Args:
-    num_items, text, has_text: the catalog (see ItemTower).
+    num_items, features: the catalog (see ItemTower).
     config: the trainer config (weights, OPC, logQ, temperature).
     candidate_probability: [num_items] candidate sampling probability, used
       when config.logq_correction is on.
   """
 
-  def __init__(self, num_items: int, text: np.ndarray, has_text: np.ndarray,
+  def __init__(self, num_items: int, features: ContentFeatures,
                config: TrainerConfig,
                candidate_probability: Optional[np.ndarray] = None):
     super().__init__()
     self.config = config
     self.num_items = num_items
-    self.trigger_tower = ItemTower(num_items, text, has_text, config,
+    self.trigger_tower = ItemTower(num_items, features, config,
                                    name="trigger_tower")
-    self.candidate_tower = ItemTower(num_items, text, has_text, config,
+    self.candidate_tower = ItemTower(num_items, features, config,
                                      name="candidate_tower")
     self.engagement_task = _retrieval_task(config)
     self.semantic_task = _retrieval_task(config)

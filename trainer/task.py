@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import time
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -39,24 +39,30 @@ class _EpochLog(tf.keras.callbacks.Callback):
 
 
 def train(catalog: data.Catalog, train_pairs: data.Pairs,
-          config: config_lib.TrainerConfig) -> model_lib.RelatedVideoModel:
+          config: config_lib.TrainerConfig,
+          semantic: Optional[Tuple[np.ndarray, np.ndarray]] = None
+          ) -> model_lib.RelatedVideoModel:
   """Fits the two-tower model on the engagement (and semantic) task.
 
   Args:
     catalog: the item catalog (text vectors, ids).
     train_pairs: train-split co-engagement pairs.
     config: model, task weights, OPC and optimisation settings.
+    semantic: the semantic pseudo-label pairs (anchor, positive catalog
+      indices) mined by the pipeline; None mines them here, in memory.
 
   Returns:
     The trained model.
   """
   tf.keras.utils.set_random_seed(config.seed)
-  semantic = None
   trigger_counts = data.trigger_counts_by_item(train_pairs, len(catalog))
-  if config.semantic_weight > 0:
-    semantic = data.mine_semantic_pairs(
-        catalog.text, catalog.has_text, config.semantic_threshold,
-        config.semantic_neighbors)
+  if config.semantic_weight <= 0:
+    semantic = None
+  else:
+    if semantic is None:
+      semantic = data.mine_semantic_pairs(
+          catalog.text, catalog.has_text, config.semantic_threshold,
+          config.semantic_neighbors)
     logging.info("semantic task: %d pseudo-label pairs (cosine >= %.2f)",
                  len(semantic[0]), config.semantic_threshold)
     if not len(semantic[0]):
@@ -64,7 +70,7 @@ def train(catalog: data.Catalog, train_pairs: data.Pairs,
           "trainer.semantic_weight > 0 but no item pair reaches "
           f"trainer.semantic_threshold={config.semantic_threshold}")
   model = model_lib.RelatedVideoModel(
-      len(catalog), catalog.text, catalog.has_text, config,
+      len(catalog), model_lib.content_features(catalog, config), config,
       data.candidate_probability(train_pairs, len(catalog)))
   model.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate))
   dataset = data.training_dataset(train_pairs, config.batch_size, config.seed,
@@ -88,9 +94,10 @@ def run_fn(fn_args: Any) -> None:
   examples_uri = _examples_uri(fn_args.train_files[0])
   catalog = data.load_catalog(examples_uri)
   train_pairs = data.load_pairs(examples_uri, "train", catalog)
+  semantic = data.load_semantic_pairs(examples_uri, catalog)
   logging.info("training on %d pairs over %d items", len(train_pairs),
                len(catalog))
-  model = train(catalog, train_pairs, trainer_config)
+  model = train(catalog, train_pairs, trainer_config, semantic)
   embeddings = model.item_embeddings()
   export.export_retrieval_model(model.trigger_tower, catalog.item_ids,
                                 embeddings["candidate"],
@@ -103,8 +110,11 @@ def run_fn(fn_args: Any) -> None:
     json.dump({"trainer": config_lib.to_dict(trainer_config),
                "export": config_lib.to_dict(export_config),
                "num_train_pairs": len(train_pairs),
+               "semantic_pairs_from_pipeline": (
+                   None if semantic is None else len(semantic[0])),
                "num_items": len(catalog),
-               "items_without_text": int((catalog.has_text == 0).sum())},
+               "items_without_text": int((catalog.has_text == 0).sum()),
+               "items_with_visual": int(catalog.has_visual.sum())},
               f, indent=2)
   logging.info("exported %s index to %s", export_config.index,
                fn_args.serving_model_dir)

@@ -1,0 +1,98 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""`relvid`: one entry point for every way of running the project.
+
+  relvid run      [--config F] [--set a.b=v ...]   the pipeline, locally
+  relvid compile  [--config F] [--output P]        Kubeflow v2 / Vertex JSON
+  relvid airflow  [--config F]                     validate the Airflow DAG
+  relvid ablate   [--config F] [--suite S]         the ablation table
+  relvid serve    [--model_base_path P]            the TF Serving-style API
+  relvid related  ITEM_ID [--url U]                ask a running endpoint
+
+`relvid COMMAND --help` explains each command's options. All commands that
+take `--config`/`--set` read the same typed config (pipeline/config.py).
+"""
+import argparse
+import os
+import sys
+from typing import Callable, Dict, List, Optional, Tuple
+
+# Each command's module is imported only when it runs: TF and TFX take
+# seconds to import, and `relvid related` needs neither.
+
+
+def _run(argv: List[str], prog: str) -> int:
+  from pipeline import local_runner  # pylint: disable=g-import-not-at-top
+  if "--no-progress" in argv:
+    argv = [a for a in argv if a != "--no-progress"]
+  elif "--progress" not in argv:
+    argv = argv + ["--progress"]
+  return local_runner.main(argv, prog)
+
+
+def _compile(argv: List[str], prog: str) -> int:
+  from pipeline import kubeflow_v2_runner  # pylint: disable=g-import-not-at-top
+  return kubeflow_v2_runner.main(argv, prog)
+
+
+def _airflow(argv: List[str], prog: str) -> int:
+  from pipeline import airflow_dag  # pylint: disable=g-import-not-at-top
+  return airflow_dag.main(argv, prog)
+
+
+def _ablate(argv: List[str], prog: str) -> int:
+  from trainer import ablation  # pylint: disable=g-import-not-at-top
+  return ablation.main(argv, prog)
+
+
+def _serve(argv: List[str], prog: str) -> int:
+  from serving import server  # pylint: disable=g-import-not-at-top
+  if not any(a.startswith("--model_base_path") for a in argv) and not any(
+      a in ("-h", "--help") for a in argv):
+    from pipeline import config as config_lib  # pylint: disable=g-import-not-at-top
+    config = config_lib.PipelineConfig()
+    argv = ["--model_base_path", "/".join(
+        [config_lib.serving_dir(config), config.export.model_name])] + argv
+  return server.main(argv, prog)
+
+
+def _related(argv: List[str], prog: str) -> int:
+  from serving import client  # pylint: disable=g-import-not-at-top
+  return client.main(argv, prog)
+
+
+COMMANDS: Dict[str, Tuple[Callable[[List[str], str], int], str]] = {
+    "run": (_run, "run the whole pipeline on this machine (LocalDagRunner), "
+            "with a progress bar; --no-progress for plain logs"),
+    "compile": (_compile, "compile the pipeline to a Kubeflow Pipelines v2 / "
+                "Vertex AI PipelineJob JSON"),
+    "airflow": (_airflow, "validate the Airflow DAG (pipeline/airflow_dag.py) "
+                "and print its schedule and tasks"),
+    "ablate": (_ablate, "train and evaluate the ablation variants on the "
+               "pipeline's pairs; writes a table and a plot"),
+    "serve": (_serve, "serve pushed models over TF Serving's REST API "
+              "(default: outputs/serving/relvid)"),
+    "related": (_related, "print the items related to ITEM_ID from a "
+                "running endpoint"),
+}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+  parser = argparse.ArgumentParser(
+      prog="relvid", description=__doc__.split("\n")[0],
+      formatter_class=argparse.RawDescriptionHelpFormatter,
+      epilog="\n".join(__doc__.split("\n")[2:]))
+  commands = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                   required=True)
+  for name, (_, help_text) in COMMANDS.items():
+    # Each command parses its own options (and its own --help).
+    commands.add_parser(name, help=help_text, add_help=False)
+  argv = sys.argv[1:] if argv is None else argv
+  if "--verbose" not in argv:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ chatter
+  args, rest = parser.parse_known_args(argv[:1])
+  handler = COMMANDS[args.command][0]
+  return handler(rest + argv[1:], f"relvid {args.command}")
+
+
+if __name__ == "__main__":
+  sys.exit(main())
