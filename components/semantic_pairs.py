@@ -14,8 +14,8 @@ against one index of every item's vector:
   tree + asymmetric-hashing index, built once per worker, so the cost grows
   ~n log n instead of n^2.
 
-The index needs all vectors (O(items) memory, as a side input); nothing
-here holds anything O(items^2) or O(interactions).
+The index needs all vectors (O(items) memory: one float32 matrix side input
+per worker); nothing here holds anything O(items^2) or O(interactions).
 `nearest_above` is the one implementation of the rule; the trainer's
 in-memory `trainer.data.mine_semantic_pairs` calls it too.
 """
@@ -87,17 +87,25 @@ def choose_index(index: str, num_items: int) -> str:
   return index
 
 
+def stack_vectors(items: Iterable[Tuple[str, Sequence[float]]]
+                  ) -> Tuple[List[str], np.ndarray]:
+  """(ids, [n, d] float32 matrix): the compact side input every worker
+  indexes (a float32 matrix, not n Python lists)."""
+  items = list(items)
+  return ([item_id for item_id, _ in items],
+          np.asarray([vector for _, vector in items], np.float32))
+
+
 class _Catalog:
   """Item ids, their vectors as one matrix and the search index."""
 
-  def __init__(self, items: Sequence[Tuple[str, Sequence[float]]],
-               index: str, neighbors: int):
-    self.ids = [item_id for item_id, _ in items]
-    self.row = {item_id: i for i, item_id in enumerate(self.ids)}
-    self.matrix = np.asarray([vector for _, vector in items], np.float32)
-    self.searcher = (build_searcher(self.matrix, neighbors)
-                     if choose_index(index, len(self.ids)) == "scann"
-                     else None)
+  def __init__(self, ids: List[str], matrix: np.ndarray, index: str,
+               neighbors: int):
+    self.ids = ids
+    self.row = {item_id: i for i, item_id in enumerate(ids)}
+    self.matrix = matrix
+    self.searcher = (build_searcher(matrix, neighbors)
+                     if choose_index(index, len(ids)) == "scann" else None)
 
 
 class _NearestAbove(beam.DoFn):
@@ -111,10 +119,10 @@ class _NearestAbove(beam.DoFn):
     self._catalog: Optional[_Catalog] = None
 
   def process(self, block: List[Tuple[str, Sequence[float]]],
-              all_items: List[Tuple[str, Sequence[float]]]
+              all_items: Tuple[List[str], np.ndarray]
               ) -> Iterable[Dict[str, Any]]:
     if self._catalog is None:  # once per worker: the side input is fixed
-      self._catalog = _Catalog(all_items, self._index, self._neighbors)
+      self._catalog = _Catalog(*all_items, self._index, self._neighbors)
       Metrics.counter(NAMESPACE, "index_builds").inc()
     catalog = self._catalog
     queries = np.asarray([vector for _, vector in block], np.float32)
@@ -153,6 +161,9 @@ class SemanticPairs(beam.PTransform):
   def expand(self, vectors):
     blocks = vectors | "Blocks" >> beam.BatchElements(
         min_batch_size=self._block_size, max_batch_size=self._block_size)
+    everything = (vectors
+                  | "AllVectors" >> beam.combiners.ToList()
+                  | "Stack" >> beam.Map(stack_vectors))
     return blocks | "NearestAbove" >> beam.ParDo(
         _NearestAbove(self._threshold, self._neighbors, self._index),
-        all_items=beam.pvalue.AsList(vectors))
+        all_items=beam.pvalue.AsSingleton(everything))

@@ -88,15 +88,10 @@ def main(argv: Optional[List[str]] = None,
   parser = argparse.ArgumentParser(
       prog=prog,
       description="Validate the Airflow DAG's pipeline (TFX compile).")
-  parser.add_argument("--config", default=os.environ.get(CONFIG_ENV),
-                      help=f"YAML config (default ${CONFIG_ENV})")
-  parser.add_argument("--set", dest="overrides", action="append", default=[],
-                      metavar="SECTION.FIELD=VALUE")
+  config_lib.add_arguments(parser, os.environ.get(CONFIG_ENV))
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-  try:
-    config = config_lib.load_config(args.config, args.overrides)
-  except ValueError as e:
-    print(f"error: {e}", file=sys.stderr)
+  config = config_lib.from_args(args)
+  if config is None:
     return 2
   nodes = check(config)
   dag = airflow_dag_config(config)

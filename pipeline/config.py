@@ -8,6 +8,7 @@ command line); `validate()` fails fast with a message naming the field.
 import dataclasses
 import datetime
 import os
+import sys
 import typing
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -422,6 +423,26 @@ def load_config(path: Optional[str] = None,
     _apply(config, values)
   _apply(config, parse_overrides(overrides))
   return config.validate()
+
+
+def add_arguments(parser: Any, default_file: Optional[str] = None) -> None:
+  """Adds --config FILE and --set SECTION.FIELD=VALUE to an argparse parser."""
+  parser.add_argument("--config", default=default_file,
+                      help="YAML file overriding the defaults")
+  parser.add_argument(
+      "--set", dest="overrides", action="append", default=[],
+      metavar="SECTION.FIELD=VALUE",
+      help="override one config field, e.g. --set pairs.window_seconds=1800")
+
+
+def from_args(args: Any) -> Optional[PipelineConfig]:
+  """The config that --config/--set name; None after printing why it is
+  invalid (one line on stderr), for the caller to exit with status 2."""
+  try:
+    return load_config(args.config, args.overrides)
+  except ValueError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return None
 
 
 def to_dict(config: Any) -> Dict[str, Any]:

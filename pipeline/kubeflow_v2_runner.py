@@ -64,14 +64,14 @@ def main(argv: Optional[List[str]] = None,
   parser = argparse.ArgumentParser(
       prog=prog,
       description="Compile the pipeline to a Kubeflow v2 / Vertex AI JSON.")
-  parser.add_argument("--config", help="YAML file overriding the defaults")
-  parser.add_argument("--set", dest="overrides", action="append", default=[],
-                      metavar="SECTION.FIELD=VALUE")
+  config_lib.add_arguments(parser)
   parser.add_argument("--output", help="pipeline JSON path (default "
                       "orchestration.kfp_output_file)")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+  config = config_lib.from_args(args)
+  if config is None:
+    return 2
   try:
-    config = config_lib.load_config(args.config, args.overrides)
     path = compile_pipeline(config, args.output)
   except ValueError as e:
     print(f"error: {e}", file=sys.stderr)

@@ -83,11 +83,7 @@ def parse_args(argv: Sequence[str],
   parser = argparse.ArgumentParser(
       prog=prog,
       description="Run the relvid pipeline locally (LocalDagRunner).")
-  parser.add_argument("--config", help="YAML file overriding the defaults")
-  parser.add_argument(
-      "--set", dest="overrides", action="append", default=[],
-      metavar="SECTION.FIELD=VALUE",
-      help="override one config field, e.g. --set pairs.window_seconds=1800")
+  config_lib.add_arguments(parser)
   parser.add_argument("--verbose", action="store_true",
                       help="show all TFX/Beam/TF logs, not only progress")
   parser.add_argument("--progress", action="store_true",
@@ -209,10 +205,8 @@ def run(config: config_lib.PipelineConfig,
 def main(argv: Optional[List[str]] = None,
          prog: str = "python -m pipeline.local_runner") -> int:
   args = parse_args(sys.argv[1:] if argv is None else argv, prog)
-  try:
-    config = config_lib.load_config(args.config, args.overrides)
-  except ValueError as e:
-    print(f"error: {e}", file=sys.stderr)
+  config = config_lib.from_args(args)
+  if config is None:
     return 2
   configure_logging(args.verbose)
   started = time.time()

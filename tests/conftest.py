@@ -33,10 +33,8 @@ def small_pipeline_run(tmp_path_factory):
   from pipeline import local_runner
   folder = tmp_path_factory.mktemp("pipeline")
   interactions, items, num_items, num_ratings = movielens_sample(str(folder))
-  overrides = [
-      "data.source=files", f"data.interactions_path={interactions}",
-      f"data.items_path={items}", f"output_dir={folder / 'out'}",
-      "data.text_fields=title", "trainer.epochs=2",
+  overrides = sample_overrides(folder, interactions, items) + [
+      "trainer.epochs=2",
       "trainer.semantic_weight=1", "trainer.semantic_threshold=0.5",
       "trainer.opc=true", "eval.recall_floor=0.01",
       "eval.topic_match_floor=0.1"]
@@ -50,6 +48,14 @@ def small_pipeline_run(tmp_path_factory):
 
 
 USERS = 40
+
+
+def sample_overrides(folder, interactions, items):
+  """Config overrides that run the pipeline on `movielens_sample` files,
+  with outputs under `folder`/out."""
+  return ["data.source=files", f"data.interactions_path={interactions}",
+          f"data.items_path={items}", f"output_dir={folder / 'out'}",
+          "data.text_fields=title"]
 
 
 def movielens_sample(folder):

@@ -21,6 +21,7 @@ from pipeline import config as config_lib
 from pipeline import local_runner
 from pipeline import pipeline as pipeline_lib
 from tests.conftest import movielens_sample
+from tests.conftest import sample_overrides
 
 State = metadata_store_pb2.Execution.State
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -30,11 +31,9 @@ PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def setup(tmp_path_factory):
   folder = tmp_path_factory.mktemp("reruns")
   interactions, items, _, _ = movielens_sample(str(folder))
-  overrides = [
-      "data.source=files", f"data.interactions_path={interactions}",
-      f"data.items_path={items}", f"output_dir={folder / 'out'}",
-      "data.text_fields=title", "trainer.epochs=1",
-      "eval.recall_floor=0.0", "eval.topic_match_floor=0.0"]
+  overrides = sample_overrides(folder, interactions, items) + [
+      "trainer.epochs=1", "eval.recall_floor=0.0",
+      "eval.topic_match_floor=0.0"]
   return overrides, config_lib.load_config(None, overrides)
 
 

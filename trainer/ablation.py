@@ -226,9 +226,7 @@ def main(argv: Optional[List[str]] = None,
          prog: str = "python -m trainer.ablation") -> int:
   parser = argparse.ArgumentParser(
       prog=prog, description=__doc__.split("\n")[0])
-  parser.add_argument("--config", help="YAML file overriding the defaults")
-  parser.add_argument("--set", dest="overrides", action="append", default=[],
-                      metavar="SECTION.FIELD=VALUE")
+  config_lib.add_arguments(parser)
   parser.add_argument("--seeds", type=int, default=3)
   parser.add_argument("--variant", action="append", default=[],
                       help="run only this variant (repeatable)")
@@ -236,10 +234,8 @@ def main(argv: Optional[List[str]] = None,
                       help="paper: task weights and OPC; modality: text / "
                       "text+visual / visual towers")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-  try:
-    config = config_lib.load_config(args.config, args.overrides)
-  except ValueError as e:
-    print(f"error: {e}", file=sys.stderr)
+  config = config_lib.from_args(args)
+  if config is None:
     return 2
   logging.basicConfig(level=logging.WARNING)
   try:
