@@ -149,7 +149,8 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
                           eval_fraction: float,
                           visual_glob: Optional[str] = None,
                           semantic_threshold: float = 0.7,
-                          semantic_neighbors: int = 0):
+                          semantic_neighbors: int = 0,
+                          semantic_index: str = "auto"):
   """Adds the pair graph to `root`; returns the cutoff PCollection.
 
   Args:
@@ -162,9 +163,10 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
     window_seconds, max_lookahead, symmetric, dedupe, eval_fraction: see
       `pipeline.config.PairConfig`.
     visual_glob: item visual embeddings written by VisualEmbedder, or None.
-    semantic_threshold, semantic_neighbors: semantic pseudo-label mining
-      into output_dirs[SEMANTIC] (see `trainer.semantic_*` in
-      `pipeline.config.TrainerConfig`); neighbors 0 = no semantic split.
+    semantic_threshold, semantic_neighbors, semantic_index: semantic
+      pseudo-label mining into output_dirs[SEMANTIC] (see
+      `trainer.semantic_*` in `pipeline.config.TrainerConfig`); 0
+      neighbors = no semantic split.
   """
   interactions = root | "ReadInteractions" >> example_io.ReadExamples(
       interactions_glob)
@@ -209,7 +211,7 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
   if semantic_neighbors > 0:
     _ = (text_vectors
          | "SemanticPairs" >> semantic_pairs.SemanticPairs(
-             semantic_threshold, semantic_neighbors)
+             semantic_threshold, semantic_neighbors, semantic_index)
          | "WriteSemantic" >> example_io.WriteExamples(
              output_dirs[SEMANTIC]))
   if visual_glob:
@@ -262,6 +264,7 @@ def CoEngagementPairs(  # pylint: disable=invalid-name
         tfx.types.standard_artifacts.Examples] = None,
     semantic_threshold: Parameter[float] = 0.7,
     semantic_neighbors: Parameter[int] = 0,
+    semantic_index: Parameter[str] = "auto",
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None):
   """Writes co-engagement pairs (splits train/eval) with trigger counts, and
   the item catalog (split catalog) and, with semantic_neighbors > 0, the
@@ -279,7 +282,8 @@ def CoEngagementPairs(  # pylint: disable=invalid-name
                                          visual_embedding.SPLIT)
                    if visual_embeddings is not None else None),
       semantic_threshold=semantic_threshold,
-      semantic_neighbors=semantic_neighbors)
+      semantic_neighbors=semantic_neighbors,
+      semantic_index=semantic_index)
   cutoff_prefix = os.path.join(report.uri, "cutoff")
   _ = cutoff | "WriteCutoff" >> beam.io.WriteToText(
       cutoff_prefix, shard_name_template="")

@@ -26,9 +26,11 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 import numpy as np
 
+from pipeline import config as config_lib
+
 NAMESPACE = "relvid.semantic"
 EXACT_LIMIT = 20000
-INDEXES = ("auto", "exact", "scann")
+INDEXES = config_lib.SEMANTIC_INDEXES
 
 
 def nearest_above(queries: np.ndarray, query_rows: np.ndarray,

@@ -10,7 +10,8 @@
   [visual.enabled] VisualEmbedder(items, encoder) -> item visual embeddings
                   + report (media errors counted and listed)
   CoEngagementPairs(interactions, items, embeddings[, visual]) -> pairs
-                  (train/eval) + catalog split + report
+                  (train/eval) + catalog split [+ semantic pseudo-label
+                  split when the semantic task is on] + report
   Trainer (TFRS two-tower, run_fn=trainer.task.run_fn) -> retrieval SavedModel
   RelatedVideoEvaluator -> metrics + blessing
   Pusher -> <serving_dir>/<model_name>/<version>/ when blessed
@@ -101,6 +102,7 @@ def create_components(config: PipelineConfig) -> List[Any]:
       semantic_threshold=config.trainer.semantic_threshold,
       semantic_neighbors=(config.trainer.semantic_neighbors
                           if config.trainer.semantic_weight > 0 else 0),
+      semantic_index=config.trainer.semantic_index,
       window_seconds=config.pairs.window_seconds,
       max_lookahead=config.pairs.max_lookahead,
       symmetric=int(config.pairs.symmetric),

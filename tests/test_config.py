@@ -43,6 +43,7 @@ def test_yaml_then_overrides(tmp_path):
     ("visual.frame_count=0", "visual.frame_count"),
     ("trainer.semantic_threshold=1.5", "trainer.semantic_threshold"),
     ("trainer.opc_alpha=0", "trainer.opc_alpha"),
+    ("trainer.semantic_index=faiss", "trainer.semantic_index"),
     ("export.index=hnsw", "export.index"),
     ("eval.ks=10,500", "eval.ks"),
     ("eval.recall_floor=2", "eval.recall_floor"),

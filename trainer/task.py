@@ -62,7 +62,7 @@ def train(catalog: data.Catalog, train_pairs: data.Pairs,
     if semantic is None:
       semantic = data.mine_semantic_pairs(
           catalog.text, catalog.has_text, config.semantic_threshold,
-          config.semantic_neighbors)
+          config.semantic_neighbors, index=config.semantic_index)
     logging.info("semantic task: %d pseudo-label pairs (cosine >= %.2f)",
                  len(semantic[0]), config.semantic_threshold)
     if not len(semantic[0]):
