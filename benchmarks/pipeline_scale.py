@@ -96,15 +96,20 @@ def _write_shard(args) -> int:
 
 def write_synthetic(folder: str, interactions: int, dim: int,
                     seed: int = 0) -> Dict[str, str]:
-  """Writes interactions, items and item text vectors; returns their globs."""
+  """Writes interactions, items and item text vectors; returns their globs.
+  A folder holding a complete set for the same arguments is reused."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from components import example_io  # pylint: disable=g-import-not-at-top
   users = interactions // EVENTS_PER_USER
   num_items = max(100, interactions // INTERACTIONS_PER_ITEM)
-  globs = {}
-  for name in ("interactions", "items", "vectors"):
+  globs = {name: os.path.join(folder, name, "*.gz")
+           for name in ("interactions", "items", "vectors")}
+  done = os.path.join(folder, "COMPLETE")
+  wanted = f"{interactions} {dim} {seed}"
+  if os.path.exists(done) and open(done).read() == wanted:
+    return globs
+  for name in globs:
     os.makedirs(os.path.join(folder, name), exist_ok=True)
-    globs[name] = os.path.join(folder, name, "*.gz")
   jobs = [(os.path.join(folder, "interactions", f"part-{s:03d}.gz"),
            range(s, users, SHARDS), num_items, seed + s)
           for s in range(SHARDS)]
@@ -127,6 +132,8 @@ def write_synthetic(folder: str, interactions: int, dim: int,
       embeddings.write(example_io.to_example(
           {"item_id": f"i{i}", "text_embedding": vectors[i].tolist()}
       ).SerializeToString())
+  with open(done, "w") as f:
+    f.write(wanted)
   return globs
 
 
@@ -194,10 +201,15 @@ def semantic_stage(globs, out: str, workers: int, mode: str,
 
 
 def _count_rows(pattern: str) -> int:
-  import glob  # pylint: disable=g-import-not-at-top
+  """Records under `pattern`, counted inside TF's graph (a Python loop over
+  millions of records takes many minutes)."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  return sum(1 for path in glob.glob(pattern) for _ in
-             tf.data.TFRecordDataset(path, compression_type="GZIP"))
+  files = tf.io.gfile.glob(pattern)
+  if not files:
+    return 0
+  dataset = tf.data.TFRecordDataset(files, compression_type="GZIP",
+                                    num_parallel_reads=len(files))
+  return int(dataset.reduce(tf.constant(0, tf.int64), lambda n, _: n + 1))
 
 
 def timed(stage, max_seconds: float, *args) -> Optional[Dict[str, float]]:
@@ -234,7 +246,13 @@ def main(argv: Optional[List[str]] = None) -> int:
   parser.add_argument("--threshold", type=float, default=0.8)
   parser.add_argument("--neighbors", type=int, default=10)
   parser.add_argument("--max-seconds", type=float, default=3600)
-  parser.add_argument("--workdir", help="keep the data here (default: temp)")
+  parser.add_argument("--workdir", help="keep (and reuse) the synthetic data "
+                      "here (default: a temporary folder, removed)")
+  parser.add_argument("--count-rows", action="store_true",
+                      help="count the rows each stage wrote (slow: ~5 min "
+                      "for the 6.2M pair rows of 10M interactions)")
+  parser.add_argument("--stages", default="pairs,semantic",
+                      help="which stages to run: pairs, semantic")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   rows = []
   for size in [int(s) for s in args.sizes.split(",")]:
@@ -245,12 +263,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"[{size:,}] synthetic logs written in {time.time() - started:.0f} s",
           flush=True)
     out = os.path.join(folder, "out")
-    stages = (("pair generation", pair_stage, (globs, out, args.workers,
-                                               args.mode)),
-              ("semantic mining", semantic_stage, (
+    stages = {"pairs": ("pair generation", pair_stage, (
+        globs, out, args.workers, args.mode)),
+              "semantic": ("semantic mining", semantic_stage, (
                   globs, out, args.workers, args.mode, args.threshold,
-                  args.neighbors)))
-    for name, stage, stage_args in stages:
+                  args.neighbors))}
+    for key in args.stages.split(","):
+      name, stage, stage_args = stages[key]
       result = timed(stage, args.max_seconds, *stage_args)
       items = size // INTERACTIONS_PER_ITEM
       if result is None:
@@ -258,13 +277,14 @@ def main(argv: Optional[List[str]] = None) -> int:
               "(bound reached; no figure)", flush=True)
         rows.append((size, items, name, None, None, None, None))
         continue
-      produced = _count_rows(os.path.join(
-          out, "train" if name == "pair generation" else "semantic", "*"))
+      produced = (_count_rows(os.path.join(
+          out, "train" if key == "pairs" else "semantic", "*"))
+                  if args.count_rows else None)
       rows.append((size, items, name, result["seconds"],
                    size / result["seconds"], result["peak_gb"], produced))
       print(f"[{size:,}] {name}: {result['seconds']:.0f} s, "
             f"{size / result['seconds']:,.0f} interactions/s, peak "
-            f"{result['peak_gb']:.2f} GB, {produced:,} rows", flush=True)
+            f"{result['peak_gb']:.2f} GB, rows {produced}", flush=True)
     if not args.workdir:
       shutil.rmtree(os.path.dirname(folder), ignore_errors=True)
   print(f"\nDirectRunner {args.mode}, {args.workers} workers, "
@@ -277,8 +297,9 @@ def main(argv: Optional[List[str]] = None) -> int:
       print(f"| {size:,} | {items:,} | {name} | > {args.max_seconds:.0f} "
             "(stopped) | - | - | - | - |")
       continue
+    rows_cell = "-" if produced is None else f"{produced:,}"
     print(f"| {size:,} | {items:,} | {name} | {seconds:.0f} | {rate:,.0f} | "
-          f"{1e6 * seconds / size:.0f} | {peak:.2f} | {produced:,} |")
+          f"{1e6 * seconds / size:.0f} | {peak:.2f} | {rows_cell} |")
   return 0
 
 
