@@ -9,7 +9,7 @@ Reads the newest CoEngagementPairs output of the configured pipeline (run
 the exact top-K for every eval trigger from the trained towers, and computes
 the evaluator's metrics. Writes `ablation.md`, `ablation.csv` and
 `frontier.png` (engagement recall vs topic match) under
-`<output_dir>/ablation/`, and prints the table.
+`<output_dir>/ablation/<suite>/`, and prints the table.
 
 Suite `paper` (semantic:engagement weight written as the paper does, 1:R
 means semantic_weight=1, engagement_weight=R):
