@@ -67,14 +67,21 @@ def nearest_above(queries: np.ndarray, query_rows: np.ndarray,
   return rows.astype(np.int64), top[keep].astype(np.int64)
 
 
+SEARCHED_CANDIDATES = 2000  # at least this many candidates per query
+
+
 def build_searcher(matrix: np.ndarray, neighbors: int):
-  """A ScaNN dot-product searcher: ~sqrt(n) leaves, 1/10 of them searched,
-  AH scoring and exact reordering of the best candidates."""
+  """A ScaNN dot-product searcher: ~sqrt(n) leaves, of which 1/10 are
+  searched, or enough to hold SEARCHED_CANDIDATES items (small catalogs,
+  where a tenth of the leaves is a few dozen items and recall suffers); AH
+  scoring and exact reordering of the best candidates."""
   import scann  # pylint: disable=g-import-not-at-top
   n = matrix.shape[0]
   leaves = max(2, int(math.sqrt(n)))
+  searched = min(leaves, max(leaves // 10,
+                             math.ceil(SEARCHED_CANDIDATES * leaves / n)))
   return (scann.scann_ops_pybind.builder(matrix, neighbors + 1, "dot_product")
-          .tree(num_leaves=leaves, num_leaves_to_search=max(1, leaves // 10),
+          .tree(num_leaves=leaves, num_leaves_to_search=searched,
                 training_sample_size=min(n, 100000))
           .score_ah(2, anisotropic_quantization_threshold=0.2)
           .reorder(max(100, 4 * (neighbors + 1)))
