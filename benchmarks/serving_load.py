@@ -1,7 +1,7 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """Load benchmark of the local TF Serving-compatible endpoint, loopback only.
 
-  .venv/bin/python benchmarks/serving_load.py [--requests 300] [--seconds 20]
+  .venv/bin/python -m benchmarks.serving_load [--requests 300] [--seconds 20]
       [--synthetic_items 1000000] [--skip_synthetic]
 
 For two catalogs -- the MovieLens model of the last pipeline run (the towers'
@@ -29,15 +29,14 @@ from typing import Dict, List
 import numpy as np
 import requests
 
+import tensorflow as tf
+
+import benchmarks
+from pipeline import results
+from relvid import config as config_lib
+from trainer import export
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-import pipeline  # noqa: E402,F401  (selects Keras 2 before TF loads)
-import tensorflow as tf  # noqa: E402
-
-from pipeline import config as config_lib  # noqa: E402
-from trainer import ablation  # noqa: E402
-from trainer import export  # noqa: E402
 
 CONCURRENCY = (1, 8, 32)
 
@@ -208,8 +207,7 @@ def benchmark_catalog(name: str, ids: np.ndarray, trigger: np.ndarray,
 
 def main() -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--config")
-  parser.add_argument("--set", dest="overrides", action="append", default=[])
+  config_lib.add_arguments(parser)
   parser.add_argument("--requests", type=int, default=300,
                       help="requests per concurrency level (at most)")
   parser.add_argument("--seconds", type=float, default=20.0,
@@ -218,11 +216,7 @@ def main() -> int:
   parser.add_argument("--skip_synthetic", action="store_true")
   args = parser.parse_args()
   config = config_lib.load_config(args.config, args.overrides)
-  try:
-    vectors = ablation.latest_item_embeddings(config)
-  except FileNotFoundError as e:
-    print(e)
-    return 1
+  vectors = results.latest_item_embeddings(config)
   rows = ["| catalog | index | concurrency | requests | errors | QPS | "
           "p50 ms | p99 ms |", "|---|---|---|---|---|---|---|---|"]
   with tempfile.TemporaryDirectory() as folder:
@@ -242,4 +236,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-  sys.exit(main())
+  sys.exit(benchmarks.run_main(main))

@@ -1,3 +1,9 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-"""Part of relvid; importing it selects Keras 2 (see pipeline/__init__.py)."""
-import pipeline  # noqa: F401
+"""The custom TFX components: executor logic as plain functions.
+
+Keras 2 is selected here, before any module of this package imports
+TensorFlow (see relvid/runtime.py).
+"""
+from relvid import runtime
+
+runtime.use_keras2()

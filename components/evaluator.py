@@ -20,15 +20,18 @@ import os
 from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
+import tensorflow as tf
 
 from tfx import v1 as tfx
 from tfx.dsl.component.experimental.annotations import InputArtifact
 from tfx.dsl.component.experimental.annotations import OutputArtifact
 from tfx.dsl.component.experimental.annotations import Parameter
 
-from pipeline import config as config_lib
+from components import artifacts
+from relvid import config as config_lib
+from relvid import contract
 
-METRICS_FILE = "metrics.json"
+METRICS_FILE = contract.METRICS_FILE
 
 
 def popularity_sets(train_engagements: np.ndarray, popular_fraction: float,
@@ -132,28 +135,40 @@ def evaluate_exported_model(model_dir: str, examples_uri: str,
                             batch_size: int = 256) -> Dict[str, Any]:
   """Queries the exported serving signature for every eval trigger and
   computes the metrics."""
-  from scann.scann_ops.py import scann_ops  # pylint: disable=g-import-not-at-top,unused-import  # registers the ScaNN ops
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from trainer import data  # pylint: disable=g-import-not-at-top
-  catalog = data.load_catalog(examples_uri)
-  pairs = data.load_pairs(examples_uri, "eval", catalog)
+  # Registers the ScaNN ops the exported index needs.
+  from scann.scann_ops.py import scann_ops  # pylint: disable=g-import-not-at-top,unused-import
+  catalog = artifacts.load_catalog(examples_uri)
+  pairs = artifacts.load_pairs(examples_uri, contract.EVAL, catalog)
   pair_trigger, pair_candidate = distinct_pairs(pairs.trigger,
                                                 pairs.candidate)
   triggers = np.unique(pair_trigger)
-  serve = tf.saved_model.load(model_dir).signatures["serving_default"]
+  serve = tf.saved_model.load(model_dir).signatures[
+      contract.SERVING_SIGNATURE]
   index = catalog.index()
   k = max(eval_config.ks)
   top = np.full((len(triggers), k), -1, np.int64)
   for start in range(0, len(triggers), batch_size):
     ids = catalog.item_ids[triggers[start:start + batch_size]]
-    result = serve(trigger_id=tf.constant(list(ids)))
-    for r, row in enumerate(result["candidate_ids"].numpy()[:, :k]):
+    result = serve(**{contract.SERVING_INPUT: tf.constant(list(ids))})
+    for r, row in enumerate(
+        result[contract.SERVING_OUTPUT_IDS].numpy()[:, :k]):
       top[start + r, :len(row)] = [index.get(c.decode(), -1) for c in row]
   metrics = retrieval_metrics(
       triggers, top, pair_trigger, pair_candidate, catalog.topics,
       catalog.train_engagements, eval_config.ks,
       eval_config.popular_fraction, eval_config.tail_fraction)
   return metrics
+
+
+def write_outcome(evaluation_uri: str, blessing_uri: str,
+                  metrics: Dict[str, Any], blessed: bool) -> None:
+  """metrics.json into the evaluation artifact and the BLESSED/NOT_BLESSED
+  marker into the blessing artifact (TFX's ModelBlessing layout)."""
+  artifacts.write_json(os.path.join(evaluation_uri, METRICS_FILE), metrics)
+  tf.io.gfile.makedirs(blessing_uri)
+  marker = contract.BLESSED_FILE if blessed else contract.NOT_BLESSED_FILE
+  with tf.io.gfile.GFile(os.path.join(blessing_uri, marker), "w") as f:
+    f.write("")
 
 
 @tfx.dsl.components.component
@@ -167,17 +182,13 @@ def RelatedVideoEvaluator(  # pylint: disable=invalid-name
   gate's floors are met (`eval_config`: EvalConfig as JSON)."""
   config = config_lib.from_dict(config_lib.EvalConfig, json.loads(eval_config))
   metrics = evaluate_exported_model(
-      os.path.join(model.uri, "Format-Serving"), examples.uri, config)
+      os.path.join(model.uri, contract.SERVING_MODEL_DIR), examples.uri,
+      config)
   blessed, reasons = bless(metrics, config.gate_k, config.recall_floor,
                            config.topic_match_floor)
   metrics["blessed"] = blessed
   metrics["not_blessed_because"] = reasons
-  os.makedirs(evaluation.uri, exist_ok=True)
-  with open(os.path.join(evaluation.uri, METRICS_FILE), "w") as f:
-    json.dump(metrics, f, indent=2, sort_keys=True)
-  os.makedirs(blessing.uri, exist_ok=True)
-  open(os.path.join(blessing.uri,
-                    "BLESSED" if blessed else "NOT_BLESSED"), "w").close()
+  write_outcome(evaluation.uri, blessing.uri, metrics, blessed)
   blessing.set_int_custom_property("blessed", int(blessed))
   logging.info("RelatedVideoEvaluator metrics: %s", json.dumps(metrics))
   if not blessed:

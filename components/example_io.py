@@ -9,23 +9,26 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 
-import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
 import tensorflow as tf
 from tfx import v1 as tfx
 from tfx.components.util import examples_utils
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
-TFRECORD_SUFFIX = ".gz"
+from relvid import contract
+
+TFRECORD_SUFFIX = contract.TFRECORD_SUFFIX
+REPORT_FILE = contract.REPORT_FILE
 
 
 class RunReport(tfx.dsl.Artifact):
   """A JSON report of what a component read, wrote and skipped (and why)."""
-  # <namespace>.<Name>: the form Kubeflow v2 / Vertex accept for custom types.
-  TYPE_NAME = "relvid.RunReport"
+  TYPE_NAME = contract.RUN_REPORT_TYPE
 
 
-REPORT_FILE = "report.json"
+class SourceFiles(tfx.dsl.Artifact):
+  """Raw input files (interactions.csv, items.csv, media/) for DataIngestion."""
+  TYPE_NAME = contract.SOURCE_FILES_TYPE
 
 
 def to_example(row: Mapping[str, Any]) -> tf.train.Example:
@@ -84,7 +87,12 @@ def split_dir(artifact: tfx.dsl.Artifact, split: str) -> str:
 
 
 def split_glob(artifact: tfx.dsl.Artifact, split: str) -> str:
-  return os.path.join(split_dir(artifact, split), "*" + TFRECORD_SUFFIX)
+  return uri_split_glob(artifact.uri, split)
+
+
+def uri_split_glob(examples_uri: str, split: str) -> str:
+  """The tf.Example files of one split of an Examples artifact's URI."""
+  return os.path.join(examples_uri, f"Split-{split}", "*" + TFRECORD_SUFFIX)
 
 
 def set_splits(artifact: tfx.dsl.Artifact, splits: List[str]) -> None:

@@ -8,10 +8,14 @@
     most from their predecessor (colour-histogram distance), in time order.
 Frames come back as RGB uint8 [n, H, W, 3]. Missing, unreadable or corrupt
 media raise `MediaError` with a reason (`media_missing`, `media_unreadable`,
-`media_no_frames`), which callers count; nothing is made up.
+`media_no_frames`), which callers count; nothing is made up. Media on a
+remote filesystem (gs://...) is copied to a local temporary file through
+tf.io.gfile first, since OpenCV decodes local files only.
 """
+import contextlib
 import os
-from typing import List
+import tempfile
+from typing import Iterator, List
 
 import numpy as np
 
@@ -26,6 +30,7 @@ class MediaError(ValueError):
     super().__init__(f"{reason}: {path}" + (f" ({detail})" if detail else ""))
     self.reason = reason
     self.path = path
+    self.detail = detail
 
 
 def _read_image(path: str) -> np.ndarray:
@@ -64,14 +69,43 @@ def scene_change_indices(frames: List[np.ndarray], count: int) -> List[int]:
   return sorted({0, *best.tolist()})
 
 
+@contextlib.contextmanager
+def _local_copy(path: str) -> Iterator[str]:
+  """`path` itself when local, else a temporary local copy of it."""
+  if "://" not in path:
+    if not os.path.isfile(path):
+      raise MediaError("media_missing", path)
+    yield path
+    return
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  if not tf.io.gfile.exists(path):
+    raise MediaError("media_missing", path)
+  with tempfile.TemporaryDirectory(prefix="relvid-media-") as folder:
+    local = os.path.join(folder, "media" + os.path.splitext(path)[1])
+    tf.io.gfile.copy(path, local)
+    yield local
+
+
 def read_frames(path: str, count: int = 4, method: str = "uniform",
                 max_decoded_frames: int = 3000) -> np.ndarray:
   """Representative RGB frames of one media file (see module docstring)."""
-  import cv2  # pylint: disable=g-import-not-at-top
   if method not in METHODS:
     raise ValueError(f"frame method must be one of {METHODS}, got {method!r}")
-  if not path or not os.path.isfile(path):
+  if not path:
     raise MediaError("media_missing", path)
+  with _local_copy(path) as local:
+    try:
+      frames = _decode(local, count, method, max_decoded_frames)
+    except MediaError as e:  # name the original file, not the local copy
+      raise MediaError(e.reason, path, e.detail) from None
+  if not len(frames):
+    raise MediaError("media_no_frames", path, "no frame could be decoded")
+  return frames
+
+
+def _decode(path: str, count: int, method: str,
+            max_decoded_frames: int) -> np.ndarray:
+  import cv2  # pylint: disable=g-import-not-at-top
   if path.lower().endswith(IMAGE_EXTENSIONS):
     return _read_image(path)
   capture = cv2.VideoCapture(path)
@@ -92,5 +126,5 @@ def read_frames(path: str, count: int = 4, method: str = "uniform",
   finally:
     capture.release()
   if not frames:
-    raise MediaError("media_no_frames", path, "no frame could be decoded")
+    return np.zeros((0, 0, 0, 3), np.uint8)
   return np.stack([cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in frames])

@@ -10,6 +10,9 @@ Sources:
       items: item_id, title, description, tags, topics, media_path
     `tags` and `topics` are lists (CSV: separated by '|').
 
+  * a `SourceFiles` input artifact (e.g. DemoCatalogGen's real-media demo
+    catalog): `interactions.csv` and `items.csv` inside it, generic format.
+
 Rows that cannot be used are counted per reason (Beam counters, the report
 artifact) and written to `rejected-*.jsonl` beside the report; nothing is
 dropped silently. A run with no usable item or interaction fails.
@@ -28,21 +31,22 @@ from apache_beam.metrics import Metrics
 
 from tfx import v1 as tfx
 from tfx.dsl.component.experimental.annotations import BeamComponentParameter
+from tfx.dsl.component.experimental.annotations import InputArtifact
 from tfx.dsl.component.experimental.annotations import OutputArtifact
 from tfx.dsl.component.experimental.annotations import Parameter
 
 from components import assets
 from components import example_io
-from pipeline import config as config_lib
+from relvid import config as config_lib
+from relvid import contract
 
 NAMESPACE = "relvid.ingest"
-ITEM_TEXT_FIELDS = ("title", "description")
-ITEM_LIST_FIELDS = ("tags", "topics")
-ITEM_FIELDS = ("item_id",) + ITEM_TEXT_FIELDS + ITEM_LIST_FIELDS + ("media_path",)
-SPLIT = "all"
+ITEM_LIST_FIELDS = contract.ITEM_LIST_FIELDS
+SPLIT = contract.ALL
 
 # MovieLens-100K in recbole's atomic-file layout: column -> generic field.
-MOVIELENS_ITEM_COLUMNS = {"movie_title": "title", "class": "topics"}
+MOVIELENS_ITEM_COLUMNS = {"movie_title": contract.TITLE,
+                          "class": contract.TOPICS}
 
 
 def parse_timestamp(value: Any) -> int:
@@ -90,32 +94,33 @@ def _as_text(value: Any) -> str:
 def normalize_item(row: Dict[str, Any], list_separator: str = "|"
                    ) -> Tuple[Optional[Dict[str, Any]], str]:
   """Returns (item, "") or (None, reason) for one raw item row."""
-  item_id = _as_text(row.get("item_id"))
+  item_id = _as_text(row.get(contract.ITEM_ID))
   if not item_id:
     return None, "item_missing_id"
-  item = {"item_id": item_id,
-          "title": _as_text(row.get("title")),
-          "description": _as_text(row.get("description")),
-          "tags": _as_list(row.get("tags"), list_separator),
-          "topics": _as_list(row.get("topics"), list_separator),
-          "media_path": _as_text(row.get("media_path"))}
+  item = {contract.ITEM_ID: item_id,
+          contract.TITLE: _as_text(row.get(contract.TITLE)),
+          contract.DESCRIPTION: _as_text(row.get(contract.DESCRIPTION)),
+          contract.TAGS: _as_list(row.get(contract.TAGS), list_separator),
+          contract.TOPICS: _as_list(row.get(contract.TOPICS), list_separator),
+          contract.MEDIA_PATH: _as_text(row.get(contract.MEDIA_PATH))}
   return item, ""
 
 
 def normalize_interaction(row: Dict[str, Any]
                           ) -> Tuple[Optional[Dict[str, Any]], str]:
   """Returns (interaction, "") or (None, reason) for one raw log row."""
-  user_id = _as_text(row.get("user_id"))
-  item_id = _as_text(row.get("item_id"))
+  user_id = _as_text(row.get(contract.USER_ID))
+  item_id = _as_text(row.get(contract.ITEM_ID))
   if not user_id:
     return None, "interaction_missing_user_id"
   if not item_id:
     return None, "interaction_missing_item_id"
   try:
-    timestamp = parse_timestamp(row.get("timestamp"))
+    timestamp = parse_timestamp(row.get(contract.TIMESTAMP))
   except (TypeError, ValueError, OverflowError):
     return None, "interaction_bad_timestamp"
-  return {"user_id": user_id, "item_id": item_id, "timestamp": timestamp}, ""
+  return {contract.USER_ID: user_id, contract.ITEM_ID: item_id,
+          contract.TIMESTAMP: timestamp}, ""
 
 
 def _strip_atomic_header(name: str) -> str:
@@ -189,8 +194,9 @@ def _first_item(item_id_and_items):
   """Keeps one row per item id (the one with the longest text, then first by
   content, so the choice is deterministic); the rest are rejected."""
   _, items = item_id_and_items
-  items = sorted(items, key=lambda i: (-len(i["title"] + i["description"]),
-                                       json.dumps(i, sort_keys=True)))
+  items = sorted(items, key=lambda i: (
+      -len(i[contract.TITLE] + i[contract.DESCRIPTION]),
+      json.dumps(i, sort_keys=True)))
   yield items[0]
   for duplicate in items[1:]:
     Metrics.counter(NAMESPACE, "item_duplicate_id").inc()
@@ -249,7 +255,7 @@ def build_ingestion(root: beam.Pipeline, interactions_pattern: str,
       ).with_outputs(_Validate.REJECTED, main="valid"))
   unique_items = (
       item_results.valid
-      | "KeyItems" >> beam.Map(lambda i: (i["item_id"], i))
+      | "KeyItems" >> beam.Map(lambda i: (i[contract.ITEM_ID], i))
       | "GroupItems" >> beam.GroupByKey()
       | "DedupeItems" >> beam.FlatMap(_first_item).with_outputs(
           _Validate.REJECTED, main="valid"))
@@ -261,9 +267,10 @@ def build_ingestion(root: beam.Pipeline, interactions_pattern: str,
       ).with_outputs(_Validate.REJECTED, main="valid"))
   known = (
       {"interaction": interaction_results.valid
-                      | "KeyInteractions" >> beam.Map(lambda r: (r["item_id"], r)),
+                      | "KeyInteractions" >> beam.Map(
+                          lambda r: (r[contract.ITEM_ID], r)),
        "item": unique_items.valid
-               | "ItemIds" >> beam.Map(lambda i: (i["item_id"], 1))}
+               | "ItemIds" >> beam.Map(lambda i: (i[contract.ITEM_ID], 1))}
       | "JoinItems" >> beam.CoGroupByKey()
       | "KnownItemsOnly" >> beam.FlatMap(_join_known_items).with_outputs(
           _Validate.REJECTED, main="valid"))
@@ -328,8 +335,15 @@ def DataIngestion(  # pylint: disable=invalid-name
     interactions_path: Parameter[str] = "",
     items_path: Parameter[str] = "",
     file_format: Parameter[str] = "csv",
+    source_files: InputArtifact[example_io.SourceFiles] = None,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None):
-  """Reads interaction logs and item metadata into tf.Examples (split `all`)."""
+  """Reads interaction logs and item metadata into tf.Examples (split `all`):
+  from `source`/`*_path`, or from the CSV files of `source_files`."""
+  if source_files is not None:
+    source, file_format = config_lib.FILES, "csv"
+    interactions_path = os.path.join(source_files.uri,
+                                     contract.DEMO_INTERACTIONS_FILE)
+    items_path = os.path.join(source_files.uri, contract.DEMO_ITEMS_FILE)
   for artifact in (interactions, items):
     example_io.set_splits(artifact, [SPLIT])
   report_dict = run_ingestion(

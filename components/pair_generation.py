@@ -42,15 +42,16 @@ from tfx.dsl.component.experimental.annotations import Parameter
 from components import example_io
 from components import ingestion
 from components import semantic_pairs
-from components import text_embedding
 from components import visual_embedding
+from relvid import contract
 
 NAMESPACE = "relvid.pairs"
-TRAIN, EVAL, CATALOG, SEMANTIC = "train", "eval", "catalog", "semantic"
-SPLITS = (TRAIN, EVAL)
+TRAIN, EVAL = contract.TRAIN, contract.EVAL
+CATALOG, SEMANTIC = contract.CATALOG, contract.SEMANTIC
+SPLITS = contract.PAIR_SPLITS
 OUTPUT_SPLITS = (TRAIN, EVAL, CATALOG)
-EMBEDDING_FEATURE = text_embedding.EMBEDDING_FEATURE
-VISUAL_FEATURE = visual_embedding.EMBEDDING_FEATURE
+EMBEDDING_FEATURE = contract.TEXT_EMBEDDING
+VISUAL_FEATURE = contract.VISUAL_EMBEDDING
 _QUANTILES = 1001  # cutoff resolution: 0.1% of the timeline
 
 
@@ -63,18 +64,20 @@ def user_pairs(user_and_events: Tuple[str, Iterable[Dict[str, Any]]],
                cutoff: int) -> Iterable[Tuple[str, str, str]]:
   """Yields (split, trigger_id, candidate_id) for one user's engagements."""
   _, events = user_and_events
-  events = sorted(events, key=lambda e: (e["timestamp"], e["item_id"]))
+  events = sorted(events,
+                  key=lambda e: (e[contract.TIMESTAMP], e[contract.ITEM_ID]))
   for i, trigger in enumerate(events):
     for candidate in events[i + 1:i + 1 + max_lookahead]:
-      if candidate["timestamp"] - trigger["timestamp"] > window_seconds:
+      gap = candidate[contract.TIMESTAMP] - trigger[contract.TIMESTAMP]
+      if gap > window_seconds:
         break
-      if candidate["item_id"] == trigger["item_id"]:
+      if candidate[contract.ITEM_ID] == trigger[contract.ITEM_ID]:
         _counter("self_pairs_dropped").inc()
         continue
-      split = EVAL if candidate["timestamp"] >= cutoff else TRAIN
-      yield split, trigger["item_id"], candidate["item_id"]
+      split = EVAL if candidate[contract.TIMESTAMP] >= cutoff else TRAIN
+      yield split, trigger[contract.ITEM_ID], candidate[contract.ITEM_ID]
       if symmetric:
-        yield split, candidate["item_id"], trigger["item_id"]
+        yield split, candidate[contract.ITEM_ID], trigger[contract.ITEM_ID]
 
 
 def cutoff_from_quantiles(quantiles: List[int], eval_fraction: float) -> int:
@@ -90,8 +93,9 @@ def _with_trigger_count(key_and_groups, dedupe: bool):
   for candidate, n in occurrences:
     _counter(f"pair_occurrences_{split}").inc(n)
     _counter(f"pairs_written_{split}").inc(1 if dedupe else n)
-    row = {"trigger_id": trigger, "candidate_id": candidate,
-           "pair_count": n if dedupe else 1, "trigger_count": trigger_count}
+    row = {contract.TRIGGER_ID: trigger, contract.CANDIDATE_ID: candidate,
+           contract.PAIR_COUNT: n if dedupe else 1,
+           contract.TRIGGER_COUNT: trigger_count}
     for _ in range(1 if dedupe else n):
       yield split, row
 
@@ -99,7 +103,7 @@ def _with_trigger_count(key_and_groups, dedupe: bool):
 def _attach_topics(key_and_groups, side: str):
   """Joins one side's topics onto (pair, n) records keyed by that item."""
   _, groups = key_and_groups
-  topics = next(iter(groups["topics"]), [])
+  topics = next(iter(groups[contract.TOPICS]), [])
   for record in groups["pairs"]:
     yield dict(record, **{side: topics})
 
@@ -119,8 +123,9 @@ def _catalog_row(item_id_and_groups):
   items = list(groups["item"])
   if not items:  # an embedding or engagement of an unknown item: impossible
     return     # after DataIngestion's join, and not worth a catalog row.
-  row = {"item_id": item_id, "topics": list(items[0].get("topics", [])),
-         "train_engagements": sum(groups["engagements"])}
+  row = {contract.ITEM_ID: item_id,
+         contract.TOPICS: list(items[0].get(contract.TOPICS, [])),
+         contract.TRAIN_ENGAGEMENTS: sum(groups["engagements"])}
   for feature in (EMBEDDING_FEATURE, VISUAL_FEATURE):
     if feature not in groups:  # that embedder is not part of this pipeline
       continue
@@ -138,7 +143,8 @@ def _read_vectors(root: beam.Pipeline, glob: str, feature: str):
   return (root
           | f"Read_{feature}" >> example_io.ReadExamples(
               glob, list_fields=[feature])
-          | f"Key_{feature}" >> beam.Map(lambda r: (r["item_id"], r[feature])))
+          | f"Key_{feature}" >> beam.Map(
+              lambda r: (r[contract.ITEM_ID], r[feature])))
 
 
 def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
@@ -161,22 +167,22 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
     embeddings_glob: item text embeddings written by TextEmbedder.
     output_dirs: split name (OUTPUT_SPLITS) -> folder for that split.
     window_seconds, max_lookahead, symmetric, dedupe, eval_fraction: see
-      `pipeline.config.PairConfig`.
+      `relvid.config.PairConfig`.
     visual_glob: item visual embeddings written by VisualEmbedder, or None.
     semantic_threshold, semantic_neighbors, semantic_index: semantic
       pseudo-label mining into output_dirs[SEMANTIC] (see
-      `trainer.semantic_*` in `pipeline.config.TrainerConfig`); 0
+      `trainer.semantic_*` in `relvid.config.TrainerConfig`); 0
       neighbors = no semantic split.
   """
   interactions = root | "ReadInteractions" >> example_io.ReadExamples(
       interactions_glob)
   cutoff = (interactions
-            | "Times" >> beam.Map(lambda r: r["timestamp"])
+            | "Times" >> beam.Map(lambda r: r[contract.TIMESTAMP])
             | "Quantiles" >> ApproximateQuantiles.Globally(_QUANTILES)
             | "Cutoff" >> beam.Map(cutoff_from_quantiles, eval_fraction))
   pair_counts = (
       interactions
-      | "ByUser" >> beam.Map(lambda r: (r["user_id"], r))
+      | "ByUser" >> beam.Map(lambda r: (r[contract.USER_ID], r))
       | "GroupByUser" >> beam.GroupByKey()
       | "UserPairs" >> beam.FlatMap(
           user_pairs, window_seconds, max_lookahead, symmetric,
@@ -198,15 +204,16 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
   items = root | "ReadItems" >> example_io.ReadExamples(
       items_glob, list_fields=ingestion.ITEM_LIST_FIELDS)
   topics = items | "ItemTopics" >> beam.Map(
-      lambda i: (i["item_id"], list(i.get("topics", []))))
+      lambda i: (i[contract.ITEM_ID], list(i.get(contract.TOPICS, []))))
   engagements = (
       interactions
       | "TrainPeriod" >> beam.Filter(
-          lambda r, cut: r["timestamp"] < cut,
+          lambda r, cut: r[contract.TIMESTAMP] < cut,
           cut=beam.pvalue.AsSingleton(cutoff))
-      | "EngagedItem" >> beam.Map(lambda r: (r["item_id"], 1)))
+      | "EngagedItem" >> beam.Map(lambda r: (r[contract.ITEM_ID], 1)))
   text_vectors = _read_vectors(root, embeddings_glob, EMBEDDING_FEATURE)
-  catalog = {"item": items | "KeyItems" >> beam.Map(lambda i: (i["item_id"], i)),
+  catalog = {"item": items | "KeyItems" >> beam.Map(
+                 lambda i: (i[contract.ITEM_ID], i)),
              "engagements": engagements, EMBEDDING_FEATURE: text_vectors}
   if semantic_neighbors > 0:
     _ = (text_vectors
@@ -225,11 +232,11 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
                   "candidate": kv[0][2], "n": kv[1]})
   with_trigger = (
       {"pairs": records | "RecordByTrigger" >> beam.Map(
-          lambda r: (r["trigger"], r)), "topics": topics}
+          lambda r: (r["trigger"], r)), contract.TOPICS: topics}
       | "JoinTriggerTopics" >> beam.CoGroupByKey()
       | "TriggerTopics" >> beam.FlatMap(_attach_topics, "trigger_topics"))
   _ = ({"pairs": with_trigger | "RecordByCandidate" >> beam.Map(
-      lambda r: (r["candidate"], r)), "topics": topics}
+      lambda r: (r["candidate"], r)), contract.TOPICS: topics}
        | "JoinCandidateTopics" >> beam.CoGroupByKey()
        | "CandidateTopics" >> beam.FlatMap(_attach_topics, "candidate_topics")
        | "TopicOverlap" >> beam.Map(_count_topic_overlap))

@@ -26,7 +26,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 import numpy as np
 
-from pipeline import config as config_lib
+from relvid import config as config_lib
+from relvid import contract
 
 NAMESPACE = "relvid.semantic"
 EXACT_LIMIT = 20000
@@ -142,9 +143,10 @@ class _NearestAbove(beam.DoFn):
     Metrics.counter(NAMESPACE, "items_searched").inc(len(block))
     Metrics.counter(NAMESPACE, "semantic_pairs").inc(len(positives))
     for position, positive in zip(positions, positives):
-      yield {"trigger_id": block[position][0],
-             "candidate_id": catalog.ids[positive],
-             "cosine": float(queries[position] @ catalog.matrix[positive])}
+      yield {contract.TRIGGER_ID: block[position][0],
+             contract.CANDIDATE_ID: catalog.ids[positive],
+             contract.COSINE: float(
+                 queries[position] @ catalog.matrix[positive])}
 
 
 class SemanticPairs(beam.PTransform):

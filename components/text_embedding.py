@@ -23,10 +23,11 @@ from tfx.dsl.component.experimental.annotations import Parameter
 from components import example_io
 from components import ingestion
 from components import text_encoder
+from relvid import contract
 
 NAMESPACE = "relvid.text"
-SPLIT = "all"
-EMBEDDING_FEATURE = "text_embedding"
+SPLIT = contract.ALL
+EMBEDDING_FEATURE = contract.TEXT_EMBEDDING
 TEXT_SEPARATOR = ". "
 
 
@@ -59,7 +60,7 @@ class _EmbedBatch(beam.DoFn):
     vectors = self._encode([row["text"] for row in batch])
     for row, vector in zip(batch, vectors):
       self._embedded.inc()
-      yield {"item_id": row["item_id"],
+      yield {contract.ITEM_ID: row[contract.ITEM_ID],
              EMBEDDING_FEATURE: [float(v) for v in vector]}
 
 
@@ -68,10 +69,10 @@ def _with_text(item: Dict[str, Any], text_fields: Sequence[str]):
   if not text:
     Metrics.counter(NAMESPACE, "items_empty_text").inc()
     logging.warning("item %s has empty text in fields %s: no text embedding",
-                    item["item_id"], list(text_fields))
-    yield beam.pvalue.TaggedOutput("empty", item["item_id"])
+                    item[contract.ITEM_ID], list(text_fields))
+    yield beam.pvalue.TaggedOutput("empty", item[contract.ITEM_ID])
     return
-  yield {"item_id": item["item_id"], "text": text}
+  yield {contract.ITEM_ID: item[contract.ITEM_ID], "text": text}
 
 
 def build_text_embedding(root: beam.Pipeline, items_glob: str,

@@ -19,7 +19,6 @@ from typing import Dict, Sequence
 
 import numpy as np
 
-import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
 import tensorflow as tf
 import tensorflow_text as tf_text
 

@@ -27,10 +27,11 @@ from components import example_io
 from components import frames as frames_lib
 from components import ingestion
 from components import visual_encoder
+from relvid import contract
 
 NAMESPACE = "relvid.visual"
-SPLIT = "all"
-EMBEDDING_FEATURE = "visual_embedding"
+SPLIT = contract.ALL
+EMBEDDING_FEATURE = contract.VISUAL_EMBEDDING
 ERRORS = "errors"
 
 
@@ -54,7 +55,7 @@ class _EmbedItem(beam.DoFn):
     self._encode = visual_encoder.load_visual_encoder(self._encoder_dir)
 
   def process(self, item: Dict[str, Any]) -> Iterable[Any]:
-    path = item.get("media_path") or ""
+    path = item.get(contract.MEDIA_PATH) or ""
     if not path:
       Metrics.counter(NAMESPACE, "items_without_media").inc()
       return
@@ -62,14 +63,15 @@ class _EmbedItem(beam.DoFn):
       frames = frames_lib.read_frames(path, self._frame_count, self._method)
     except frames_lib.MediaError as e:
       Metrics.counter(NAMESPACE, e.reason).inc()
-      logging.warning("item %s: %s", item["item_id"], e)
+      logging.warning("item %s: %s", item[contract.ITEM_ID], e)
       yield beam.pvalue.TaggedOutput(ERRORS, json.dumps(
-          {"item_id": item["item_id"], "reason": e.reason, "path": path}))
+          {contract.ITEM_ID: item[contract.ITEM_ID], "reason": e.reason,
+           "path": path}))
       return
     Metrics.counter(NAMESPACE, "frames_embedded").inc(len(frames))
     Metrics.counter(NAMESPACE, "items_embedded").inc()
     vector = mean_embedding(self._encode(frames)["embedding"])
-    yield {"item_id": item["item_id"],
+    yield {contract.ITEM_ID: item[contract.ITEM_ID],
            EMBEDDING_FEATURE: [float(v) for v in vector]}
 
 

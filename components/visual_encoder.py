@@ -24,7 +24,6 @@ from typing import Dict
 
 import numpy as np
 
-import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
 import tensorflow as tf
 
 from components import assets

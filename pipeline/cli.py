@@ -5,11 +5,11 @@
   relvid compile  [--config F] [--output P]        Kubeflow v2 / Vertex JSON
   relvid airflow  [--config F]                     validate the Airflow DAG
   relvid ablate   [--config F] [--suite S]         the ablation table
-  relvid serve    [--model_base_path P]            the TF Serving-style API
+  relvid serve    [--config F] [--model_base_path P]   the TF Serving API
   relvid related  ITEM_ID [--url U]                ask a running endpoint
 
 `relvid COMMAND --help` explains each command's options. All commands that
-take `--config`/`--set` read the same typed config (pipeline/config.py).
+take `--config`/`--set` read the same typed config (relvid/config.py).
 """
 import argparse
 import os
@@ -35,24 +35,31 @@ def _compile(argv: List[str], prog: str) -> int:
 
 
 def _airflow(argv: List[str], prog: str) -> int:
-  from pipeline import airflow_dag  # pylint: disable=g-import-not-at-top
-  return airflow_dag.main(argv, prog)
+  from pipeline import airflow_runner  # pylint: disable=g-import-not-at-top
+  return airflow_runner.main(argv, prog)
 
 
 def _ablate(argv: List[str], prog: str) -> int:
-  from trainer import ablation  # pylint: disable=g-import-not-at-top
-  return ablation.main(argv, prog)
+  from pipeline import ablation_runner  # pylint: disable=g-import-not-at-top
+  return ablation_runner.main(argv, prog)
 
 
 def _serve(argv: List[str], prog: str) -> int:
+  """The server's own options, plus --config/--set: without
+  --model_base_path it serves the config's Pusher destination."""
+  from relvid import config as config_lib  # pylint: disable=g-import-not-at-top
   from serving import server  # pylint: disable=g-import-not-at-top
-  if not any(a.startswith("--model_base_path") for a in argv) and not any(
-      a in ("-h", "--help") for a in argv):
-    from pipeline import config as config_lib  # pylint: disable=g-import-not-at-top
-    config = config_lib.PipelineConfig()
-    argv = ["--model_base_path", "/".join(
-        [config_lib.serving_dir(config), config.export.model_name])] + argv
-  return server.main(argv, prog)
+  parser = argparse.ArgumentParser(add_help=False)
+  config_lib.add_arguments(parser)
+  args, rest = parser.parse_known_args(argv)
+  if not any(a.startswith("--model_base_path") for a in rest) and not any(
+      a in ("-h", "--help") for a in rest):
+    config = config_lib.from_args(args)
+    if config is None:
+      return 2
+    rest = ["--model_base_path", config_lib.serving_model_dir(config),
+            "--model_name", config.export.model_name] + rest
+  return server.main(rest, prog, parents=[parser])
 
 
 def _related(argv: List[str], prog: str) -> int:
@@ -70,7 +77,8 @@ COMMANDS: Dict[str, Tuple[Callable[[List[str], str], int], str]] = {
     "ablate": (_ablate, "train and evaluate the ablation variants on the "
                "pipeline's pairs; writes a table and a plot"),
     "serve": (_serve, "serve pushed models over TF Serving's REST API "
-              "(default: outputs/serving/relvid)"),
+              "(default: the config's Pusher destination, "
+              "outputs/serving/relvid)"),
     "related": (_related, "print the items related to ITEM_ID from a "
                 "running endpoint"),
 }

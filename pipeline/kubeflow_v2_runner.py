@@ -18,10 +18,9 @@ import posixpath
 import sys
 from typing import List, Optional
 
-import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
-from pipeline import config as config_lib
+from relvid import config as config_lib
 from pipeline import pipeline as pipeline_lib
 
 
@@ -34,19 +33,21 @@ def compile_pipeline(config: config_lib.PipelineConfig,
     output_file: destination; default `orchestration.kfp_output_file`.
 
   Raises:
-    ValueError: the config cannot run on Kubeflow (e.g. the local-only demo
-      catalog, whose media would not exist in the step containers).
+    ValueError: the config cannot run on Kubeflow: its output_dir is on
+      this machine's disk, which the step containers do not share.
   """
   config.validate()
-  if config.data.source == config_lib.DEMO_MEDIA:
+  if not config_lib.is_remote(config.output_dir):
     raise ValueError(
-        "config field data.source: demo_media is built on the local disk and "
-        "cannot run on Kubeflow; use movielens_100k or files (on gs://)")
+        "config field output_dir: must be shared storage such as gs://... on "
+        f"Kubeflow/Vertex (every step runs in its own container), got "
+        f"{config.output_dir!r}")
   if config.data.schema_dir == config_lib.PACKAGED_SCHEMA_DIR:
     # The steps read the curated schemas from the image, not this machine.
     config = dataclasses.replace(config, data=dataclasses.replace(
         config.data, schema_dir=posixpath.join(
-            config.orchestration.image_workdir, "pipeline", "schemas")))
+            config.orchestration.image_workdir,
+            *config_lib.PACKAGED_SCHEMA_SUBDIR)))
   output_file = os.path.abspath(
       output_file or config.orchestration.kfp_output_file)
   runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(

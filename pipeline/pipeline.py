@@ -1,6 +1,7 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """The relvid TFX pipeline, built from one `PipelineConfig`.
 
+  [data.source=demo_media] DemoCatalogGen -> media + tables (SourceFiles)
   DataIngestion -> interactions, items (tf.Examples) + report
     each table -> StatisticsGen -> SchemaGen (or ImportSchemaGen) ->
                   ExampleValidator (anomalies)
@@ -23,9 +24,10 @@ import json
 import os
 from typing import Any, Dict, List, Optional
 
-import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
+from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
+from components.demo_catalog import DemoCatalogGen
 from components.evaluator import RelatedVideoEvaluator
 from components.ingestion import DataIngestion
 from components.pair_generation import CoEngagementPairs
@@ -33,9 +35,8 @@ from components.text_embedding import TextEmbedder
 from components.text_embedding import TextEncoderExport
 from components.visual_embedding import VisualEmbedder
 from components.visual_embedding import VisualEncoderExport
-from pipeline import config as config_lib
-from pipeline import demo_catalog
-from pipeline.config import PipelineConfig
+from relvid import config as config_lib
+from relvid.config import PipelineConfig
 
 TABLES = ("interactions", "items")
 
@@ -59,23 +60,34 @@ def _validation_components(name: str, examples, schema_dir: str):
   return [statistics, schema, validator]
 
 
-def _data_source(config: PipelineConfig) -> Dict[str, str]:
-  """DataIngestion's source parameters; the demo catalog is written (once)
-  under <output_dir>/demo_catalog and read as generic CSV files."""
-  if config.data.source != config_lib.DEMO_MEDIA:
-    return {"source": config.data.source,
-            "interactions_path": config.data.interactions_path,
-            "items_path": config.data.items_path,
-            "file_format": config.data.file_format}
-  interactions, items = demo_catalog.build_demo_catalog(
-      os.path.join(_output_root(config), "demo_catalog"))
-  return {"source": config_lib.FILES, "interactions_path": interactions,
-          "items_path": items, "file_format": "csv"}
+def _ingestion(config: PipelineConfig) -> List[Any]:
+  """DataIngestion, preceded by DemoCatalogGen for the demo catalog (which
+  writes the media and tables into its own artifact when it runs)."""
+  if config.data.source == config_lib.DEMO_MEDIA:
+    demo = DemoCatalogGen()
+    return [demo, DataIngestion(source_files=demo.outputs["catalog"])]
+  return [DataIngestion(source=config.data.source,
+                        interactions_path=config.data.interactions_path,
+                        items_path=config.data.items_path,
+                        file_format=config.data.file_format)]
+
+
+def _semantic_mining(config: PipelineConfig) -> Dict[str, Any]:
+  """CoEngagementPairs' mining parameters, only when the semantic task is on:
+  trainer knobs must not change pair generation's cache key otherwise."""
+  trainer = config.trainer
+  if trainer.semantic_weight <= 0:
+    return {}
+  return {"semantic_threshold": trainer.semantic_threshold,
+          "semantic_neighbors": trainer.semantic_neighbors,
+          "semantic_index": trainer.semantic_index}
 
 
 def create_components(config: PipelineConfig) -> List[Any]:
-  """All components of the pipeline, in dependency order."""
-  ingestion = DataIngestion(**_data_source(config))
+  """All components of the pipeline, in dependency order. Builds the graph
+  only: nothing is read or written until a runner runs it."""
+  sources = _ingestion(config)
+  ingestion = sources[-1]
   encoder = TextEncoderExport(max_seq_length=config.text.max_seq_length)
   embedder = TextEmbedder(
       items=ingestion.outputs["items"],
@@ -97,17 +109,12 @@ def create_components(config: PipelineConfig) -> List[Any]:
       item_embeddings=embedder.outputs["item_embeddings"],
       visual_embeddings=(visual[1].outputs["item_embeddings"] if visual
                          else None),
-      # The semantic task's pseudo-labels are mined here, distributed, only
-      # when the task is on.
-      semantic_threshold=config.trainer.semantic_threshold,
-      semantic_neighbors=(config.trainer.semantic_neighbors
-                          if config.trainer.semantic_weight > 0 else 0),
-      semantic_index=config.trainer.semantic_index,
       window_seconds=config.pairs.window_seconds,
       max_lookahead=config.pairs.max_lookahead,
       symmetric=int(config.pairs.symmetric),
       dedupe=int(config.pairs.dedupe),
-      eval_fraction=config.pairs.eval_fraction)
+      eval_fraction=config.pairs.eval_fraction,
+      **_semantic_mining(config))
   trainer = tfx.components.Trainer(
       run_fn="trainer.task.run_fn",
       examples=pairs.outputs["pairs"],
@@ -123,32 +130,25 @@ def create_components(config: PipelineConfig) -> List[Any]:
       model_blessing=evaluator.outputs["blessing"],
       push_destination=tfx.proto.PushDestination(
           filesystem=tfx.proto.PushDestination.Filesystem(
-              base_directory=os.path.join(
-                  os.path.abspath(config_lib.serving_dir(config)),
-                  config.export.model_name))))
+              base_directory=config_lib.serving_model_dir(config))))
   validation = [
       component for table in TABLES
       for component in _validation_components(
           table, ingestion.outputs[table], config.data.schema_dir)]
-  return ([ingestion] + validation
+  return (sources + validation
           + [encoder, embedder] + visual
           + [pairs, trainer, evaluator, pusher])
 
 
-def _output_root(config: PipelineConfig) -> str:
-  # Local paths are made absolute so Beam workers resolve them the same way.
-  if "://" in config.output_dir:
-    return config.output_dir
-  return os.path.abspath(config.output_dir)
-
-
-def pipeline_root(config: PipelineConfig) -> str:
-  return os.path.join(_output_root(config), "pipelines", config.pipeline_name)
-
-
-def metadata_path(config: PipelineConfig) -> str:
-  return os.path.join(_output_root(config), "metadata", config.pipeline_name,
-                      "metadata.db")
+def sqlite_metadata(config: PipelineConfig
+                    ) -> metadata_store_pb2.ConnectionConfig:
+  """The local and Airflow runners' ML Metadata store (the file is created
+  on first use; its folder is the runner's to make, not the DAG's)."""
+  connection = metadata_store_pb2.ConnectionConfig()
+  connection.sqlite.filename_uri = config_lib.metadata_path(config)
+  connection.sqlite.connection_mode = (
+      metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE)
+  return connection
 
 
 def create_pipeline(config: PipelineConfig,
@@ -167,7 +167,7 @@ def create_pipeline(config: PipelineConfig,
   config.validate()
   return tfx.dsl.Pipeline(
       pipeline_name=config.pipeline_name,
-      pipeline_root=pipeline_root(config),
+      pipeline_root=config_lib.pipeline_root(config),
       components=create_components(config),
       enable_cache=config.enable_cache,
       metadata_connection_config=metadata_connection_config,

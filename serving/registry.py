@@ -13,15 +13,16 @@ import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
 import tensorflow as tf
+
+from relvid import contract
 
 try:  # The ScaNN ops must be registered before a ScaNN SavedModel loads.
   from scann.scann_ops.py import scann_ops  # noqa: F401
 except ImportError:  # pragma: no cover - brute-force models still load
   scann_ops = None
 
-DEFAULT_SIGNATURE = "serving_default"
+DEFAULT_SIGNATURE = contract.SERVING_SIGNATURE
 
 
 class ServableNotFound(LookupError):
@@ -70,14 +71,16 @@ def _tensor_info(spec) -> Dict[str, Any]:
 
 
 def list_versions(base_path: str) -> List[int]:
-  """Numeric version folders that hold a complete SavedModel."""
-  if not os.path.isdir(base_path):
+  """Numeric version folders that hold a complete SavedModel (local or a
+  gs:// base path, as TF Serving allows)."""
+  if not tf.io.gfile.isdir(base_path):
     return []
   versions = []
-  for entry in os.listdir(base_path):
-    if entry.isdigit() and os.path.exists(
-        os.path.join(base_path, entry, "saved_model.pb")) and os.path.isdir(
-            os.path.join(base_path, entry, "variables")):
+  for entry in tf.io.gfile.listdir(base_path):
+    entry = entry.rstrip("/")
+    if entry.isdigit() and tf.io.gfile.exists(
+        os.path.join(base_path, entry, "saved_model.pb")) and (
+            tf.io.gfile.isdir(os.path.join(base_path, entry, "variables"))):
       versions.append(int(entry))
   return sorted(versions)
 
@@ -85,10 +88,10 @@ def list_versions(base_path: str) -> List[int]:
 def _fingerprint(path: str) -> Tuple[int, int]:
   """(file count, total bytes) of a version folder."""
   count = size = 0
-  for folder, _, files in os.walk(path):
+  for folder, _, files in tf.io.gfile.walk(path):
     for name in files:
       count += 1
-      size += os.path.getsize(os.path.join(folder, name))
+      size += tf.io.gfile.stat(os.path.join(folder, name)).length
   return count, size
 
 

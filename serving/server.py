@@ -19,20 +19,20 @@ import json
 import logging
 import os
 import sys
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import fastapi
 import numpy as np
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
 import tensorflow as tf
 
+from relvid import config as config_lib
+from relvid import contract
 from serving.registry import LoadedModel
 from serving.registry import ModelRegistry
 from serving.registry import ServableNotFound
-from trainer.export import WARMUP_FILE
 
 DEFAULT_MAX_BATCH_SIZE = 1024
 
@@ -149,8 +149,8 @@ def predict(model: LoadedModel, body: Any,
 def warm_up(model: LoadedModel) -> None:
   """Replays the model's TF Serving warmup requests (PredictionLog records in
   assets.extra/), if it has any."""
-  path = os.path.join(model.path, WARMUP_FILE)
-  if not os.path.exists(path):
+  path = os.path.join(model.path, contract.WARMUP_FILE)
+  if not tf.io.gfile.exists(path):
     return
   from tensorflow_serving.apis import prediction_log_pb2  # pylint: disable=g-import-not-at-top
   for record in tf.data.TFRecordDataset(path):
@@ -247,11 +247,12 @@ def create_app(registry: ModelRegistry,
 
 
 def main(argv: Optional[List[str]] = None,
-         prog: str = "python -m serving.server") -> int:
-  parser = argparse.ArgumentParser(prog=prog,
+         prog: str = "python -m serving.server",
+         parents: Sequence[argparse.ArgumentParser] = ()) -> int:
+  parser = argparse.ArgumentParser(prog=prog, parents=list(parents),
                                    description=__doc__.split("\n")[0])
-  parser.add_argument("--model_base_path", required=True,
-                      help="folder of numeric version folders")
+  parser.add_argument("--model_base_path", required=not parents,
+                      help="folder (or gs:// URI) of numeric version folders")
   parser.add_argument("--model_name", default="relvid")
   parser.add_argument("--rest_api_port", type=int, default=8501)
   parser.add_argument("--host", default="127.0.0.1")
@@ -263,7 +264,7 @@ def main(argv: Optional[List[str]] = None,
   logging.basicConfig(level=logging.INFO,
                       format="%(asctime)s %(levelname)s %(message)s")
   registry = ModelRegistry(args.model_name,
-                           os.path.abspath(args.model_base_path), warm_up)
+                           config_lib.absolute(args.model_base_path), warm_up)
   if not registry.refresh():
     print(f"error: no loadable version under {args.model_base_path}",
           file=sys.stderr)

@@ -1,11 +1,14 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """Shared fixtures: the text encoder is exported once per test session."""
 import csv
+import glob
 import os
+import tempfile
 
 import pytest
 
-import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
+# Keras 2 is selected by the first project package a test imports (see
+# relvid/runtime.py); tests/test_keras_selection.py checks it.
 from components import assets
 
 TESTDATA = os.path.join(os.path.dirname(__file__), "testdata")
@@ -29,8 +32,9 @@ class PipelineRun:
 def small_pipeline_run(tmp_path_factory):
   """The whole pipeline, once per test session, on a small real MovieLens
   sample (see movielens_sample), with a blessed model pushed."""
-  from pipeline import config as config_lib
   from pipeline import local_runner
+  from pipeline import results
+  from relvid import config as config_lib
   folder = tmp_path_factory.mktemp("pipeline")
   interactions, items, num_items, num_ratings = movielens_sample(str(folder))
   overrides = sample_overrides(folder, interactions, items) + [
@@ -39,12 +43,22 @@ def small_pipeline_run(tmp_path_factory):
       "trainer.opc=true", "eval.recall_floor=0.01",
       "eval.topic_match_floor=0.1"]
   config = config_lib.load_config(None, overrides)
-  reports = local_runner.run(config)
-  serving = os.path.join(config_lib.serving_dir(config),
-                         config.export.model_name)
+  before = tfx_ephemeral_packages()
+  local_runner.run(config)
+  reports = results.latest_reports(config)
+  new_packages = tfx_ephemeral_packages() - before
+  serving = config_lib.serving_model_dir(config)
   return PipelineRun(config=config, overrides=overrides, reports=reports,
                      num_items=num_items, num_ratings=num_ratings,
-                     items_csv=items, serving_base=serving)
+                     items_csv=items, serving_base=serving,
+                     new_ephemeral_packages=new_packages)
+
+
+def tfx_ephemeral_packages():
+  """The sdists TFX builds of itself under the temp folder when a Beam
+  component's args name no dependency (see BeamConfig.pipeline_args)."""
+  return set(glob.glob(os.path.join(tempfile.gettempdir(), "*", "build",
+                                    "tfx")))
 
 
 USERS = 40

@@ -2,7 +2,7 @@
 """Ablation grids, table columns and written outputs."""
 import csv
 
-from pipeline.config import TrainerConfig
+from relvid.config import TrainerConfig
 from trainer import ablation
 
 

@@ -1,7 +1,7 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 import pytest
 
-from pipeline import config as config_lib
+from relvid import config as config_lib
 
 
 def test_defaults_are_valid_and_movielens():
@@ -37,6 +37,8 @@ def test_yaml_then_overrides(tmp_path):
     ("beam.runner=DataflowRunner", "beam.project"),
     ("beam.runner=FlinkRunner", "beam.flink_master"),
     ("beam.runner=SparkRunner", "beam.spark_master_url"),
+    ("beam.environment_type=KUBERNETES", "beam.environment_type"),
+    ("metadata_path=gs://b/metadata.db", "metadata_path"),
     ("orchestration.start_date=tomorrow", "orchestration.start_date"),
     ("trainer.use_visual=true", "trainer.use_visual"),
     ("visual.frame_method=random", "visual.frame_method"),
@@ -72,11 +74,39 @@ def test_beam_args_per_runner():
   assert spark.beam.pipeline_args("img:1") == [
       "--runner=SparkRunner", "--spark_master_url=spark://m:7077",
       "--environment_type=DOCKER", "--environment_config=img:1",
-      "--parallelism=8"]
+      "--sdk_container_image=img:1", "--parallelism=8"]
   dataflow = config_lib.load_config(None, [
       "beam.runner=DataflowRunner", "beam.project=p", "beam.region=r",
       "beam.temp_location=gs://b/t", "beam.sdk_container_image=own:2"])
   assert "--sdk_container_image=own:2" in dataflow.beam.pipeline_args("img:1")
+
+
+def test_portable_runner_with_an_external_worker_pool():
+  config = config_lib.load_config(None, [
+      "beam.runner=PortableRunner", "beam.job_endpoint=localhost:8099",
+      "beam.environment_type=EXTERNAL",
+      "beam.environment_config=localhost:50000"])
+  assert config.beam.pipeline_args("img:1") == [
+      "--runner=PortableRunner", "--job_endpoint=localhost:8099",
+      "--environment_type=EXTERNAL", "--environment_config=localhost:50000",
+      "--sdk_container_image=img:1"]
+  with pytest.raises(ValueError, match="config field beam.environment_config"):
+    config_lib.load_config(None, [
+        "beam.runner=FlinkRunner", "beam.flink_master=jm:8081",
+        "beam.environment_type=EXTERNAL"])
+
+
+def test_remote_output_dir_paths():
+  config = config_lib.load_config(None, ["output_dir=gs://b/relvid"])
+  assert config_lib.pipeline_root(config) == "gs://b/relvid/pipelines/relvid"
+  assert config_lib.serving_model_dir(config) == "gs://b/relvid/serving/relvid"
+  # SQLite cannot live on object storage: the local runners need a path.
+  with pytest.raises(ValueError, match="config field metadata_path"):
+    config_lib.metadata_path(config)
+  config.metadata_path = "meta/relvid.db"
+  assert config_lib.metadata_path(config).endswith("/meta/relvid.db")
+  local = config_lib.load_config(None, ["output_dir=out"])
+  assert config_lib.serving_model_dir(local).endswith("/out/serving/relvid")
 
 
 def test_demo_media_config_file_loads():

@@ -2,6 +2,7 @@
 import numpy as np
 
 from trainer import ablation
+from components import artifacts
 from trainer import data
 
 
@@ -25,7 +26,7 @@ def test_mine_semantic_pairs_threshold_neighbors_and_masking():
 
 
 def test_candidate_probability_and_trigger_counts():
-  pairs = data.Pairs(trigger=np.array([0, 0, 1]), candidate=np.array([1, 2, 2]),
+  pairs = artifacts.Pairs(trigger=np.array([0, 0, 1]), candidate=np.array([1, 2, 2]),
                      pair_count=np.array([1, 1, 3]),
                      trigger_count=np.array([2.0, 2.0, 3.0], np.float32))
   p = data.candidate_probability(pairs, 3)

@@ -13,10 +13,11 @@ import pytest
 import tensorflow as tf
 from scann.scann_ops.py import scann_ops  # noqa: F401  (registers ScaNN ops)
 
-from pipeline import config as config_lib
-from pipeline import demo_catalog
+from components import artifacts
+from components import demo_catalog
 from pipeline import local_runner
-from trainer import data
+from pipeline import results
+from relvid import config as config_lib
 from tests.conftest import write_csv
 
 
@@ -42,8 +43,8 @@ def media_run(tmp_path_factory):
       "export.top_k=20", "eval.ks=10,20", "eval.gate_k=10",
       "eval.recall_floor=0.01", "eval.topic_match_floor=0.1"]
   config = config_lib.load_config(None, overrides)
-  reports = local_runner.run(config)
-  return config, reports, rows
+  local_runner.run(config)
+  return config, results.latest_reports(config), rows
 
 
 def test_visual_features_run_end_to_end(media_run):
@@ -54,15 +55,13 @@ def test_visual_features_run_end_to_end(media_run):
   assert visual["media_unreadable"] == 1
   assert visual["media_missing"] == 1
   assert visual["items_without_media"] == len(rows) - len(with_media)
-  report_dir = local_runner.latest_output(config, "VisualEmbedder", "report",
-                                          "report.json")
+  report_dir = results.latest_output_uri(config, "VisualEmbedder", "report")
   listed = sorted(json.loads(line)["item_id"] for path in
                   glob.glob(os.path.join(report_dir, "media_errors*"))
                   for line in open(path))
   assert listed == ["corrupt-clip", "lost-clip"]
 
-  catalog = data.load_catalog(local_runner.latest_output(
-      config, "CoEngagementPairs", "pairs", "Split-catalog"))
+  catalog = artifacts.load_catalog(results.latest_pairs_uri(config))
   assert len(catalog) == len(rows)
   assert catalog.visual.shape[1] == 1280
   has_visual = dict(zip(catalog.item_ids, catalog.has_visual))
@@ -75,18 +74,16 @@ def test_visual_features_run_end_to_end(media_run):
   cos = lambda a, b: float(catalog.visual[index[a]] @ catalog.visual[index[b]])
   assert cos("bikes-01", "bikes-02") > cos("bikes-01", "bigbuckbunny-01")
 
-  run_dir = local_runner.latest_output(config, "Trainer", "model_run",
-                                       "training.json")
+  run_dir = results.latest_model_run_uri(config)
   with open(os.path.join(run_dir, "training.json")) as f:
     training = json.load(f)
   assert training["trainer"]["use_visual"] is True
   assert training["items_with_visual"] == len(with_media) - 2
 
-  metrics = local_runner.latest_metrics(config)
+  metrics = results.latest_metrics(config)
   assert metrics["blessed"] is True
   assert metrics["all"]["recall@20"] >= metrics["all"]["recall@10"] > 0
-  serving = os.path.join(config_lib.serving_dir(config),
-                         config.export.model_name)
+  serving = config_lib.serving_model_dir(config)
   version = os.listdir(serving)[0]
   serve = tf.saved_model.load(os.path.join(serving, version)).signatures[
       "serving_default"]

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 from scann.scann_ops.py import scann_ops  # noqa: F401  (registers ScaNN ops)
 
-from pipeline.config import ExportConfig
+from relvid.config import ExportConfig
 from trainer import export
 
 NUM_ITEMS, DIM = 400, 8

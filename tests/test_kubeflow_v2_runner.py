@@ -1,10 +1,11 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """The Kubeflow v2 / Vertex compile: every component, the image, Beam args."""
 import json
+import os
 
 import pytest
 
-from pipeline import config as config_lib
+from relvid import config as config_lib
 from pipeline import kubeflow_v2_runner
 from pipeline import pipeline as pipeline_lib
 
@@ -50,7 +51,7 @@ def test_beam_components_get_the_dataflow_args(tmp_path):
     assert arg in args
   # The schemas are read inside the image, not from this machine's venv.
   spec = json.dumps(job)
-  assert "/app/pipeline/schemas/items/schema.pbtxt" in spec
+  assert "/app/relvid/schemas/items/schema.pbtxt" in spec
   assert config_lib.PACKAGED_SCHEMA_DIR not in spec
 
 
@@ -63,9 +64,28 @@ def test_flink_args(tmp_path):
   assert f"--environment_config={IMAGE}" in args
 
 
-def test_demo_catalog_cannot_be_compiled(tmp_path):
-  with pytest.raises(ValueError, match="data.source"):
-    compiled(tmp_path, ["data.source=demo_media"])
+def test_every_artifact_and_the_push_land_under_the_gs_root(tmp_path):
+  _, job = compiled(tmp_path, ["data.source=demo_media"])
+  # Every output artifact (the evaluator's metrics and blessing included)
+  # gets its URI under the pipeline root at run time.
+  assert job["runtimeConfig"]["gcsOutputDirectory"] == (
+      "gs://acme/relvid/pipelines/relvid")
+  spec = job["pipelineSpec"]
+  evaluator = spec["components"]["RelatedVideoEvaluator"]["outputDefinitions"]
+  assert set(evaluator["artifacts"]) == {"evaluation", "blessing"}
+  # The Pusher's destination stays a gs:// URI (not <cwd>/gs:/...).
+  text = json.dumps(job)
+  assert "gs://acme/relvid/serving/relvid" in text
+  assert os.getcwd() not in text and "gs:/acme" not in text
+  # The demo catalog is written into DemoCatalogGen's (gs://) artifact.
+  assert "DemoCatalogGen" in spec["root"]["dag"]["tasks"]
+
+
+def test_a_local_output_dir_cannot_be_compiled(tmp_path):
+  with pytest.raises(ValueError, match="output_dir"):
+    kubeflow_v2_runner.compile_pipeline(
+        config_lib.load_config(None, [f"output_dir={tmp_path}"]),
+        str(tmp_path / "relvid.json"))
 
 
 def test_cli_entry_writes_the_spec(tmp_path, capsys):
@@ -76,3 +96,27 @@ def test_cli_entry_writes_the_spec(tmp_path, capsys):
       "root"]["dag"]["tasks"]
   assert kubeflow_v2_runner.main(["--set", "beam.runner=SparkRunner"]) == 2
   assert "beam.spark_master_url" in capsys.readouterr().err
+
+
+def test_the_kfp_sdk_parses_and_recompiles_the_spec(tmp_path):
+  """What Vertex / KFP clients do with the file: the KFP SDK (kfp 2.13)
+  parses the PipelineSpec strictly (an unknown field is an error), loads it
+  as a pipeline component and compiles that again."""
+  import yaml  # pylint: disable=g-import-not-at-top
+  from google.protobuf import json_format  # pylint: disable=g-import-not-at-top
+  from kfp import compiler  # pylint: disable=g-import-not-at-top
+  from kfp import components  # pylint: disable=g-import-not-at-top
+  from kfp.pipeline_spec import pipeline_spec_pb2  # pylint: disable=g-import-not-at-top
+  config, job = compiled(tmp_path, DATAFLOW + ["visual.enabled=true"])
+  spec = json_format.ParseDict(job["pipelineSpec"],
+                               pipeline_spec_pb2.PipelineSpec())
+  expected = {c.id for c in pipeline_lib.create_components(config)}
+  assert set(spec.root.dag.tasks) == expected
+  component = components.load_component_from_text(
+      yaml.safe_dump(job["pipelineSpec"]))
+  assert component.name == "relvid"
+  compiler.Compiler().compile(component, str(tmp_path / "recompiled.yaml"))
+  with open(tmp_path / "recompiled.yaml") as f:
+    recompiled = yaml.safe_load(f)
+  assert set(recompiled["root"]["dag"]["tasks"]) == expected
+  assert recompiled["deploymentSpec"] == job["pipelineSpec"]["deploymentSpec"]

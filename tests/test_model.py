@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline.config import TrainerConfig
-from trainer import data
+from components import artifacts
+from relvid.config import TrainerConfig
 from trainer import model as model_lib
 
 NUM_ITEMS = 8
@@ -28,7 +28,7 @@ def make_catalog():
   rng = np.random.default_rng(0)
   text, has_text = unit_rows(rng, NUM_ITEMS, 6, [3])
   visual, has_visual = unit_rows(rng, NUM_ITEMS, 5, [5, 6])
-  return data.Catalog(
+  return artifacts.Catalog(
       item_ids=np.array([f"i{i}" for i in range(NUM_ITEMS)], dtype=object),
       text=text, has_text=has_text, topics=[[]] * NUM_ITEMS,
       train_engagements=np.zeros(NUM_ITEMS, np.int64), visual=visual,
@@ -152,7 +152,7 @@ def test_use_visual_without_visual_vectors_is_a_clear_error():
 
 
 def test_catalog_without_visual_defaults_to_an_empty_modality():
-  catalog = data.Catalog(
+  catalog = artifacts.Catalog(
       item_ids=np.array(["a", "b"], dtype=object),
       text=np.ones((2, 3), np.float32), has_text=np.ones(2, np.float32),
       topics=[[], []], train_engagements=np.zeros(2, np.int64))

@@ -8,8 +8,9 @@ import numpy as np
 import tensorflow as tf
 from scann.scann_ops.py import scann_ops  # noqa: F401  (registers ScaNN ops)
 
-from pipeline import config as config_lib
 from pipeline import local_runner
+from pipeline import results
+from relvid import config as config_lib
 from tests.test_pair_generation import read_examples
 
 
@@ -17,8 +18,11 @@ def test_pipeline_runs_end_to_end(small_pipeline_run):
   run = small_pipeline_run
   config, overrides, reports = run.config, run.overrides, run.reports
   n_items, n_ratings = run.num_items, run.num_ratings
-  latest = lambda component, output: local_runner.latest_output(
-      config, component, output, "Split-*")
+  latest = lambda component, output: results.latest_output_uri(
+      config, component, output)
+
+  # No Beam component left a copy of TFX's source in the temp folder.
+  assert run.new_ephemeral_packages == set()
 
   counts = reports["DataIngestion"]["counts"]
   assert counts["items_written"] == n_items
@@ -45,25 +49,24 @@ def test_pipeline_runs_end_to_end(small_pipeline_run):
   # and the trainer used them.
   semantic = read_examples(os.path.join(pairs_uri, "Split-semantic"))
   assert semantic and all(r["cosine"] >= 0.5 for r in semantic)
-  run_dir = local_runner.latest_output(config, "Trainer", "model_run",
-                                       "training.json")
+  run_dir = results.latest_model_run_uri(config)
   with open(os.path.join(run_dir, "training.json")) as f:
     assert json.load(f)["semantic_pairs_from_pipeline"] == len(semantic)
 
-  anomalies = local_runner.latest_anomalies(config)
+  anomalies = results.latest_anomalies(config)
   assert anomalies["interactions"] == []
   assert len(anomalies["items"]) == 1
   assert anomalies["items"][0].startswith("topics:")
 
-  metrics = local_runner.latest_metrics(config)
+  metrics = results.latest_metrics(config)
   assert metrics["blessed"] is True
   assert metrics["num_eval_pairs"] > 0
   for k in (10, 50, 100):
     assert 0.0 <= metrics["all"][f"recall@{k}"] <= 1.0
   assert metrics["all"]["recall@100"] >= metrics["all"]["recall@10"]
-  serving = os.path.join(config_lib.serving_dir(config),
-                         config.export.model_name)
+  serving = config_lib.serving_model_dir(config)
   versions = os.listdir(serving)
+  assert results.pushed_versions(config) == versions
   assert len(versions) == 1 and versions[0].isdigit()
   served = tf.saved_model.load(os.path.join(serving, versions[0]))
   out = served.signatures["serving_default"](
@@ -74,5 +77,5 @@ def test_pipeline_runs_end_to_end(small_pipeline_run):
   # TFX's cache, the evaluator refuses the blessing, nothing new is pushed.
   strict = config_lib.load_config(None, overrides + ["eval.recall_floor=1"])
   local_runner.run(strict)
-  assert local_runner.latest_metrics(strict)["blessed"] is False
+  assert results.latest_metrics(strict)["blessed"] is False
   assert os.listdir(serving) == versions

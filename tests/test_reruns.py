@@ -2,8 +2,9 @@
 """Reruns and faults on the local runner, on the small MovieLens sample:
 
 1. a component that fails leaves no model pushed (nor blessed);
-2. a run killed mid-way (SIGKILL during the Trainer, through `relvid run`)
-   and started again completes, reusing what finished and pushing once;
+2. a run killed mid-way (SIGKILL during the Trainer) and started again
+   completes, reusing what finished and pushing once; both runs go through
+   the installed `relvid run` console script;
 3. rerunning the unchanged pipeline is served from TFX's cache.
 
 The three steps share one output folder and run in file order."""
@@ -14,17 +15,17 @@ import sys
 
 import pytest
 
-from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import config as config_lib
 from pipeline import local_runner
 from pipeline import pipeline as pipeline_lib
+from pipeline import results
+from relvid import config as config_lib
 from tests.conftest import movielens_sample
 from tests.conftest import sample_overrides
 
 State = metadata_store_pb2.Execution.State
-PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RELVID = os.path.join(os.path.dirname(sys.executable), "relvid")
 
 
 @pytest.fixture(scope="module")
@@ -39,27 +40,14 @@ def setup(tmp_path_factory):
 
 def executions(config):
   """node id -> states of its executions, oldest first."""
-  store = metadata_store.MetadataStore(
-      metadata_store_pb2.ConnectionConfig(sqlite=metadata_store_pb2.
-                                          SqliteMetadataSourceConfig(
-                                              filename_uri=pipeline_lib.
-                                              metadata_path(config))))
-  found = {}
-  for context in store.get_contexts_by_type("node"):
-    node = context.name.split(".", 1)[1]
-    runs = sorted(store.get_executions_by_context(context.id),
-                  key=lambda e: e.id)
-    found[node] = [State.Name(e.last_known_state) for e in runs]
-  return found
+  store = results.open_store(config)
+  return {node: [State.Name(e.last_known_state)
+                 for e in results.executions(config, node, store)]
+          for node in results.component_ids(config, store)}
 
 
 def nodes(config):
   return {c.id for c in pipeline_lib.create_components(config)}
-
-
-def pushed_versions(config):
-  base = os.path.join(config_lib.serving_dir(config), config.export.model_name)
-  return sorted(os.listdir(base)) if os.path.isdir(base) else []
 
 
 def test_failed_component_pushes_nothing(setup):
@@ -73,15 +61,15 @@ def test_failed_component_pushes_nothing(setup):
   states = executions(failing)
   assert states["Trainer"] == ["FAILED"]
   assert "RelatedVideoEvaluator" not in states and "Pusher" not in states
-  assert pushed_versions(failing) == []
+  assert results.pushed_versions(failing) == []
 
 
-def test_killed_run_restarts_and_then_hits_the_cache(setup):
+def test_killed_run_restarts_and_then_hits_the_cache(setup, tmp_path):
   overrides, config = setup
-  command = [sys.executable, "-m", "pipeline.cli", "run", "--no-progress"]
+  command = [RELVID, "run", "--no-progress"]
   for override in overrides:
     command += ["--set", override]
-  process = subprocess.Popen(command, cwd=PROJECT, stderr=subprocess.PIPE,
+  process = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE,
                              stdout=subprocess.DEVNULL, text=True,
                              start_new_session=True)
   seen = []
@@ -96,27 +84,33 @@ def test_killed_run_restarts_and_then_hits_the_cache(setup):
   # Died with the process: registered, never completed.
   assert killed["Trainer"][-1] == "RUNNING"
   assert "COMPLETE" not in killed["Trainer"]
-  assert pushed_versions(config) == []
+  assert results.pushed_versions(config) == []
 
   finished = [node for node, states in killed.items()
               if states[-1] in ("COMPLETE", "CACHED")
               and node in nodes(config)]
   assert "CoEngagementPairs" in finished and "TextEmbedder" in finished
 
-  local_runner.run(config)
+  restart = subprocess.run(command, cwd=tmp_path, capture_output=True,
+                           text=True, timeout=900)
+  assert restart.returncode == 0, restart.stderr[-3000:]
+  # What a user sees at the end of `relvid run`: the reports, the metrics.
+  assert "relvid pipeline finished in" in restart.stdout
+  assert "DataIngestion: " in restart.stdout
+  assert "Evaluation on the time-split eval pairs:" in restart.stdout
   restarted = executions(config)
   # What finished before the kill is reused, not recomputed.
   for node in finished:
     assert restarted[node] == killed[node] + ["CACHED"], node
   assert restarted["Trainer"] == killed["Trainer"] + ["COMPLETE"]
   assert restarted["Pusher"] == ["COMPLETE"]
-  versions = pushed_versions(config)
+  versions = results.pushed_versions(config)
   assert len(versions) == 1
-  reports = local_runner.latest_reports(config)
+  reports = results.latest_reports(config)
   assert reports["DataIngestion"]["counts"]["interactions_written"] > 0
 
   local_runner.run(config)
   rerun = executions(config)
   for node in nodes(config):
     assert rerun[node] == restarted[node] + ["CACHED"], node
-  assert pushed_versions(config) == versions
+  assert results.pushed_versions(config) == versions

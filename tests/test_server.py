@@ -57,15 +57,20 @@ def test_predict_rows_and_columns(served, item_ids):
   assert len(predictions[0]["candidate_ids"]) == 100
   assert item_ids[0] not in predictions[0]["candidate_ids"]
   assert set(predictions[0]["candidate_ids"]) <= set(item_ids)
-  # Batch size changes float rounding (~1e-7), which can swap near-tied
-  # neighbours; scores must agree and the lists (almost) entirely.
+  # Batch size changes float rounding (~1e-7) and so, in an approximate
+  # (ScaNN) index, which near-tied neighbours make the list: the lists must
+  # (almost) agree, and an item found in both must have the same score.
   objects = http.post(
       f"/v1/models/relvid/versions/{registry.current().version}:predict",
       json={"instances": [{"trigger_id": item_ids[0]}]}).json()
-  assert objects["predictions"][0]["scores"] == pytest.approx(
-      predictions[0]["scores"], abs=1e-5)
-  assert len(set(objects["predictions"][0]["candidate_ids"])
-             & set(predictions[0]["candidate_ids"])) >= 98
+  alone = dict(zip(objects["predictions"][0]["candidate_ids"],
+                   objects["predictions"][0]["scores"]))
+  batched = dict(zip(predictions[0]["candidate_ids"],
+                     predictions[0]["scores"]))
+  common = set(alone) & set(batched)
+  assert len(common) >= 98
+  for item in common:
+    assert alone[item] == pytest.approx(batched[item], abs=1e-5)
   columns = http.post("/v1/models/relvid:predict",
                       json={"inputs": {"trigger_id": item_ids[:2]}}).json()
   assert columns["outputs"]["candidate_ids"][1] == (

@@ -1,15 +1,13 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """Ablation: the paper's variants on the pipeline's data, several seeds.
 
-  python -m trainer.ablation [--config FILE] [--set a.b=v ...] [--seeds 3]
-                             [--suite paper|modality]
-
-Reads the newest CoEngagementPairs output of the configured pipeline (run
-`make demo` first), trains each variant with `trainer.task.train`, retrieves
-the exact top-K for every eval trigger from the trained towers, and computes
-the evaluator's metrics. Writes `ablation.md`, `ablation.csv` and
-`frontier.png` (engagement recall vs topic match) under
-`<output_dir>/ablation/<suite>/`, and prints the table.
+`run_ablation(examples_uri, ...)` reads a CoEngagementPairs artifact, trains
+each variant with `trainer.task.train`, retrieves the exact top-K for every
+eval trigger from the trained towers, and computes the evaluator's metrics;
+`write_outputs` writes `ablation.md`, `ablation.csv` and `frontier.png`
+(engagement recall vs topic match). `relvid ablate` (pipeline/cli.py) finds
+the newest pairs of the configured pipeline and writes them under
+`<output_dir>/ablation/<suite>/`.
 
 Suite `paper` (semantic:engagement weight written as the paper does, 1:R
 means semantic_weight=1, engagement_weight=R):
@@ -20,23 +18,20 @@ after `make demo-media`), each with the ID embedding, the config's task
 weights otherwise:
   text only; text + visual; visual only.
 """
-import argparse
 import csv
 import dataclasses
-import logging
+import io
 import os
-import sys
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+import tensorflow as tf
 
-import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
-
+from components import artifacts
 from components import evaluator
-from pipeline import config as config_lib
-from pipeline import local_runner
-from trainer import data
+from relvid import config as config_lib
+from relvid import contract
 from trainer import task
 
 SEMANTIC_RATIOS = (1, 10, 100, 500, 1000)
@@ -93,7 +88,8 @@ def exact_top_k(trigger_vectors: np.ndarray, candidate_vectors: np.ndarray,
   return np.take_along_axis(top, order, axis=1)
 
 
-def evaluate_model(model, catalog: data.Catalog, eval_pairs: data.Pairs,
+def evaluate_model(model, catalog: artifacts.Catalog,
+                   eval_pairs: artifacts.Pairs,
                    eval_config: config_lib.EvalConfig) -> Dict:
   """The evaluator's metrics for a trained model (exact retrieval)."""
   pair_trigger, pair_candidate = evaluator.distinct_pairs(
@@ -122,17 +118,8 @@ def summarize(runs: Dict[str, List[Dict]], ks: Sequence[int]
   return rows
 
 
-def write_outputs(rows: List[Dict[str, str]], folder: str, ks: Sequence[int],
-                  dataset: str = "MovieLens-100K") -> Dict[str, str]:
-  """ablation.csv, ablation.md and frontier.png under `folder`."""
-  os.makedirs(folder, exist_ok=True)
-  paths = {k: os.path.join(folder, f) for k, f in (
-      ("csv", "ablation.csv"), ("md", "ablation.md"),
-      ("png", "frontier.png"))}
-  with open(paths["csv"], "w", newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
+def markdown_table(rows: List[Dict[str, str]], ks: Sequence[int]) -> str:
+  """The summary as a Markdown table: mean ± std per column."""
   table = columns(ks)
   titles = ["variant", "seeds"] + [c[0] for c in table]
   lines = ["| " + " | ".join(titles) + " |",
@@ -141,8 +128,26 @@ def write_outputs(rows: List[Dict[str, str]], folder: str, ks: Sequence[int],
     cells = [row["variant"], row["seeds"]] + [
         f"{row[t]} ± {row[t + ' std']}" for t, _, _ in table]
     lines.append("| " + " | ".join(cells) + " |")
-  with open(paths["md"], "w") as f:
-    f.write("\n".join(lines) + "\n")
+  return "\n".join(lines) + "\n"
+
+
+def write_outputs(rows: List[Dict[str, str]], folder: str, ks: Sequence[int],
+                  dataset: str = "MovieLens-100K") -> Dict[str, str]:
+  """ablation.csv, ablation.md and frontier.png under `folder` (local or a
+  remote URI, through tf.io.gfile)."""
+  tf.io.gfile.makedirs(folder)
+  paths = {k: os.path.join(folder, f) for k, f in (
+      ("csv", "ablation.csv"), ("md", "ablation.md"),
+      ("png", "frontier.png"))}
+  text = io.StringIO()
+  writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+  writer.writeheader()
+  writer.writerows(rows)
+  with tf.io.gfile.GFile(paths["csv"], "w") as f:
+    f.write(text.getvalue())
+  with tf.io.gfile.GFile(paths["md"], "w") as f:
+    f.write(markdown_table(rows, ks))
+  table = columns(ks)
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
@@ -159,43 +164,33 @@ def write_outputs(rows: List[Dict[str, str]], folder: str, ks: Sequence[int],
   axes.set_title(f"Engagement vs topic relevance ({dataset})")
   axes.grid(True, alpha=0.3)
   figure.tight_layout()
-  figure.savefig(paths["png"], dpi=120)
+  image = io.BytesIO()
+  figure.savefig(image, format="png", dpi=120)
   plt.close(figure)
+  with tf.io.gfile.GFile(paths["png"], "wb") as f:
+    f.write(image.getvalue())
   return paths
 
 
-def latest_pairs_uri(config: config_lib.PipelineConfig) -> str:
-  uri = local_runner.latest_output(config, "CoEngagementPairs", "pairs",
-                                   "Split-catalog")
-  if not uri:
-    raise FileNotFoundError(
-        "no CoEngagementPairs output under "
-        f"{config.output_dir}: run the pipeline first (`make demo`)")
-  return uri
-
-
-def latest_item_embeddings(config: config_lib.PipelineConfig
-                           ) -> Dict[str, np.ndarray]:
-  """The newest Trainer run's item vectors (item_ids, trigger, candidate)."""
-  uri = local_runner.latest_output(config, "Trainer", "model_run",
-                                   task.EMBEDDINGS_FILE)
-  if not uri:
-    raise FileNotFoundError(
-        f"no trained model under {config.output_dir}: run the pipeline "
-        "first (`make demo`)")
-  with np.load(os.path.join(uri, task.EMBEDDINGS_FILE),
-               allow_pickle=False) as vectors:
-    return {k: vectors[k] for k in vectors.files}
-
-
-def run_ablation(config: config_lib.PipelineConfig, seeds: int,
-                 only: Optional[Sequence[str]] = None,
+def run_ablation(examples_uri: str, config: config_lib.PipelineConfig,
+                 seeds: int, only: Optional[Sequence[str]] = None,
                  suite: str = "paper") -> List[Dict[str, str]]:
-  """Trains and evaluates every variant of `suite` for `seeds` seeds."""
-  examples_uri = latest_pairs_uri(config)
-  catalog = data.load_catalog(examples_uri)
-  train_pairs = data.load_pairs(examples_uri, "train", catalog)
-  eval_pairs = data.load_pairs(examples_uri, "eval", catalog)
+  """Trains and evaluates every variant of `suite` for `seeds` seeds.
+
+  Args:
+    examples_uri: a CoEngagementPairs `pairs` artifact.
+    config: the trainer section is the variants' base; the eval section
+      sets the metrics.
+    seeds: runs per variant (seed, seed + 1, ...).
+    only: variant names to run (all when empty).
+    suite: a key of SUITES.
+
+  Returns:
+    One summary row per variant (see `summarize`).
+  """
+  catalog = artifacts.load_catalog(examples_uri)
+  train_pairs = artifacts.load_pairs(examples_uri, contract.TRAIN, catalog)
+  eval_pairs = artifacts.load_pairs(examples_uri, contract.EVAL, catalog)
   runs: Dict[str, List[Dict]] = {}
   small, large = min(config.eval.ks), max(config.eval.ks)
   grid = [(n, c) for n, c in SUITES[suite](config.trainer)
@@ -220,37 +215,3 @@ def run_ablation(config: config_lib.PipelineConfig, seeds: int,
       bar.update(1)
   bar.close()
   return summarize(runs, config.eval.ks)
-
-
-def main(argv: Optional[List[str]] = None,
-         prog: str = "python -m trainer.ablation") -> int:
-  parser = argparse.ArgumentParser(
-      prog=prog, description=__doc__.split("\n")[0])
-  config_lib.add_arguments(parser)
-  parser.add_argument("--seeds", type=int, default=3)
-  parser.add_argument("--variant", action="append", default=[],
-                      help="run only this variant (repeatable)")
-  parser.add_argument("--suite", choices=sorted(SUITES), default="paper",
-                      help="paper: task weights and OPC; modality: text / "
-                      "text+visual / visual towers")
-  args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-  config = config_lib.from_args(args)
-  if config is None:
-    return 2
-  logging.basicConfig(level=logging.WARNING)
-  try:
-    rows = run_ablation(config, args.seeds, args.variant, args.suite)
-  except (ValueError, FileNotFoundError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
-  paths = write_outputs(
-      rows, os.path.join(config.output_dir, "ablation", args.suite),
-      config.eval.ks, config.data.source)
-  with open(paths["md"]) as f:
-    print(f.read())
-  print("written:", ", ".join(paths.values()))
-  return 0
-
-
-if __name__ == "__main__":
-  sys.exit(main())

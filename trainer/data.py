@@ -1,135 +1,16 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-"""Training data: the item catalog, co-engagement pair datasets and the
-semantic pseudo-label pairs mined from BERT text embeddings."""
-import dataclasses
-import os
-from typing import Dict, List, Optional, Tuple
+"""Training data: co-engagement pair datasets, logQ and OPC inputs, and the
+semantic pseudo-label pairs mined from BERT text embeddings (in memory).
+
+The catalog and pair splits are read by `components.artifacts`.
+"""
+from typing import Optional, Tuple
 
 import numpy as np
-
-import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
 import tensorflow as tf
 
-from components import example_io
-from components import pair_generation
 from components import semantic_pairs
-
-UNKNOWN = -1
-
-
-@dataclasses.dataclass
-class Catalog:
-  """Every item, indexed 0..n-1, with what the towers and metrics need.
-
-  Attributes:
-    item_ids: [n] item ids (str).
-    text: [n, d] float32 text embeddings; rows without text are zeros.
-    has_text: [n] float32, 1 where the item has a text embedding.
-    topics: n lists of topic strings.
-    train_engagements: [n] int64 engagements before the eval cutoff.
-    visual: [n, v] float32 visual embeddings (v = 0 when the pipeline
-      computed none); rows without one are zeros.
-    has_visual: [n] float32, 1 where the item has a visual embedding.
-  """
-  item_ids: np.ndarray
-  text: np.ndarray
-  has_text: np.ndarray
-  topics: List[List[str]]
-  train_engagements: np.ndarray
-  visual: Optional[np.ndarray] = None
-  has_visual: Optional[np.ndarray] = None
-
-  def __post_init__(self):
-    if self.visual is None:
-      self.visual = np.zeros((len(self.item_ids), 0), np.float32)
-      self.has_visual = np.zeros(len(self.item_ids), np.float32)
-
-  def __len__(self) -> int:
-    return len(self.item_ids)
-
-  def index(self) -> Dict[str, int]:
-    return {item_id: i for i, item_id in enumerate(self.item_ids)}
-
-
-def split_glob(examples_uri: str, split: str) -> str:
-  return os.path.join(examples_uri, f"Split-{split}",
-                      "*" + example_io.TFRECORD_SUFFIX)
-
-
-def load_catalog(examples_uri: str) -> Catalog:
-  """Reads the `catalog` split written by CoEngagementPairs (sorted by id)."""
-  rows = example_io.read_example_files(
-      split_glob(examples_uri, pair_generation.CATALOG),
-      list_fields=["topics", pair_generation.EMBEDDING_FEATURE,
-                   pair_generation.VISUAL_FEATURE])
-  if not rows:
-    raise ValueError(f"no catalog rows under {examples_uri}")
-  rows.sort(key=lambda r: r["item_id"])
-  text, has_text = _stack_vectors(rows, pair_generation.EMBEDDING_FEATURE)
-  visual, has_visual = _stack_vectors(rows, pair_generation.VISUAL_FEATURE)
-  return Catalog(
-      item_ids=np.array([r["item_id"] for r in rows], dtype=object),
-      text=text, has_text=has_text,
-      topics=[list(r.get("topics", [])) for r in rows],
-      train_engagements=np.array([r.get("train_engagements", 0)
-                                  for r in rows], np.int64),
-      visual=visual, has_visual=has_visual)
-
-
-def _stack_vectors(rows: List[Dict], feature: str
-                   ) -> Tuple[np.ndarray, np.ndarray]:
-  """[n, d] vectors of `feature` (zeros where absent) and the [n] mask."""
-  dim = max(len(r.get(feature) or []) for r in rows)
-  vectors = np.zeros((len(rows), dim), np.float32)
-  present = np.zeros(len(rows), np.float32)
-  for i, row in enumerate(rows):
-    vector = row.get(feature) or []
-    if vector:
-      vectors[i] = vector
-      present[i] = 1.0
-  return vectors, present
-
-
-@dataclasses.dataclass
-class Pairs:
-  """Co-engagement pairs as catalog indices."""
-  trigger: np.ndarray
-  candidate: np.ndarray
-  pair_count: np.ndarray
-  trigger_count: np.ndarray
-
-  def __len__(self) -> int:
-    return len(self.trigger)
-
-
-def load_pairs(examples_uri: str, split: str, catalog: Catalog) -> Pairs:
-  """Reads one pair split; an id missing from the catalog is an error (the
-  pipeline's joins guarantee there is none)."""
-  rows = example_io.read_example_files(split_glob(examples_uri, split))
-  index = catalog.index()
-  unknown = {r[k] for r in rows for k in ("trigger_id", "candidate_id")
-             if r[k] not in index}
-  if unknown:
-    raise ValueError(f"{len(unknown)} item ids in the {split} pairs are not in "
-                     f"the catalog, e.g. {sorted(unknown)[:5]}")
-  return Pairs(
-      trigger=np.array([index[r["trigger_id"]] for r in rows], np.int64),
-      candidate=np.array([index[r["candidate_id"]] for r in rows], np.int64),
-      pair_count=np.array([r["pair_count"] for r in rows], np.int64),
-      trigger_count=np.array([r["trigger_count"] for r in rows], np.float32))
-
-
-def load_semantic_pairs(examples_uri: str, catalog: Catalog
-                        ) -> Optional[Tuple[np.ndarray, np.ndarray]]:
-  """The `semantic` split CoEngagementPairs mined (anchor, positive catalog
-  indices), or None when the pipeline mined none."""
-  if not tf.io.gfile.glob(split_glob(examples_uri, pair_generation.SEMANTIC)):
-    return None
-  rows = example_io.read_example_files(
-      split_glob(examples_uri, pair_generation.SEMANTIC))
-  index = catalog.index()
-  return (np.array([index[r["trigger_id"]] for r in rows], np.int64),
-          np.array([index[r["candidate_id"]] for r in rows], np.int64))
+from components.artifacts import Pairs
 
 
 def mine_semantic_pairs(text: np.ndarray, has_text: np.ndarray,

@@ -18,15 +18,15 @@ from typing import Optional
 
 import numpy as np
 
-import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
-from pipeline.config import ExportConfig
+from relvid import contract
+from relvid.config import ExportConfig
 
-INPUT = "trigger_id"
-OUTPUT_IDS = "candidate_ids"
-OUTPUT_SCORES = "scores"
+INPUT = contract.SERVING_INPUT
+OUTPUT_IDS = contract.SERVING_OUTPUT_IDS
+OUTPUT_SCORES = contract.SERVING_OUTPUT_SCORES
 
 
 def scann_leaves(num_candidates: int, config: ExportConfig, k: int = 1):
@@ -91,7 +91,7 @@ class RelatedItemsModule(tf.Module):
             OUTPUT_SCORES: best.values}
 
 
-WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
+WARMUP_FILE = contract.WARMUP_FILE
 
 
 def write_warmup_requests(export_dir: str, model_name: str,
@@ -106,7 +106,7 @@ def write_warmup_requests(export_dir: str, model_name: str,
     for batch in (list(item_ids[:1]), list(item_ids[:count])):
       request = predict_pb2.PredictRequest()
       request.model_spec.name = model_name
-      request.model_spec.signature_name = "serving_default"
+      request.model_spec.signature_name = contract.SERVING_SIGNATURE
       request.inputs[INPUT].CopyFrom(
           tf.make_tensor_proto(np.array(batch, dtype=object)))
       log = prediction_log_pb2.PredictionLog(
@@ -124,7 +124,7 @@ def export_retrieval_model(trigger_tower: tf.keras.Model,
                               config)
   options = tf.saved_model.SaveOptions(namespace_whitelist=["Scann"])
   tf.saved_model.save(module, export_dir,
-                      signatures={"serving_default": module.serve},
+                      signatures={contract.SERVING_SIGNATURE: module.serve},
                       options=options)
   write_warmup_requests(export_dir, config.model_name, item_ids)
   return export_dir

@@ -20,11 +20,10 @@ from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
-import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
-from pipeline.config import TrainerConfig
+from relvid.config import TrainerConfig
 
 
 def opc_weights(trigger_count: tf.Tensor, alpha: float,
@@ -67,7 +66,7 @@ def content_features(catalog: Any, config: TrainerConfig) -> ContentFeatures:
   """The modalities the towers fuse, per the config's switches.
 
   Args:
-    catalog: a `trainer.data.Catalog`.
+    catalog: a `components.artifacts.Catalog`.
     config: use_text / use_visual.
 
   Returns:

@@ -7,23 +7,23 @@ The Trainer's `examples` input is the CoEngagementPairs artifact: its
 features and the semantic pseudo-labels. `custom_config` carries the
 TrainerConfig and ExportConfig as dicts.
 """
-import json
+import io
 import logging
 import os
 import time
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
-
-import pipeline  # noqa: F401  (selects Keras 2 before TF loads)
 import tensorflow as tf
 
-from pipeline import config as config_lib
+from components import artifacts
+from relvid import config as config_lib
+from relvid import contract
 from trainer import data
 from trainer import export
 from trainer import model as model_lib
 
-EMBEDDINGS_FILE = "item_embeddings.npz"
+EMBEDDINGS_FILE = contract.ITEM_EMBEDDINGS_FILE
 
 
 class _EpochLog(tf.keras.callbacks.Callback):
@@ -38,7 +38,7 @@ class _EpochLog(tf.keras.callbacks.Callback):
                  time.time() - self._started)
 
 
-def train(catalog: data.Catalog, train_pairs: data.Pairs,
+def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
           config: config_lib.TrainerConfig,
           semantic: Optional[Tuple[np.ndarray, np.ndarray]] = None
           ) -> model_lib.RelatedVideoModel:
@@ -79,6 +79,26 @@ def train(catalog: data.Catalog, train_pairs: data.Pairs,
   return model
 
 
+def write_item_embeddings(model_run_dir: str, item_ids: np.ndarray,
+                          embeddings: Dict[str, np.ndarray]) -> str:
+  """item_embeddings.npz (item_ids, trigger, candidate) via tf.io.gfile."""
+  buffer = io.BytesIO()
+  np.savez(buffer, item_ids=item_ids.astype(str), **embeddings)
+  path = os.path.join(model_run_dir, EMBEDDINGS_FILE)
+  tf.io.gfile.makedirs(model_run_dir)
+  with tf.io.gfile.GFile(path, "wb") as f:
+    f.write(buffer.getvalue())
+  return path
+
+
+def read_item_embeddings(model_run_dir: str) -> Dict[str, np.ndarray]:
+  """What `write_item_embeddings` wrote."""
+  with tf.io.gfile.GFile(os.path.join(model_run_dir, EMBEDDINGS_FILE),
+                         "rb") as f:
+    with np.load(io.BytesIO(f.read()), allow_pickle=False) as vectors:
+      return {k: vectors[k] for k in vectors.files}
+
+
 def _examples_uri(file_pattern: str) -> str:
   """`<uri>/Split-train/*` -> `<uri>`."""
   return os.path.dirname(os.path.dirname(file_pattern))
@@ -92,9 +112,9 @@ def run_fn(fn_args: Any) -> None:
   export_config = config_lib.from_dict(config_lib.ExportConfig,
                                        custom.get("export", {}))
   examples_uri = _examples_uri(fn_args.train_files[0])
-  catalog = data.load_catalog(examples_uri)
-  train_pairs = data.load_pairs(examples_uri, "train", catalog)
-  semantic = data.load_semantic_pairs(examples_uri, catalog)
+  catalog = artifacts.load_catalog(examples_uri)
+  train_pairs = artifacts.load_pairs(examples_uri, contract.TRAIN, catalog)
+  semantic = artifacts.load_semantic_pairs(examples_uri, catalog)
   logging.info("training on %d pairs over %d items", len(train_pairs),
                len(catalog))
   model = train(catalog, train_pairs, trainer_config, semantic)
@@ -102,19 +122,17 @@ def run_fn(fn_args: Any) -> None:
   export.export_retrieval_model(model.trigger_tower, catalog.item_ids,
                                 embeddings["candidate"],
                                 fn_args.serving_model_dir, export_config)
-  os.makedirs(fn_args.model_run_dir, exist_ok=True)
   # The towers' item vectors, for exact-vs-index checks and analysis.
-  np.savez(os.path.join(fn_args.model_run_dir, EMBEDDINGS_FILE),
-           item_ids=catalog.item_ids.astype(str), **embeddings)
-  with open(os.path.join(fn_args.model_run_dir, "training.json"), "w") as f:
-    json.dump({"trainer": config_lib.to_dict(trainer_config),
-               "export": config_lib.to_dict(export_config),
-               "num_train_pairs": len(train_pairs),
-               "semantic_pairs_from_pipeline": (
-                   None if semantic is None else len(semantic[0])),
-               "num_items": len(catalog),
-               "items_without_text": int((catalog.has_text == 0).sum()),
-               "items_with_visual": int(catalog.has_visual.sum())},
-              f, indent=2)
+  write_item_embeddings(fn_args.model_run_dir, catalog.item_ids, embeddings)
+  artifacts.write_json(
+      os.path.join(fn_args.model_run_dir, contract.TRAINING_SUMMARY_FILE),
+      {"trainer": config_lib.to_dict(trainer_config),
+       "export": config_lib.to_dict(export_config),
+       "num_train_pairs": len(train_pairs),
+       "semantic_pairs_from_pipeline": (
+           None if semantic is None else len(semantic[0])),
+       "num_items": len(catalog),
+       "items_without_text": int((catalog.has_text == 0).sum()),
+       "items_with_visual": int(catalog.has_visual.sum())})
   logging.info("exported %s index to %s", export_config.index,
                fn_args.serving_model_dir)

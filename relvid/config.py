@@ -16,15 +16,17 @@ import yaml
 
 MOVIELENS_100K = "movielens_100k"
 FILES = "files"
-# The demo catalog with real media (pipeline/demo_catalog.py), written under
-# <output_dir>/demo_catalog on first use.
+# The demo catalog with real media (components/demo_catalog.py), written by
+# the DemoCatalogGen component into its own artifact.
 DEMO_MEDIA = "demo_media"
 SOURCES = (MOVIELENS_100K, FILES, DEMO_MEDIA)
 FRAME_METHODS = ("uniform", "scene")
 SEMANTIC_INDEXES = ("auto", "exact", "scann")
 FILE_FORMATS = ("csv", "tsv", "parquet", "tfrecord")
-# The curated schemas shipped with the package (pipeline/schemas/<table>/).
+# The curated schemas shipped with the package (relvid/schemas/<table>/).
 PACKAGED_SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schemas")
+# Where they sit relative to the source root (the Docker image's WORKDIR).
+PACKAGED_SCHEMA_SUBDIR = ("relvid", "schemas")
 
 
 @dataclasses.dataclass
@@ -168,6 +170,11 @@ class EvalConfig:
 
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner",
                 "SparkRunner", "PortableRunner")
+# How a portable runner (Flink, Spark, PortableRunner) starts Python SDK
+# workers: DOCKER (the worker image), EXTERNAL (a worker pool already
+# running at environment_config=host:port, e.g. a sidecar on Kubernetes),
+# PROCESS (a boot command), LOOPBACK (in the submitting process; tests).
+BEAM_ENVIRONMENTS = ("DOCKER", "EXTERNAL", "PROCESS", "LOOPBACK")
 
 
 @dataclasses.dataclass
@@ -196,6 +203,12 @@ class BeamConfig:
   # Worker SDK image for Dataflow/Flink/Spark/Portable (DOCKER environment).
   # Empty = orchestration.image.
   sdk_container_image: str = ""
+  # Flink/Spark/Portable: how SDK workers start (one of BEAM_ENVIRONMENTS)
+  # and its setting: the image for DOCKER (empty = sdk_container_image or
+  # orchestration.image), host:port of the worker pool for EXTERNAL, the
+  # boot command JSON for PROCESS.
+  environment_type: str = "DOCKER"
+  environment_config: str = ""
   # Extra pipeline options passed verbatim (e.g. --max_num_workers=20).
   extra_args: List[str] = dataclasses.field(default_factory=list)
 
@@ -208,14 +221,24 @@ class BeamConfig:
                f"--direct_running_mode={self.direct_running_mode}"]
     elif self.runner == "DataflowRunner":
       args += [f"--project={self.project}", f"--region={self.region}",
-               f"--temp_location={self.temp_location}",
-               f"--sdk_container_image={image}"]
+               f"--temp_location={self.temp_location}"]
     else:
       endpoint = {"FlinkRunner": f"--flink_master={self.flink_master}",
                   "SparkRunner": f"--spark_master_url={self.spark_master_url}",
                   "PortableRunner": f"--job_endpoint={self.job_endpoint}"}
-      args += [endpoint[self.runner], "--environment_type=DOCKER",
-               f"--environment_config={image}"]
+      args += [endpoint[self.runner],
+               f"--environment_type={self.environment_type}"]
+      setting = self.environment_config or (
+          image if self.environment_type == "DOCKER" else "")
+      if setting:
+        args.append(f"--environment_config={setting}")
+    # The workers' image has this package and TFX installed (the
+    # DirectRunner's and a local worker pool's share this environment).
+    # Without a dependency flag, TFX's Beam executors repackage TFX's own
+    # source as a ~50 MB sdist under the temp folder on every Beam
+    # component run, and never delete it.
+    if image:
+      args.append(f"--sdk_container_image={image}")
     return args + list(self.extra_args)
 
 
@@ -239,8 +262,14 @@ class OrchestrationConfig:
 class PipelineConfig:
   """Everything one pipeline run needs."""
   pipeline_name: str = "relvid"
-  # Root of artifacts and the local ML Metadata store.
+  # Root of every artifact: a local folder or a remote URI (gs://...); all
+  # artifact reads and writes go through tf.io.gfile / Beam FileSystems.
   output_dir: str = "outputs"
+  # The ML Metadata SQLite file of the local and Airflow runners (Kubeflow
+  # and Vertex bring their own store). Empty = <output_dir>/metadata/
+  # <pipeline_name>/metadata.db, which needs a local output_dir: SQLite
+  # cannot live on object storage, so a remote output_dir needs this set.
+  metadata_path: str = ""
   # TFX caching: unchanged components with unchanged inputs are not rerun.
   enable_cache: bool = True
   data: DataConfig = dataclasses.field(default_factory=DataConfig)
@@ -258,6 +287,8 @@ class PipelineConfig:
     """Raises ValueError naming the first invalid field; returns self."""
     _check(self.pipeline_name, "pipeline_name", "must not be empty")
     _check(self.output_dir, "output_dir", "must not be empty")
+    _check(not is_remote(self.metadata_path), "metadata_path",
+           f"must be a local file (SQLite), got {self.metadata_path!r}")
     _check(self.data.source in SOURCES, "data.source",
            f"must be one of {SOURCES}, got {self.data.source!r}")
     if self.data.source == FILES:
@@ -340,7 +371,13 @@ class PipelineConfig:
       if b.runner == runner:
         _check(getattr(b, name), f"beam.{name}",
                f"is required with beam.runner={runner}")
-    if b.runner != "DirectRunner":
+    _check(b.environment_type in BEAM_ENVIRONMENTS, "beam.environment_type",
+           f"must be one of {BEAM_ENVIRONMENTS}, got {b.environment_type!r}")
+    if b.runner in ("FlinkRunner", "SparkRunner", "PortableRunner") and (
+        b.environment_type in ("EXTERNAL", "PROCESS")):
+      _check(b.environment_config, "beam.environment_config",
+             f"is required with beam.environment_type={b.environment_type}")
+    if b.runner == "DataflowRunner" or b.environment_type == "DOCKER":
       _check(b.sdk_container_image or self.orchestration.image,
              "beam.sdk_container_image",
              "(or orchestration.image) is required for remote Beam workers")
@@ -441,11 +478,21 @@ def add_arguments(parser: Any, default_file: Optional[str] = None) -> None:
       help="override one config field, e.g. --set pairs.window_seconds=1800")
 
 
-def from_args(args: Any) -> Optional[PipelineConfig]:
+def from_args(args: Any, local_metadata: bool = False
+              ) -> Optional[PipelineConfig]:
   """The config that --config/--set name; None after printing why it is
-  invalid (one line on stderr), for the caller to exit with status 2."""
+  invalid (one line on stderr), for the caller to exit with status 2.
+
+  Args:
+    args: parsed arguments with `config` and `overrides`.
+    local_metadata: the caller opens the local ML Metadata store, so
+      `metadata_path(config)` must resolve (see PipelineConfig.metadata_path).
+  """
   try:
-    return load_config(args.config, args.overrides)
+    config = load_config(args.config, args.overrides)
+    if local_metadata:
+      metadata_path(config)
+    return config
   except ValueError as e:
     print(f"error: {e}", file=sys.stderr)
     return None
@@ -462,5 +509,43 @@ def from_dict(cls: Any, values: Dict[str, Any]) -> Any:
   return config
 
 
+def is_remote(path: str) -> bool:
+  """True for a URI such as gs://bucket/x (not a local path)."""
+  return "://" in path
+
+
+def absolute(path: str) -> str:
+  """Local paths made absolute (Beam workers resolve them the same way);
+  URIs unchanged."""
+  return path if is_remote(path) else os.path.abspath(path)
+
+
+def output_root(config: PipelineConfig) -> str:
+  return absolute(config.output_dir)
+
+
+def pipeline_root(config: PipelineConfig) -> str:
+  """Where TFX writes the artifacts of every component."""
+  return "/".join([output_root(config), "pipelines", config.pipeline_name])
+
+
+def metadata_path(config: PipelineConfig) -> str:
+  """The ML Metadata SQLite file of the local and Airflow runners."""
+  if config.metadata_path:
+    return os.path.abspath(config.metadata_path)
+  if is_remote(config.output_dir):
+    raise ValueError(
+        "config field metadata_path: is required when output_dir is remote "
+        f"({config.output_dir}): ML Metadata's SQLite file must be local")
+  return os.path.join(output_root(config), "metadata", config.pipeline_name,
+                      "metadata.db")
+
+
 def serving_dir(config: PipelineConfig) -> str:
-  return config.export.serving_dir or os.path.join(config.output_dir, "serving")
+  """The Pusher's base: <serving_dir>/<model_name>/<version>/."""
+  return absolute(config.export.serving_dir or "/".join(
+      [config.output_dir.rstrip("/"), "serving"]))
+
+
+def serving_model_dir(config: PipelineConfig) -> str:
+  return "/".join([serving_dir(config).rstrip("/"), config.export.model_name])

@@ -1,5 +1,5 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-"""The demo catalog with real media (`data.source=demo_media`).
+"""DemoCatalogGen: the demo catalog with real media (`data.source=demo_media`).
 
 Built at run time from files that ship inside installed packages, so nothing
 is downloaded and no media is committed:
@@ -18,24 +18,32 @@ the paper assumes. It is small (about 50 items), which is the caveat of
 every figure measured on it.
 
 `build_demo_catalog(folder)` writes `items.csv`, `interactions.csv` and
-`media/`; it is idempotent (a manifest records what was built).
+`media/` into `folder` (a local folder or a remote URI); the DemoCatalogGen
+component writes them into its output artifact, which DataIngestion reads.
 """
 import csv
 import dataclasses
-import json
 import logging
 import os
 import shutil
+import tempfile
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
+import tensorflow as tf
+
+from tfx import v1 as tfx
+from tfx.dsl.component.experimental.annotations import OutputArtifact
+from tfx.dsl.component.experimental.annotations import Parameter
 
 from components import assets
+from components import example_io
+from relvid import contract
 
+# Bumped when the catalog's content changes, so TFX's cache is not reused.
 VERSION = 1
-MANIFEST = "manifest.json"
-ITEMS_FILE = "items.csv"
-INTERACTIONS_FILE = "interactions.csv"
+ITEMS_FILE = contract.DEMO_ITEMS_FILE
+INTERACTIONS_FILE = contract.DEMO_INTERACTIONS_FILE
 MAX_WIDTH = 320
 START_TIMESTAMP = 1_700_000_000  # 2023-11-14, arbitrary and fixed
 
@@ -274,49 +282,62 @@ def _write_csv(path: str, header: Sequence[str], rows) -> None:
     writer.writerows(rows)
 
 
+def _copy_tree(local_dir: str, destination: str) -> None:
+  """Copies a local folder to `destination` through tf.io.gfile."""
+  for folder, _, files in os.walk(local_dir):
+    relative = os.path.relpath(folder, local_dir)
+    target = (destination if relative == "." else
+              os.path.join(destination, relative))
+    tf.io.gfile.makedirs(target)
+    for name in sorted(files):
+      tf.io.gfile.copy(os.path.join(folder, name), os.path.join(target, name),
+                       overwrite=True)
+
+
 def build_demo_catalog(folder: str,
                        config: EngagementConfig = EngagementConfig()
                        ) -> Tuple[str, str]:
-  """Writes (or reuses) the demo catalog under `folder`.
+  """Writes the demo catalog into `folder` (local, or a URI such as gs://).
 
   Args:
     folder: destination; `items.csv`, `interactions.csv`, `media/`.
     config: how the engagement log is drawn.
 
   Returns:
-    (interactions_path, items_path), both in the pipeline's CSV format.
+    (interactions_path, items_path), both in the pipeline's CSV format; the
+    items' `media_path` point into `folder`/media.
   """
-  folder = os.path.abspath(folder)
-  interactions_path = os.path.join(folder, INTERACTIONS_FILE)
-  items_path = os.path.join(folder, ITEMS_FILE)
-  wanted = {"version": VERSION, "engagement": dataclasses.asdict(config)}
-  manifest = os.path.join(folder, MANIFEST)
-  if os.path.exists(manifest):
-    with open(manifest) as f:
-      if json.load(f) == json.loads(json.dumps(wanted)):
-        return interactions_path, items_path
-  # Built aside and swapped in, so a crash never leaves a half catalog that a
-  # later run would take for complete.
-  staging = folder + ".partial"
-  shutil.rmtree(staging, ignore_errors=True)
-  os.makedirs(os.path.join(staging, "media"))
-  items = catalog_items(os.path.join(staging, "media"))
-  log = engagement_log(items, config)
-  for item in items:
-    if item["media_path"]:
-      item["media_path"] = os.path.join(
-          folder, "media", os.path.basename(item["media_path"]))
-  _write_csv(os.path.join(staging, ITEMS_FILE),
-             ["item_id", "title", "description", "tags", "topics",
-              "media_path"],
-             [[item[k] for k in ("item_id", "title", "description", "tags",
-                                 "topics", "media_path")] for item in items])
-  _write_csv(os.path.join(staging, INTERACTIONS_FILE),
-             ["user_id", "item_id", "timestamp"], log)
-  with open(os.path.join(staging, MANIFEST), "w") as f:
-    json.dump(wanted, f, indent=2)
-  shutil.rmtree(folder, ignore_errors=True)
-  os.rename(staging, folder)
+  if "://" not in folder:
+    folder = os.path.abspath(folder)
+  with tempfile.TemporaryDirectory(prefix="relvid-demo-") as staging:
+    media = os.path.join(staging, "media")
+    os.makedirs(media)
+    items = catalog_items(media)
+    log = engagement_log(items, config)
+    for item in items:
+      if item[contract.MEDIA_PATH]:
+        item[contract.MEDIA_PATH] = os.path.join(
+            folder, "media", os.path.basename(item[contract.MEDIA_PATH]))
+    # The media go first and the tables last: a copy cut short leaves no
+    # table that a reader could take for a complete catalog.
+    _copy_tree(media, os.path.join(folder, "media"))
+    tables = os.path.join(staging, "tables")
+    os.makedirs(tables)
+    _write_csv(os.path.join(tables, ITEMS_FILE), contract.ITEM_FIELDS,
+               [[item[k] for k in contract.ITEM_FIELDS] for item in items])
+    _write_csv(os.path.join(tables, INTERACTIONS_FILE),
+               contract.INTERACTION_FIELDS, log)
+    _copy_tree(tables, folder)
   logging.info("demo catalog: %d items, %d engagements in %s", len(items),
                len(log), folder)
-  return interactions_path, items_path
+  return (os.path.join(folder, INTERACTIONS_FILE),
+          os.path.join(folder, ITEMS_FILE))
+
+
+@tfx.dsl.components.component
+def DemoCatalogGen(  # pylint: disable=invalid-name
+    catalog: OutputArtifact[example_io.SourceFiles],
+    version: Parameter[int] = VERSION):
+  """Writes the real-media demo catalog into its `catalog` artifact."""
+  del version  # part of the cache key only
+  build_demo_catalog(catalog.uri)

@@ -1,0 +1,211 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""What a pipeline run produced, found through ML Metadata.
+
+The runners, the ablation, the benchmarks and the tests ask ML Metadata
+which artifact each component's newest successful execution (COMPLETE, or
+CACHED: a cache hit links the reused artifacts to the new execution)
+published, instead of listing artifact folders, so a remote pipeline root
+(gs://...) works like a local one. Artifact contents are read through
+tf.io.gfile.
+"""
+import os
+from typing import Any, Dict, List, Optional
+
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+import tensorflow as tf
+
+from components import artifacts
+from components import example_io
+from pipeline.pipeline import TABLES
+from relvid import config as config_lib
+
+NODE_CONTEXT_TYPE = "node"  # TFX's context type for one pipeline node
+_FINISHED = (metadata_store_pb2.Execution.COMPLETE,
+             metadata_store_pb2.Execution.CACHED)
+
+
+def open_store(config: config_lib.PipelineConfig
+               ) -> Optional[metadata_store.MetadataStore]:
+  """The run's ML Metadata store (read-only), or None before any run."""
+  path = config_lib.metadata_path(config)
+  if not os.path.exists(path):
+    return None
+  connection = metadata_store_pb2.ConnectionConfig()
+  connection.sqlite.filename_uri = path
+  connection.sqlite.connection_mode = (
+      metadata_store_pb2.SqliteMetadataSourceConfig.READONLY)
+  return metadata_store.MetadataStore(connection)
+
+
+def _node_prefix(config: config_lib.PipelineConfig) -> str:
+  return config.pipeline_name + "."
+
+
+def component_ids(config: config_lib.PipelineConfig,
+                  store: Optional[metadata_store.MetadataStore] = None
+                  ) -> List[str]:
+  """Ids of the pipeline's components that ML Metadata knows, sorted."""
+  store = store or open_store(config)
+  if store is None:
+    return []
+  prefix = _node_prefix(config)
+  return sorted(c.name[len(prefix):]
+                for c in store.get_contexts_by_type(NODE_CONTEXT_TYPE)
+                if c.name.startswith(prefix))
+
+
+def executions(config: config_lib.PipelineConfig, component: str,
+               store: Optional[metadata_store.MetadataStore] = None
+               ) -> List[metadata_store_pb2.Execution]:
+  """Every execution of one component, oldest first."""
+  store = store or open_store(config)
+  if store is None:
+    return []
+  context = store.get_context_by_type_and_name(
+      NODE_CONTEXT_TYPE, _node_prefix(config) + component)
+  if context is None:
+    return []
+  return sorted(store.get_executions_by_context(context.id),
+                key=lambda e: e.id)
+
+
+def latest_output_uri(config: config_lib.PipelineConfig, component: str,
+                      output: str,
+                      store: Optional[metadata_store.MetadataStore] = None
+                      ) -> Optional[str]:
+  """URI of `component.outputs[output]` of its newest finished execution
+  that has that output, or None."""
+  store = store or open_store(config)
+  if store is None:
+    return None
+  for execution in reversed(executions(config, component, store)):
+    if execution.last_known_state not in _FINISHED:
+      continue
+    artifact_ids = [
+        event.artifact_id
+        for event in store.get_events_by_execution_ids([execution.id])
+        if event.type == metadata_store_pb2.Event.OUTPUT
+        and event.path.steps and event.path.steps[0].key == output]
+    if artifact_ids:
+      return store.get_artifacts_by_id(artifact_ids[:1])[0].uri
+  return None
+
+
+def _require(uri: Optional[str], what: str,
+             config: config_lib.PipelineConfig) -> str:
+  if not uri:
+    raise FileNotFoundError(
+        f"no {what} in the ML Metadata of pipeline {config.pipeline_name!r} "
+        f"({config_lib.metadata_path(config)}): run the pipeline first "
+        "(`relvid run` or `make demo`)")
+  return uri
+
+
+def latest_pairs_uri(config: config_lib.PipelineConfig) -> str:
+  """The newest CoEngagementPairs `pairs` artifact (raises if none)."""
+  return _require(latest_output_uri(config, "CoEngagementPairs", "pairs"),
+                  "CoEngagementPairs output", config)
+
+
+def latest_model_run_uri(config: config_lib.PipelineConfig) -> str:
+  """The newest Trainer `model_run` artifact (raises if none)."""
+  return _require(latest_output_uri(config, "Trainer", "model_run"),
+                  "trained model", config)
+
+
+def latest_item_embeddings(config: config_lib.PipelineConfig) -> Dict[str, Any]:
+  """The newest Trainer run's item vectors: item_ids, trigger, candidate
+  (raises if there is none)."""
+  from trainer import task  # pylint: disable=g-import-not-at-top
+  return task.read_item_embeddings(latest_model_run_uri(config))
+
+
+def latest_reports(config: config_lib.PipelineConfig) -> Dict[str, dict]:
+  """The newest report.json of each reporting component, by component id."""
+  store = open_store(config)
+  reports = {}
+  for component in component_ids(config, store):
+    uri = latest_output_uri(config, component, "report", store)
+    if uri and tf.io.gfile.exists(os.path.join(uri,
+                                               example_io.REPORT_FILE)):
+      reports[component] = example_io.read_report(uri)
+  return reports
+
+
+def latest_anomalies(config: config_lib.PipelineConfig
+                     ) -> Dict[str, List[str]]:
+  """Per table, the anomalies ExampleValidator found ("feature: reason")."""
+  from tensorflow_metadata.proto.v0 import anomalies_pb2  # pylint: disable=g-import-not-at-top
+  store = open_store(config)
+  found = {}
+  for table in TABLES:
+    uri = latest_output_uri(config, f"{table}_ExampleValidator", "anomalies",
+                            store)
+    if not uri:
+      continue
+    lines = []
+    for diff in sorted(tf.io.gfile.glob(os.path.join(uri, "Split-*",
+                                                     "SchemaDiff.pb"))):
+      anomalies = anomalies_pb2.Anomalies()
+      with tf.io.gfile.GFile(diff, "rb") as f:
+        anomalies.ParseFromString(f.read())
+      for feature, info in sorted(anomalies.anomaly_info.items()):
+        lines.append(f"{feature}: {info.short_description}")
+    found[table] = lines
+  return found
+
+
+def latest_metrics(config: config_lib.PipelineConfig) -> Optional[dict]:
+  """The newest RelatedVideoEvaluator metrics, or None."""
+  uri = latest_output_uri(config, "RelatedVideoEvaluator", "evaluation")
+  return artifacts.read_metrics(uri) if uri else None
+
+
+def pushed_versions(config: config_lib.PipelineConfig) -> List[str]:
+  """Version folders the Pusher has written under the serving directory."""
+  base = config_lib.serving_model_dir(config)
+  if not tf.io.gfile.isdir(base):
+    return []
+  return sorted((v.rstrip("/") for v in tf.io.gfile.listdir(base)
+                 if v.rstrip("/").isdigit()), key=int)
+
+
+def format_metrics(metrics: dict) -> str:
+  """The evaluation as a table: one row per metric@K, all vs tail triggers."""
+  lines = [f"  {'metric':<20}{'all triggers':>14}{'tail triggers':>15}"]
+  family = ("recall", "topic_match", "popular_share", "coverage")
+  names = sorted(metrics["all"], key=lambda n: (
+      family.index(n.split("@")[0]) if n.split("@")[0] in family else 9,
+      int(n.split("@")[1]) if "@" in n else 0))
+  for name in names:
+    lines.append(f"  {name:<20}{metrics['all'][name]:>14.4f}"
+                 f"{metrics['tail_triggers'].get(name, float('nan')):>15.4f}")
+  verdict = ("blessed (pushed)" if metrics.get("blessed") else
+             "NOT blessed: " + "; ".join(metrics.get("not_blessed_because",
+                                                      [])))
+  lines.append(f"  eval pairs {metrics['num_eval_pairs']}, triggers "
+               f"{metrics['num_eval_triggers']} ({metrics['num_tail_triggers']}"
+               f" tail); {verdict}")
+  return "\n".join(lines)
+
+
+def format_report(report: dict) -> str:
+  """One line: the report's scalar figures, then its counts, as key=value."""
+  scalars = [f"{k}={v}" for k, v in sorted(report.items())
+             if isinstance(v, (int, float)) and k != "counts"]
+  counts = [f"{k}={v}" for k, v in report.get("counts", {}).items()]
+  return " ".join(scalars + counts)
+
+
+def summary(config: config_lib.PipelineConfig) -> str:
+  """The reports, anomalies and evaluation of the newest run, as text."""
+  lines = [f"  {component}: {format_report(report)}"
+           for component, report in latest_reports(config).items()]
+  for table, anomalies in latest_anomalies(config).items():
+    lines.append(f"  anomalies in {table}: {'; '.join(anomalies) or 'none'}")
+  metrics = latest_metrics(config)
+  if metrics:
+    lines += ["", "Evaluation on the time-split eval pairs:",
+              format_metrics(metrics)]
+  return "\n".join(lines)

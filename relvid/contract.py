@@ -1,0 +1,65 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""Names the components, the trainer, the server and the runners share.
+
+Like the TFX taxi template's `models/features.py`: one place for split
+names, feature keys, artifact file names and the serving signature, so a
+producer and its consumers cannot drift apart.
+"""
+import posixpath
+
+# Splits of the Examples artifacts.
+ALL = "all"              # DataIngestion's tables and the embedders' vectors
+TRAIN = "train"          # co-engagement pairs before the eval cutoff
+EVAL = "eval"            # co-engagement pairs at or after it
+CATALOG = "catalog"      # one row per item: what the towers and metrics use
+SEMANTIC = "semantic"    # semantic pseudo-label pairs (when mining is on)
+PAIR_SPLITS = (TRAIN, EVAL)
+
+# Item and interaction tables (DataIngestion's output).
+ITEM_ID = "item_id"
+USER_ID = "user_id"
+TIMESTAMP = "timestamp"
+TITLE = "title"
+DESCRIPTION = "description"
+TAGS = "tags"
+TOPICS = "topics"
+MEDIA_PATH = "media_path"
+ITEM_TEXT_FIELDS = (TITLE, DESCRIPTION)
+ITEM_LIST_FIELDS = (TAGS, TOPICS)
+ITEM_FIELDS = (ITEM_ID,) + ITEM_TEXT_FIELDS + ITEM_LIST_FIELDS + (MEDIA_PATH,)
+INTERACTION_FIELDS = (USER_ID, ITEM_ID, TIMESTAMP)
+
+# Embeddings and pairs (TextEmbedder, VisualEmbedder, CoEngagementPairs).
+TEXT_EMBEDDING = "text_embedding"
+VISUAL_EMBEDDING = "visual_embedding"
+TRIGGER_ID = "trigger_id"
+CANDIDATE_ID = "candidate_id"
+PAIR_COUNT = "pair_count"
+TRIGGER_COUNT = "trigger_count"
+TRAIN_ENGAGEMENTS = "train_engagements"
+COSINE = "cosine"
+
+# Files inside artifacts.
+TFRECORD_SUFFIX = ".gz"
+REPORT_FILE = "report.json"
+METRICS_FILE = "metrics.json"
+BLESSED_FILE = "BLESSED"
+NOT_BLESSED_FILE = "NOT_BLESSED"
+ITEM_EMBEDDINGS_FILE = "item_embeddings.npz"
+TRAINING_SUMMARY_FILE = "training.json"
+# The TFX Trainer writes the serving SavedModel here inside its Model artifact.
+SERVING_MODEL_DIR = "Format-Serving"
+DEMO_INTERACTIONS_FILE = "interactions.csv"
+DEMO_ITEMS_FILE = "items.csv"
+
+# Custom artifact types (<namespace>.<Name>: the form Vertex accepts).
+RUN_REPORT_TYPE = "relvid.RunReport"
+SOURCE_FILES_TYPE = "relvid.SourceFiles"
+
+# The serving SavedModel's signature (what TF Serving clients call).
+SERVING_SIGNATURE = "serving_default"
+SERVING_INPUT = "trigger_id"
+SERVING_OUTPUT_IDS = "candidate_ids"
+SERVING_OUTPUT_SCORES = "scores"
+# TF Serving replays these requests before a version takes traffic.
+WARMUP_FILE = posixpath.join("assets.extra", "tf_serving_warmup_requests")

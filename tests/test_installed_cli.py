@@ -1,0 +1,173 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""The installed console scripts (`relvid`, `related`), run as a user runs
+them: a subprocess of the script in the environment's bin folder, from a
+folder outside the source tree. (`relvid run` itself is run, killed and
+rerun through the script by tests/test_reruns.py.)"""
+import importlib.util
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+
+import requests
+
+from relvid import config as config_lib
+
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+
+
+def script(name: str) -> str:
+  path = os.path.join(BIN, name)
+  assert os.path.exists(path), f"{name} is not installed in {BIN}"
+  return path
+
+
+def relvid(*args, cwd, timeout=600, check=True):
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+             AIRFLOW_HOME=os.path.join(str(cwd), "airflow_home"))
+  out = subprocess.run([script("relvid"), *args], cwd=cwd, env=env,
+                       capture_output=True, text=True, timeout=timeout)
+  if check:
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+  return out
+
+
+def test_console_scripts_are_plain_entry_points():
+  """pip's wrappers, not setuptools' legacy ones: those declared
+  `__requires__` and had pkg_resources re-check every installed
+  distribution's requirements before `relvid` could start."""
+  for name in ("relvid", "related", "relvid-serve"):
+    with open(script(name)) as f:
+      text = f.read()
+    assert "__requires__" not in text and "pkg_resources" not in text
+
+
+def test_compile_writes_the_spec(tmp_path):
+  spec = tmp_path / "relvid_pipeline.json"
+  out = relvid("compile", "--set", "output_dir=gs://acme/relvid",
+               "--set", "orchestration.image=europe-docker.pkg.dev/a/b:1",
+               "--output", str(spec), cwd=tmp_path)
+  assert str(spec) in out.stdout
+  job = json.loads(spec.read_text())
+  assert "Trainer" in job["pipelineSpec"]["root"]["dag"]["tasks"]
+
+
+def test_airflow_validates_the_dag(tmp_path):
+  out = relvid("airflow", "--set", f"output_dir={tmp_path / 'out'}",
+               cwd=tmp_path)
+  match = re.search(r"DAG relvid: schedule @daily, start 2026-01-01, "
+                    r"(\d+) tasks: DataIngestion", out.stdout)
+  assert match and "-> Pusher" in out.stdout
+  if importlib.util.find_spec("airflow"):  # the `airflow` extra
+    assert f"Airflow installed: DAG built with {match.group(1)} tasks" in (
+        out.stdout)
+
+
+def test_ablate_on_the_small_run(small_pipeline_run, tmp_path):
+  overrides = [a for o in small_pipeline_run.overrides for a in ("--set", o)]
+  out = relvid("ablate", *overrides, "--seeds", "1",
+               "--variant", "engagement only", cwd=tmp_path)
+  assert "| engagement only | 1 |" in out.stdout
+  folder = os.path.join(small_pipeline_run.config.output_dir, "ablation",
+                        "paper")
+  assert sorted(os.listdir(folder)) == ["ablation.csv", "ablation.md",
+                                        "frontier.png"]
+
+
+def test_ablate_before_any_run_says_what_to_do(tmp_path):
+  out = relvid("ablate", "--set", f"output_dir={tmp_path}", cwd=tmp_path,
+               check=False)
+  assert out.returncode == 2
+  assert "run the pipeline first" in out.stderr
+
+
+def free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def test_serve_then_related(small_pipeline_run, tmp_path):
+  """`relvid serve` with the run's config serves what the Pusher pushed;
+  `related` asks it, as the README's quick start does."""
+  port = free_port()
+  overrides = [a for o in small_pipeline_run.overrides for a in ("--set", o)]
+  server = subprocess.Popen(
+      [script("relvid"), "serve", *overrides, "--rest_api_port", str(port)],
+      cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+      text=True)
+  url = f"http://127.0.0.1:{port}"
+  try:
+    deadline = time.time() + 180
+    while True:
+      assert server.poll() is None, server.stdout.read()[-3000:]
+      try:
+        status = requests.get(f"{url}/v1/models/relvid", timeout=2).json()
+        break
+      except requests.ConnectionError:
+        assert time.time() < deadline, "relvid serve did not start"
+        time.sleep(1)
+    version = config_lib.serving_model_dir(small_pipeline_run.config)
+    assert status["model_version_status"][0]["state"] == "AVAILABLE"
+    assert status["model_version_status"][0]["version"] in os.listdir(
+        version)
+    import csv  # pylint: disable=g-import-not-at-top
+    with open(small_pipeline_run.items_csv) as f:
+      items = {r["item_id"]: r["title"] for r in csv.DictReader(f)}
+    trigger = sorted(items)[0]
+    out = subprocess.run(
+        [script("related"), trigger, "--url", url, "-k", "5", "--titles",
+         small_pipeline_run.items_csv], cwd=tmp_path, capture_output=True,
+        text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[0] == f"related to {trigger} {items[trigger]}"
+    assert len(lines) == 6
+    ranked = [line.split()[1] for line in lines[1:]]
+    assert trigger not in ranked and set(ranked) <= set(items)
+    bad = subprocess.run([script("related"), "no-such-item", "--url", url],
+                         cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 1 and "unknown trigger_id" in bad.stderr
+  finally:
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def test_readme_commands_name_real_options(tmp_path):
+  """Every command answers --help, and every `relvid ...` line of the README
+  uses a command and options that exist (its --help is the authority)."""
+  with open(os.path.join(PROJECT, "README.md")) as f:
+    readme = f.read()
+  blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)
+  commands = [line.split("#")[0].strip() for block in blocks
+              for line in block.splitlines()
+              if line.strip().startswith(("relvid ", ".venv/bin/relvid "))]
+  assert len(commands) >= 6
+  helps = {}
+  for name in ("run", "compile", "airflow", "ablate", "serve", "related"):
+    helps[name] = relvid(name, "--help", cwd=tmp_path, timeout=300).stdout
+    assert helps[name].startswith(f"usage: relvid {name}")
+  for command in commands:
+    words = command.replace(".venv/bin/", "").split()
+    name = words[1]
+    if name not in helps:
+      helps[name] = relvid(name, "--help", cwd=tmp_path, timeout=300).stdout
+    options = (w.strip("[]").split("=")[0] for w in words[2:])
+    for option in (o for o in options if o.startswith("--")):
+      assert option in helps[name], f"{command}: {option} unknown"
+
+
+def test_readme_yaml_examples_are_valid_configs(tmp_path):
+  with open(os.path.join(PROJECT, "README.md")) as f:
+    readme = f.read()
+  blocks = re.findall(r"```yaml\n(.*?)```", readme, re.S)
+  assert blocks
+  for number, block in enumerate(blocks):
+    path = tmp_path / f"example{number}.yaml"
+    path.write_text(block)
+    config_lib.load_config(str(path))

@@ -1,0 +1,42 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""The DAG itself: what each component is given, and that building it reads
+and writes nothing."""
+from pipeline import pipeline as pipeline_lib
+from relvid import config as config_lib
+
+
+def pair_generation_properties(*overrides):
+  config = config_lib.load_config(None, list(overrides))
+  (pairs,) = [c for c in pipeline_lib.create_components(config)
+              if c.id == "CoEngagementPairs"]
+  return dict(pairs.exec_properties)
+
+
+def test_trainer_knobs_do_not_touch_pair_generation_when_mining_is_off():
+  """Its exec properties are its cache key: a semantic knob changed while the
+  semantic task is off must not rerun pair generation and all after it."""
+  base = pair_generation_properties()
+  assert pair_generation_properties(
+      "trainer.semantic_threshold=0.9", "trainer.semantic_neighbors=3",
+      "trainer.semantic_index=exact", "trainer.epochs=9") == base
+  assert not {"semantic_threshold", "semantic_neighbors",
+              "semantic_index"} & set(base)
+
+
+def test_mining_parameters_reach_pair_generation_when_the_task_is_on():
+  mining = pair_generation_properties(
+      "trainer.semantic_weight=1", "trainer.semantic_threshold=0.6",
+      "trainer.semantic_neighbors=4", "trainer.semantic_index=scann")
+  assert (mining["semantic_threshold"], mining["semantic_neighbors"],
+          mining["semantic_index"]) == (0.6, 4, "scann")
+
+
+def test_building_any_dag_writes_nothing(tmp_path):
+  for source in ("movielens_100k", "demo_media"):
+    config = config_lib.load_config(None, [
+        f"output_dir={tmp_path / source}", f"data.source={source}",
+        "visual.enabled=true"])
+    dag = pipeline_lib.create_pipeline(config)
+    ids = [c.id for c in dag.components]
+    assert ("DemoCatalogGen" in ids) == (source == "demo_media")
+  assert list(tmp_path.iterdir()) == []
