@@ -18,6 +18,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -107,6 +108,13 @@ def _tensor(name: str, values: Any, spec: tf.TensorSpec,
     raise ApiError(400, f"input {name}: {e}") from None
 
 
+def _error_message(message: str) -> str:
+  """The model's own assertion ("unknown trigger_id: x") without TF's graph
+  execution preamble, or the whole message."""
+  found = re.search(r"assertion failed: \[([^\]]*)\] \[([^\]]*)\]", message)
+  return f"{found.group(1)} {found.group(2)}" if found else message.strip()
+
+
 def _jsonable(value: Any) -> Any:
   """numpy output (bytes for strings) -> JSON values."""
   if isinstance(value, bytes):
@@ -137,7 +145,7 @@ def predict(model: LoadedModel, body: Any,
   try:
     outputs = signature(**tensors)
   except tf.errors.InvalidArgumentError as e:
-    raise ApiError(400, e.message.strip()) from None
+    raise ApiError(400, _error_message(e.message)) from None
   outputs = {k: v.numpy() for k, v in outputs.items()}
   if not rows:
     return {"outputs": {k: _jsonable(v) for k, v in outputs.items()}}

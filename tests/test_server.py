@@ -57,9 +57,10 @@ def test_predict_rows_and_columns(served, item_ids):
   assert len(predictions[0]["candidate_ids"]) == 100
   assert item_ids[0] not in predictions[0]["candidate_ids"]
   assert set(predictions[0]["candidate_ids"]) <= set(item_ids)
-  # Batch size changes float rounding (~1e-7) and so, in an approximate
-  # (ScaNN) index, which near-tied neighbours make the list: the lists must
-  # (almost) agree, and an item found in both must have the same score.
+  # ScaNN searches a batch of queries along another code path than a single
+  # query (and batch size changes float rounding): up to 12 of 100 neighbours
+  # differed on the default MovieLens model (mean 0.2), so the lists must
+  # mostly agree, and an item found in both must have the same score.
   objects = http.post(
       f"/v1/models/relvid/versions/{registry.current().version}:predict",
       json={"instances": [{"trigger_id": item_ids[0]}]}).json()
@@ -68,7 +69,7 @@ def test_predict_rows_and_columns(served, item_ids):
   batched = dict(zip(predictions[0]["candidate_ids"],
                      predictions[0]["scores"]))
   common = set(alone) & set(batched)
-  assert len(common) >= 98
+  assert len(common) >= 85
   for item in common:
     assert alone[item] == pytest.approx(batched[item], abs=1e-5)
   columns = http.post("/v1/models/relvid:predict",
