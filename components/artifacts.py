@@ -7,7 +7,6 @@ all read artifacts through these functions (and every path through
 tf.io.gfile, so an artifact URI may be gs://...).
 """
 import dataclasses
-import json
 import os
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -137,13 +136,5 @@ def load_semantic_pairs(examples_uri: str, catalog: Catalog
 
 def read_metrics(evaluation_uri: str) -> Dict[str, Any]:
   """The RelatedVideoEvaluator's metrics.json."""
-  with tf.io.gfile.GFile(os.path.join(evaluation_uri,
-                                      contract.METRICS_FILE)) as f:
-    return json.load(f)
-
-
-def write_json(path: str, value: Any) -> None:
-  """Writes `value` as indented JSON through tf.io.gfile."""
-  tf.io.gfile.makedirs(os.path.dirname(path))
-  with tf.io.gfile.GFile(path, "w") as f:
-    f.write(json.dumps(value, indent=2, sort_keys=True))
+  return example_io.read_json(os.path.join(evaluation_uri,
+                                           contract.METRICS_FILE))

@@ -35,9 +35,11 @@ import tensorflow as tf
 from tfx import v1 as tfx
 from tfx.dsl.component.experimental.annotations import OutputArtifact
 from tfx.dsl.component.experimental.annotations import Parameter
+from tfx.utils import io_utils
 
 from components import assets
 from components import example_io
+from relvid import config as config_lib
 from relvid import contract
 
 # Bumped when the catalog's content changes, so TFX's cache is not reused.
@@ -282,18 +284,6 @@ def _write_csv(path: str, header: Sequence[str], rows) -> None:
     writer.writerows(rows)
 
 
-def _copy_tree(local_dir: str, destination: str) -> None:
-  """Copies a local folder to `destination` through tf.io.gfile."""
-  for folder, _, files in os.walk(local_dir):
-    relative = os.path.relpath(folder, local_dir)
-    target = (destination if relative == "." else
-              os.path.join(destination, relative))
-    tf.io.gfile.makedirs(target)
-    for name in sorted(files):
-      tf.io.gfile.copy(os.path.join(folder, name), os.path.join(target, name),
-                       overwrite=True)
-
-
 def build_demo_catalog(folder: str,
                        config: EngagementConfig = EngagementConfig()
                        ) -> Tuple[str, str]:
@@ -307,8 +297,7 @@ def build_demo_catalog(folder: str,
     (interactions_path, items_path), both in the pipeline's CSV format; the
     items' `media_path` point into `folder`/media.
   """
-  if "://" not in folder:
-    folder = os.path.abspath(folder)
+  folder = config_lib.absolute(folder)
   with tempfile.TemporaryDirectory(prefix="relvid-demo-") as staging:
     media = os.path.join(staging, "media")
     os.makedirs(media)
@@ -320,14 +309,14 @@ def build_demo_catalog(folder: str,
             folder, "media", os.path.basename(item[contract.MEDIA_PATH]))
     # The media go first and the tables last: a copy cut short leaves no
     # table that a reader could take for a complete catalog.
-    _copy_tree(media, os.path.join(folder, "media"))
-    tables = os.path.join(staging, "tables")
-    os.makedirs(tables)
-    _write_csv(os.path.join(tables, ITEMS_FILE), contract.ITEM_FIELDS,
+    io_utils.copy_dir(media, os.path.join(folder, "media"))
+    _write_csv(os.path.join(staging, ITEMS_FILE), contract.ITEM_FIELDS,
                [[item[k] for k in contract.ITEM_FIELDS] for item in items])
-    _write_csv(os.path.join(tables, INTERACTIONS_FILE),
+    _write_csv(os.path.join(staging, INTERACTIONS_FILE),
                contract.INTERACTION_FIELDS, log)
-    _copy_tree(tables, folder)
+    for name in (ITEMS_FILE, INTERACTIONS_FILE):
+      tf.io.gfile.copy(os.path.join(staging, name),
+                       os.path.join(folder, name), overwrite=True)
   logging.info("demo catalog: %d items, %d engagements in %s", len(items),
                len(log), folder)
   return (os.path.join(folder, INTERACTIONS_FILE),

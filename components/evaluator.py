@@ -28,6 +28,7 @@ from tfx.dsl.component.experimental.annotations import OutputArtifact
 from tfx.dsl.component.experimental.annotations import Parameter
 
 from components import artifacts
+from components import example_io
 from relvid import config as config_lib
 from relvid import contract
 
@@ -164,7 +165,7 @@ def write_outcome(evaluation_uri: str, blessing_uri: str,
                   metrics: Dict[str, Any], blessed: bool) -> None:
   """metrics.json into the evaluation artifact and the BLESSED/NOT_BLESSED
   marker into the blessing artifact (TFX's ModelBlessing layout)."""
-  artifacts.write_json(os.path.join(evaluation_uri, METRICS_FILE), metrics)
+  example_io.write_json(os.path.join(evaluation_uri, METRICS_FILE), metrics)
   tf.io.gfile.makedirs(blessing_uri)
   marker = contract.BLESSED_FILE if blessed else contract.NOT_BLESSED_FILE
   with tf.io.gfile.GFile(os.path.join(blessing_uri, marker), "w") as f:

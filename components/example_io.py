@@ -157,18 +157,27 @@ def run_and_report(beam_pipeline: beam.Pipeline, namespace: str,
   return report
 
 
+def write_json(path: str, value: Any) -> str:
+  """Writes `value` as indented JSON through tf.io.gfile; returns `path`."""
+  tf.io.gfile.makedirs(os.path.dirname(path))
+  with tf.io.gfile.GFile(path, "w") as f:
+    json.dump(value, f, indent=2, sort_keys=True)
+  return path
+
+
+def read_json(path: str) -> Any:
+  with tf.io.gfile.GFile(path) as f:
+    return json.load(f)
+
+
 def write_report(report_dir: str, report: Dict[str, Any],
                  component: Optional[str] = None) -> str:
   """Writes report.json under `report_dir` and logs it in one line."""
-  tf.io.gfile.makedirs(report_dir)
-  path = os.path.join(report_dir, REPORT_FILE)
-  with tf.io.gfile.GFile(path, "w") as f:
-    json.dump(report, f, indent=2, sort_keys=True)
+  path = write_json(os.path.join(report_dir, REPORT_FILE), report)
   logging.info("%s report: %s", component or "component",
                json.dumps(report, sort_keys=True))
   return path
 
 
 def read_report(report_dir: str) -> Dict[str, Any]:
-  with tf.io.gfile.GFile(os.path.join(report_dir, REPORT_FILE)) as f:
-    return json.load(f)
+  return read_json(os.path.join(report_dir, REPORT_FILE))

@@ -19,6 +19,8 @@ from typing import Iterator, List
 
 import numpy as np
 
+from relvid import config as config_lib
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 METHODS = ("uniform", "scene")
 
@@ -72,7 +74,7 @@ def scene_change_indices(frames: List[np.ndarray], count: int) -> List[int]:
 @contextlib.contextmanager
 def _local_copy(path: str) -> Iterator[str]:
   """`path` itself when local, else a temporary local copy of it."""
-  if "://" not in path:
+  if not config_lib.is_remote(path):
     if not os.path.isfile(path):
       raise MediaError("media_missing", path)
     yield path
@@ -95,12 +97,9 @@ def read_frames(path: str, count: int = 4, method: str = "uniform",
     raise MediaError("media_missing", path)
   with _local_copy(path) as local:
     try:
-      frames = _decode(local, count, method, max_decoded_frames)
+      return _decode(local, count, method, max_decoded_frames)
     except MediaError as e:  # name the original file, not the local copy
       raise MediaError(e.reason, path, e.detail) from None
-  if not len(frames):
-    raise MediaError("media_no_frames", path, "no frame could be decoded")
-  return frames
 
 
 def _decode(path: str, count: int, method: str,
@@ -126,5 +125,5 @@ def _decode(path: str, count: int, method: str,
   finally:
     capture.release()
   if not frames:
-    return np.zeros((0, 0, 0, 3), np.uint8)
+    raise MediaError("media_no_frames", path, "no frame could be decoded")
   return np.stack([cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in frames])

@@ -103,7 +103,7 @@ def _with_trigger_count(key_and_groups, dedupe: bool):
 def _attach_topics(key_and_groups, side: str):
   """Joins one side's topics onto (pair, n) records keyed by that item."""
   _, groups = key_and_groups
-  topics = next(iter(groups[contract.TOPICS]), [])
+  topics = next(iter(groups["topics"]), [])
   for record in groups["pairs"]:
     yield dict(record, **{side: topics})
 
@@ -232,11 +232,11 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
                   "candidate": kv[0][2], "n": kv[1]})
   with_trigger = (
       {"pairs": records | "RecordByTrigger" >> beam.Map(
-          lambda r: (r["trigger"], r)), contract.TOPICS: topics}
+          lambda r: (r["trigger"], r)), "topics": topics}
       | "JoinTriggerTopics" >> beam.CoGroupByKey()
       | "TriggerTopics" >> beam.FlatMap(_attach_topics, "trigger_topics"))
   _ = ({"pairs": with_trigger | "RecordByCandidate" >> beam.Map(
-      lambda r: (r["candidate"], r)), contract.TOPICS: topics}
+      lambda r: (r["candidate"], r)), "topics": topics}
        | "JoinCandidateTopics" >> beam.CoGroupByKey()
        | "CandidateTopics" >> beam.FlatMap(_attach_topics, "candidate_topics")
        | "TopicOverlap" >> beam.Map(_count_topic_overlap))

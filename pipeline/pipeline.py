@@ -140,14 +140,15 @@ def create_components(config: PipelineConfig) -> List[Any]:
           + [pairs, trainer, evaluator, pusher])
 
 
-def sqlite_metadata(config: PipelineConfig
+def sqlite_metadata(config: PipelineConfig, read_only: bool = False
                     ) -> metadata_store_pb2.ConnectionConfig:
   """The local and Airflow runners' ML Metadata store (the file is created
   on first use; its folder is the runner's to make, not the DAG's)."""
+  modes = metadata_store_pb2.SqliteMetadataSourceConfig
   connection = metadata_store_pb2.ConnectionConfig()
   connection.sqlite.filename_uri = config_lib.metadata_path(config)
   connection.sqlite.connection_mode = (
-      metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE)
+      modes.READONLY if read_only else modes.READWRITE_OPENCREATE)
   return connection
 
 

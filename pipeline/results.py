@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from components import artifacts
 from components import example_io
-from pipeline.pipeline import TABLES
+from pipeline import pipeline as pipeline_lib
 from relvid import config as config_lib
 
 NODE_CONTEXT_TYPE = "node"  # TFX's context type for one pipeline node
@@ -28,14 +28,10 @@ _FINISHED = (metadata_store_pb2.Execution.COMPLETE,
 def open_store(config: config_lib.PipelineConfig
                ) -> Optional[metadata_store.MetadataStore]:
   """The run's ML Metadata store (read-only), or None before any run."""
-  path = config_lib.metadata_path(config)
-  if not os.path.exists(path):
+  if not os.path.exists(config_lib.metadata_path(config)):
     return None
-  connection = metadata_store_pb2.ConnectionConfig()
-  connection.sqlite.filename_uri = path
-  connection.sqlite.connection_mode = (
-      metadata_store_pb2.SqliteMetadataSourceConfig.READONLY)
-  return metadata_store.MetadataStore(connection)
+  return metadata_store.MetadataStore(
+      pipeline_lib.sqlite_metadata(config, read_only=True))
 
 
 def _node_prefix(config: config_lib.PipelineConfig) -> str:
@@ -139,7 +135,7 @@ def latest_anomalies(config: config_lib.PipelineConfig
   from tensorflow_metadata.proto.v0 import anomalies_pb2  # pylint: disable=g-import-not-at-top
   store = open_store(config)
   found = {}
-  for table in TABLES:
+  for table in pipeline_lib.TABLES:
     uri = latest_output_uri(config, f"{table}_ExampleValidator", "anomalies",
                             store)
     if not uri:

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from components import artifacts
+from components import example_io
 from relvid import config as config_lib
 from relvid import contract
 from trainer import data
@@ -124,7 +125,7 @@ def run_fn(fn_args: Any) -> None:
                                 fn_args.serving_model_dir, export_config)
   # The towers' item vectors, for exact-vs-index checks and analysis.
   write_item_embeddings(fn_args.model_run_dir, catalog.item_ids, embeddings)
-  artifacts.write_json(
+  example_io.write_json(
       os.path.join(fn_args.model_run_dir, contract.TRAINING_SUMMARY_FILE),
       {"trainer": config_lib.to_dict(trainer_config),
        "export": config_lib.to_dict(export_config),
