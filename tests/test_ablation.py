@@ -2,6 +2,10 @@
 """Ablation grids, table columns and written outputs."""
 import csv
 
+import numpy as np
+import pytest
+
+from components import artifacts
 from relvid.config import TrainerConfig
 from trainer import ablation
 
@@ -37,3 +41,79 @@ def test_summary_and_outputs_follow_the_configured_ks(tmp_path):
   with open(paths["md"]) as f:
     assert "| a | 2 | 0.3000 ± 0.1000 |" in f.read()
   assert open(paths["png"], "rb").read(4) == b"\x89PNG"
+
+
+def test_every_suite_starts_with_the_baselines():
+  for suite in ("paper", "model", "opc", "weighting", "labels"):
+    names = [n for n, _ in ablation.grid_for(suite, TrainerConfig())]
+    assert names[:3] == ["popularity", "TFRS ID two-tower",
+                         "TFRS ID two-tower + logQ"], suite
+    assert len(names) == len(set(names)), suite
+  assert [n for n, _ in ablation.grid_for(
+      "paper", TrainerConfig(), baseline_rows=False)][0] == "engagement only"
+
+
+def test_opc_suite_is_the_papers_grid_plus_candidate_side():
+  grid = dict(ablation.SUITES["opc"](TrainerConfig(opc=True)))
+  assert not grid["no OPC"].opc
+  trigger_side = [c for n, c in grid.items() if n.startswith("OPC trigger")]
+  assert sorted((c.opc_alpha, c.opc_beta) for c in trigger_side) == sorted(
+      (a, b) for a in (1.0, 10.0, 100.0) for b in (0.5, 0.75, 1.0))
+  assert grid["OPC candidate a=1 b=0.5"].opc_side == "candidate"
+  assert grid["OPC both a=1 b=0.5"].opc_side == "both"
+
+
+def test_weighting_suite_switches_weighting_and_targets():
+  grid = dict(ablation.SUITES["weighting"](TrainerConfig()))
+  assert grid["uncertainty weighting (from 1:1)"].task_weighting == (
+      "uncertainty")
+  assert grid["soft targets 1:10"].semantic_targets == "soft"
+  assert grid["soft targets 1:10"].engagement_weight == 10.0
+  assert grid["fixed 1:500"].semantic_targets == "binary"
+
+
+def topic_catalog():
+  """Items 0-3 are topic a, 4-7 topic b, 8 has no topic."""
+  topics = [["a"]] * 4 + [["b"]] * 4 + [[]]
+  return artifacts.Catalog(
+      item_ids=np.array([f"i{i}" for i in range(9)], dtype=object),
+      text=np.zeros((9, 2), np.float32), has_text=np.ones(9, np.float32),
+      topics=topics, train_engagements=np.zeros(9, np.int64))
+
+
+def test_label_quality_by_hand():
+  quality = ablation.label_quality(topic_catalog(), np.array([0, 0, 4, 8]),
+                                   np.array([1, 5, 6, 2]))
+  assert quality == {"pairs": 4, "topic_precision": 0.5,
+                     "item_coverage": 7 / 9}
+
+
+@pytest.mark.parametrize("precision", [0.5, 0.75, 1.0, 0.0])
+def test_controlled_labels_have_the_asked_precision_and_size(precision):
+  catalog = topic_catalog()
+  # Mined: 2 sharing a topic, 2 not.
+  anchors, positives = np.array([0, 4, 0, 5]), np.array([1, 5, 4, 2])
+  got = ablation.labels_at_precision(catalog, anchors, positives, precision,
+                                     seed=0)
+  assert len(got[0]) == 4
+  quality = ablation.label_quality(catalog, *got)
+  assert quality["topic_precision"] == precision
+  assert (got[0] != got[1]).all()
+  mined = set(zip(anchors.tolist(), positives.tolist()))
+  used = set(zip(got[0].tolist(), got[1].tolist()))
+  # Mined pairs come first: at 0.5 the label set is exactly the mined one.
+  if precision == 0.5:
+    assert used == mined
+
+
+def test_loss_columns_are_means_and_blank_for_baselines():
+  with_losses = metrics(0.2, 0.4, 0.6)
+  with_losses["losses"] = {"engagement_loss": 4.0, "semantic_loss": 2.0}
+  other = dict(metrics(0.2, 0.4, 0.6),
+               losses={"engagement_loss": 6.0, "semantic_loss": 4.0})
+  rows = ablation.summarize({"model": [with_losses, other],
+                             "popularity": [metrics(0.1, 0.2, 0.3)]}, [10, 20])
+  assert (rows[0]["L_eng"], rows[0]["L_sem"]) == ("5", "3")
+  assert rows[1]["L_eng"] == ""
+  table = ablation.markdown_table(rows, [10, 20])
+  assert table.splitlines()[-1].endswith("| – | – |")

@@ -116,3 +116,15 @@ def test_demo_media_config_file_loads():
   config = config_lib.load_config(path)
   assert config.data.source == config_lib.DEMO_MEDIA
   assert config.visual.enabled and config.trainer.use_visual
+
+
+def test_movielens_1m_config_file_loads():
+  import os
+  path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "configs",
+                      "movielens_1m.yaml")
+  config = config_lib.load_config(path)
+  assert config.data.source == config_lib.MOVIELENS_1M
+  assert config.output_dir == "outputs/movielens_1m"
+  assert config_lib.MOVIELENS_1M in config_lib.SOURCES
+  with pytest.raises(ValueError, match="data.source"):
+    config_lib.load_config(None, ["data.source=movielens_10m"])

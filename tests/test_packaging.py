@@ -69,7 +69,8 @@ def test_wheel_installs_into_a_clean_venv_in_one_pass(tmp_path):
       "assert os.path.isfile(os.path.join(relvid.config.PACKAGED_SCHEMA_DIR,"
       " 'items', 'schema.pbtxt'))\n"
       "assert relvid.config.__file__.startswith(os.environ['VIRTUAL_ENV'])\n"
-      "for folder in (assets.movielens_100k_dir(), assets.minilm_dir()):\n"
+      "for folder in (assets.movielens_100k_dir(), assets.movielens_1m_dir(),\n"
+      "               assets.minilm_dir()):\n"
       "  assert os.listdir(folder)\n"
       "print('ok')\n")
   env = dict(os.environ, VIRTUAL_ENV=str(tmp_path / "venv"),

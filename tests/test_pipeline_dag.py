@@ -32,7 +32,7 @@ def test_mining_parameters_reach_pair_generation_when_the_task_is_on():
 
 
 def test_building_any_dag_writes_nothing(tmp_path):
-  for source in ("movielens_100k", "demo_media"):
+  for source in ("movielens_100k", "movielens_1m", "demo_media"):
     config = config_lib.load_config(None, [
         f"output_dir={tmp_path / source}", f"data.source={source}",
         "visual.enabled=true"])

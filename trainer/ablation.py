@@ -1,40 +1,66 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-"""Ablation: the paper's variants on the pipeline's data, several seeds.
+"""Ablation: the paper's variants and the baselines on the pipeline's data,
+several seeds.
 
-`run_ablation(examples_uri, ...)` reads a CoEngagementPairs artifact, trains
-each variant with `trainer.task.train`, retrieves the exact top-K for every
-eval trigger from the trained towers, and computes the evaluator's metrics;
-`write_outputs` writes `ablation.md`, `ablation.csv` and `frontier.png`
-(engagement recall vs topic match). `relvid ablate` (pipeline/cli.py) finds
-the newest pairs of the configured pipeline and writes them under
-`<output_dir>/ablation/<suite>/`.
+`run_ablation(examples_uri, ...)` reads a CoEngagementPairs artifact, fits
+each variant of a suite (a `TrainerConfig` trained by `trainer.task.train`,
+or a fit function such as a baseline), retrieves the exact top-K for every
+eval trigger, and computes the evaluator's metrics; `write_outputs` writes
+`ablation.md`, `ablation.csv` and `frontier.png` (engagement recall vs topic
+match). `relvid ablate` (pipeline/cli.py) finds the newest pairs of the
+configured pipeline and writes them under `<output_dir>/ablation/<suite>/`.
 
-Suite `paper` (semantic:engagement weight written as the paper does, 1:R
-means semantic_weight=1, engagement_weight=R):
-  engagement only; +semantic 1:1, 1:10, 1:100, 1:500, 1:1000; engagement
-  only + OPC; +semantic 1:10 + OPC.
-Suite `modality` (needs visual vectors: `--config configs/demo_media.yaml`
-after `make demo-media`), each with the ID embedding, the config's task
-weights otherwise:
-  text only; text + visual; visual only.
+Every suite starts with the baselines (`trainer.baselines`): popularity and
+the plain TFRS two-tower on item IDs, without and with logQ.
+
+Suites (semantic:engagement weights written as the paper does: 1:R means
+semantic_weight=1, engagement_weight=R):
+  paper      engagement only; +semantic 1:1, 1:10, 1:100, 1:500, 1:1000;
+             engagement only + OPC; +semantic 1:10 + OPC.
+  model      the default against what it replaced and the options tried
+             (dense fusion with cosine / 0.05, mixed negatives, early
+             stopping, ID only).
+  opc        the paper's OPC grid alpha in {1, 10, 100} x beta in
+             {0.5, 0.75, 1.0} on the trigger side, and candidate-side and
+             two-sided correction (read the tail-trigger columns).
+  weighting  fixed ratios vs uncertainty weighting; binary vs soft
+             semantic targets.
+  labels     the semantic task with mined pseudo-labels at three cosine
+             thresholds, then a CONTROLLED study (never a default): label
+             sets of the same size as the mined one at topic precision 0.5,
+             0.7, 0.9 and 1.0, built by mixing mined pairs with pairs drawn
+             by their topics (the evaluation labels), at 1:1 and 1:10.
+  modality   needs visual vectors (`--config configs/demo_media.yaml`
+             after `make demo-media`): text only; text + visual; visual
+             only, each with the ID embedding.
 """
 import csv
 import dataclasses
 import io
 import os
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
 
 from components import artifacts
-from components import evaluator
 from relvid import config as config_lib
 from relvid import contract
+from trainer import baselines
+from trainer import data
 from trainer import task
+from trainer import validation
 
 SEMANTIC_RATIOS = (1, 10, 100, 500, 1000)
+OPC_ALPHAS = (1.0, 10.0, 100.0)
+OPC_BETAS = (0.5, 0.75, 1.0)
+LABEL_THRESHOLDS = (0.6, 0.7, 0.8)
+LABEL_PRECISIONS = (0.5, 0.7, 0.9, 1.0)
+
+# (catalog, train pairs, seed) -> anything with item_embeddings().
+Fit = Callable[[artifacts.Catalog, artifacts.Pairs, int], Any]
+Variant = Union[config_lib.TrainerConfig, Fit]
 
 
 def columns(ks: Sequence[int]) -> List[Tuple[str, str, str]]:
@@ -50,6 +76,11 @@ def columns(ks: Sequence[int]) -> List[Tuple[str, str, str]]:
           (f"tail topic@{small}", "tail_triggers", f"topic_match@{small}")]
 
 
+# The per-task loss magnitudes (means over the last epoch), so a ratio such
+# as 1:500 can be read as what it does to the gradient mix.
+LOSS_COLUMNS = (("L_eng", "engagement_loss"), ("L_sem", "semantic_loss"))
+
+
 def variants(base: config_lib.TrainerConfig
              ) -> List[Tuple[str, config_lib.TrainerConfig]]:
   """The paper's ablation grid as (name, TrainerConfig)."""
@@ -57,11 +88,67 @@ def variants(base: config_lib.TrainerConfig
                               semantic_weight=0.0, opc=False)
   grid = [("engagement only", plain)]
   for ratio in SEMANTIC_RATIOS:
-    grid.append((f"+semantic 1:{ratio}", dataclasses.replace(
-        plain, semantic_weight=1.0, engagement_weight=float(ratio))))
+    grid.append((f"+semantic 1:{ratio}", _semantic(plain, ratio)))
   grid.append(("engagement + OPC", dataclasses.replace(plain, opc=True)))
   grid.append(("+semantic 1:10 + OPC", dataclasses.replace(
-      plain, semantic_weight=1.0, engagement_weight=10.0, opc=True)))
+      _semantic(plain, 10), opc=True)))
+  return grid
+
+
+def _semantic(config: config_lib.TrainerConfig, ratio: float,
+              **changes: Any) -> config_lib.TrainerConfig:
+  return dataclasses.replace(config, semantic_weight=1.0,
+                             engagement_weight=float(ratio), **changes)
+
+
+def model_variants(base: config_lib.TrainerConfig
+                   ) -> List[Tuple[str, config_lib.TrainerConfig]]:
+  """The configured model against the one it replaced and the options
+  tried on the way."""
+  return [
+      ("relvid (configured)", base),
+      ("before: dense fusion, cosine / 0.05, batch 512, 5 epochs, lr 0.005",
+       dataclasses.replace(base, fusion="dense", normalize=True,
+                           temperature=0.05, output_dim=64, batch_size=512,
+                           epochs=5, id_dim=32, learning_rate=0.005)),
+      ("residual, cosine / 0.05", dataclasses.replace(
+          base, normalize=True, temperature=0.05)),
+      ("+ 512 uniform negatives", dataclasses.replace(
+          base, uniform_negatives=512)),
+      ("+ early stopping (5% of train pairs)", dataclasses.replace(
+          base, validation_fraction=0.05, epochs=10)),
+      ("ID only (relvid towers)", dataclasses.replace(base, use_text=False,
+                                                      use_visual=False)),
+  ]
+
+
+def opc_variants(base: config_lib.TrainerConfig
+                 ) -> List[Tuple[str, config_lib.TrainerConfig]]:
+  """The paper's OPC grid (trigger side) and the candidate-side options."""
+  plain = dataclasses.replace(base, opc=False)
+  grid = [("no OPC", plain)]
+  for alpha in OPC_ALPHAS:
+    for beta in OPC_BETAS:
+      grid.append((f"OPC trigger a={alpha:g} b={beta:g}", dataclasses.replace(
+          plain, opc=True, opc_alpha=alpha, opc_beta=beta)))
+  for side in ("candidate", "both"):
+    grid.append((f"OPC {side} a=1 b=0.5", dataclasses.replace(
+        plain, opc=True, opc_alpha=1.0, opc_beta=0.5, opc_side=side)))
+  return grid
+
+
+def weighting_variants(base: config_lib.TrainerConfig
+                       ) -> List[Tuple[str, config_lib.TrainerConfig]]:
+  """Fixed task ratios vs uncertainty weighting; binary vs soft targets."""
+  plain = dataclasses.replace(base, semantic_weight=0.0, engagement_weight=1.0)
+  grid = [("engagement only", plain)]
+  for ratio in (1, 10, 500):
+    grid.append((f"fixed 1:{ratio}", _semantic(plain, ratio)))
+  grid.append(("uncertainty weighting (from 1:1)", _semantic(
+      plain, 1, task_weighting="uncertainty")))
+  for ratio in (1, 10):
+    grid.append((f"soft targets 1:{ratio}", _semantic(
+        plain, ratio, semantic_targets="soft")))
   return grid
 
 
@@ -74,39 +161,152 @@ def modality_variants(base: config_lib.TrainerConfig
                                      ("visual only", False, True))]
 
 
-SUITES = {"paper": variants, "modality": modality_variants}
+def shares_topic(topics: Sequence[Sequence[str]], first: np.ndarray,
+                 second: np.ndarray) -> np.ndarray:
+  """Per pair, whether the two items share a topic."""
+  sets = [set(t) for t in topics]
+  return np.array([bool(sets[a] & sets[b]) for a, b in zip(first, second)],
+                  bool)
 
 
-def exact_top_k(trigger_vectors: np.ndarray, candidate_vectors: np.ndarray,
-                triggers: np.ndarray, k: int) -> np.ndarray:
-  """Exact top-k catalog indices per trigger by dot product, self excluded."""
-  scores = trigger_vectors[triggers] @ candidate_vectors.T
-  scores[np.arange(len(triggers)), triggers] = -np.inf
-  k = min(k, candidate_vectors.shape[0] - 1)
-  top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-  order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1)
-  return np.take_along_axis(top, order, axis=1)
+def label_quality(catalog: artifacts.Catalog, anchors: np.ndarray,
+                  positives: np.ndarray) -> Dict[str, float]:
+  """How good a pseudo-label set is: its size, the share of its pairs that
+  share a topic (precision) and the share of the catalog it touches."""
+  touched = np.union1d(anchors, positives)
+  return {"pairs": int(len(anchors)),
+          "topic_precision": (float(shares_topic(catalog.topics, anchors,
+                                                 positives).mean())
+                              if len(anchors) else float("nan")),
+          "item_coverage": len(touched) / len(catalog)}
 
 
-def evaluate_model(model, catalog: artifacts.Catalog,
-                   eval_pairs: artifacts.Pairs,
-                   eval_config: config_lib.EvalConfig) -> Dict:
-  """The evaluator's metrics for a trained model (exact retrieval)."""
-  pair_trigger, pair_candidate = evaluator.distinct_pairs(
-      eval_pairs.trigger, eval_pairs.candidate)
-  triggers = np.unique(pair_trigger)
-  vectors = model.item_embeddings()
-  top = exact_top_k(vectors["trigger"], vectors["candidate"], triggers,
-                    max(eval_config.ks))
-  return evaluator.retrieval_metrics(
-      triggers, top, pair_trigger, pair_candidate, catalog.topics,
-      catalog.train_engagements, eval_config.ks,
-      eval_config.popular_fraction, eval_config.tail_fraction)
+def _random_pairs(rng: np.random.Generator, topics: Sequence[Sequence[str]],
+                  count: int, sharing: bool) -> Tuple[np.ndarray, np.ndarray]:
+  """`count` random item pairs (i != j, both with topics) that do / do not
+  share a topic, by rejection sampling."""
+  with_topics = np.flatnonzero([len(t) > 0 for t in topics])
+  first, second = [], []
+  while sum(len(f) for f in first) < count:
+    a = rng.choice(with_topics, 4 * count + 64)
+    b = rng.choice(with_topics, 4 * count + 64)
+    keep = (a != b) & (shares_topic(topics, a, b) == sharing)
+    first.append(a[keep])
+    second.append(b[keep])
+  return (np.concatenate(first)[:count].astype(np.int64),
+          np.concatenate(second)[:count].astype(np.int64))
+
+
+def labels_at_precision(catalog: artifacts.Catalog, anchors: np.ndarray,
+                        positives: np.ndarray, precision: float,
+                        seed: int) -> Tuple[np.ndarray, np.ndarray]:
+  """A CONTROLLED label set (a study, never a default): as many pairs as the
+  mined set, round(precision * n) of them sharing a topic. Mined pairs are
+  used first (sharing ones for the sharing part, the others for the rest);
+  random pairs with / without a shared topic make up any shortfall."""
+  rng = np.random.default_rng(seed)
+  n = len(anchors)
+  sharing = shares_topic(catalog.topics, anchors, positives)
+  parts = []
+  for want, mask, share in ((int(round(precision * n)), sharing, True),
+                            (n - int(round(precision * n)), ~sharing, False)):
+    rows = rng.permutation(np.flatnonzero(mask))[:want]
+    parts.append((anchors[rows], positives[rows]))
+    if want > len(rows):
+      parts.append(_random_pairs(rng, catalog.topics, want - len(rows),
+                                 share))
+  return (np.concatenate([p[0] for p in parts]).astype(np.int64),
+          np.concatenate([p[1] for p in parts]).astype(np.int64))
+
+
+def label_variants(base: config_lib.TrainerConfig,
+                   catalog: Optional[artifacts.Catalog] = None
+                   ) -> List[Tuple[str, Variant]]:
+  """Mined pseudo-labels at several thresholds, then the controlled
+  precision study at the configured threshold (see the module docstring)."""
+  plain = dataclasses.replace(base, semantic_weight=0.0, engagement_weight=1.0)
+  grid: List[Tuple[str, Variant]] = [("engagement only", plain)]
+  for threshold in LABEL_THRESHOLDS:
+    grid.append((f"mined cos>={threshold:g} 1:10", _semantic(
+        plain, 10, semantic_threshold=threshold)))
+  if catalog is None:
+    return grid
+  mined = data.mine_semantic_pairs(catalog.text, catalog.has_text,
+                                   base.semantic_threshold,
+                                   base.semantic_neighbors,
+                                   index=base.semantic_index)
+  for ratio in (1, 10):
+    for precision in LABEL_PRECISIONS:
+      labels = labels_at_precision(catalog, *mined, precision, base.seed)
+      config = _semantic(plain, ratio)
+      grid.append((f"CONTROLLED precision {precision:g} 1:{ratio}",
+                   _with_labels(config, labels)))
+  return grid
+
+
+def _with_labels(config: config_lib.TrainerConfig,
+                 labels: Tuple[np.ndarray, np.ndarray]) -> Fit:
+  def fit(catalog, train_pairs, seed):
+    return task.train(catalog, train_pairs,
+                      dataclasses.replace(config, seed=config.seed + seed),
+                      semantic=labels)
+  return fit
+
+
+def label_quality_table(catalog: artifacts.Catalog,
+                        train_pairs: artifacts.Pairs,
+                        base: config_lib.TrainerConfig,
+                        thresholds: Sequence[float] = (0.5, 0.6, 0.7, 0.8,
+                                                       0.9),
+                        neighbors: Sequence[int] = (10, 50)) -> str:
+  """Markdown: pseudo-label sets mined per threshold / neighbours, with the
+  co-engaged train pairs and random pairs for reference (no training)."""
+  lines = ["| labels | pairs | topic precision | item coverage |",
+           "|---|---|---|---|"]
+
+  def add(name, quality):
+    lines.append(f"| {name} | {quality['pairs']} | "
+                 f"{quality['topic_precision']:.3f} | "
+                 f"{quality['item_coverage']:.3f} |")
+
+  for threshold in thresholds:
+    for count in neighbors:
+      add(f"mined cos>={threshold:g}, {count} neighbours", label_quality(
+          catalog, *data.mine_semantic_pairs(
+              catalog.text, catalog.has_text, threshold, count,
+              index=base.semantic_index)))
+  add("co-engaged train pairs", label_quality(catalog, train_pairs.trigger,
+                                              train_pairs.candidate))
+  rng = np.random.default_rng(base.seed)
+  size = min(len(train_pairs), 100_000)
+  add("random pairs", label_quality(catalog, rng.integers(0, len(catalog),
+                                                          size),
+                                    rng.integers(0, len(catalog), size)))
+  return "\n".join(lines) + "\n"
+
+
+def write_label_quality(examples_uri: str, config: config_lib.PipelineConfig,
+                        folder: str) -> str:
+  """`labels.md` (see `label_quality_table`) under `folder`; returns it."""
+  catalog = artifacts.load_catalog(examples_uri)
+  table = label_quality_table(
+      catalog, artifacts.load_pairs(examples_uri, contract.TRAIN, catalog),
+      config.trainer)
+  tf.io.gfile.makedirs(folder)
+  with tf.io.gfile.GFile(os.path.join(folder, "labels.md"), "w") as f:
+    f.write(table)
+  return table
+
+
+SUITES = {"paper": variants, "modality": modality_variants,
+          "model": model_variants, "opc": opc_variants,
+          "weighting": weighting_variants, "labels": label_variants}
 
 
 def summarize(runs: Dict[str, List[Dict]], ks: Sequence[int]
               ) -> List[Dict[str, str]]:
-  """Mean (and std over seeds) of each column, per variant."""
+  """Mean (and std over seeds) of each column, per variant; the loss
+  columns are empty for models without those tasks (the baselines)."""
   rows = []
   for name, results in runs.items():
     row = {"variant": name, "seeds": str(len(results))}
@@ -114,19 +314,25 @@ def summarize(runs: Dict[str, List[Dict]], ks: Sequence[int]
       values = np.array([r[section][metric] for r in results], float)
       row[title] = f"{np.nanmean(values):.4f}"
       row[title + " std"] = f"{np.nanstd(values):.4f}"
+    for title, key in LOSS_COLUMNS:
+      values = [r.get("losses", {}).get(key) for r in results]
+      row[title] = ("" if None in values else f"{np.mean(values):.4g}")
     rows.append(row)
   return rows
 
 
 def markdown_table(rows: List[Dict[str, str]], ks: Sequence[int]) -> str:
-  """The summary as a Markdown table: mean ± std per column."""
+  """The summary as a Markdown table: mean ± std per column, then the
+  per-task loss magnitudes."""
   table = columns(ks)
-  titles = ["variant", "seeds"] + [c[0] for c in table]
+  titles = (["variant", "seeds"] + [c[0] for c in table] +
+            [t for t, _ in LOSS_COLUMNS])
   lines = ["| " + " | ".join(titles) + " |",
            "|" + "---|" * len(titles)]
   for row in rows:
-    cells = [row["variant"], row["seeds"]] + [
-        f"{row[t]} ± {row[t + ' std']}" for t, _, _ in table]
+    cells = ([row["variant"], row["seeds"]] +
+             [f"{row[t]} ± {row[t + ' std']}" for t, _, _ in table] +
+             [row.get(t) or "–" for t, _ in LOSS_COLUMNS])
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines) + "\n"
 
@@ -156,7 +362,10 @@ def write_outputs(rows: List[Dict[str, str]], folder: str, ks: Sequence[int],
   for row in rows:
     x, y = float(row[recall]), float(row[topic])
     axes.errorbar(x, y, xerr=float(row[recall + " std"]),
-                  yerr=float(row[topic + " std"]), fmt="o")
+                  yerr=float(row[topic + " std"]),
+                  fmt="s" if row["variant"] in baselines.BASELINES else "o",
+                  color="gray" if row["variant"] in baselines.BASELINES
+                  else None)
     axes.annotate(row["variant"], (x, y), textcoords="offset points",
                   xytext=(4, 4), fontsize=8)
   axes.set_xlabel(f"engagement: {recall} of held-out co-engagements")
@@ -172,18 +381,51 @@ def write_outputs(rows: List[Dict[str, str]], folder: str, ks: Sequence[int],
   return paths
 
 
+def grid_for(suite: str, base: config_lib.TrainerConfig,
+             catalog: Optional[artifacts.Catalog] = None,
+             baseline_rows: bool = True) -> List[Tuple[str, Variant]]:
+  """The baselines, then the suite's variants."""
+  if suite not in SUITES:
+    raise ValueError(f"unknown suite {suite!r}; one of {sorted(SUITES)}")
+  grid: List[Tuple[str, Variant]] = (
+      list(baselines.BASELINES.items()) if baseline_rows else [])
+  variants_of = SUITES[suite]
+  grid += (variants_of(base, catalog) if variants_of is label_variants
+           else variants_of(base))
+  return grid
+
+
+def fit_variant(variant: Variant, catalog: artifacts.Catalog,
+                train_pairs: artifacts.Pairs, seed: int) -> Any:
+  """Trains one variant for seed number `seed` (0, 1, ...)."""
+  if isinstance(variant, config_lib.TrainerConfig):
+    return task.train(catalog, train_pairs, dataclasses.replace(
+        variant, seed=variant.seed + seed))
+  return variant(catalog, train_pairs, seed)
+
+
+def _losses(model: Any) -> Dict[str, float]:
+  """The last epoch's per-task loss means, for models that log them."""
+  history = getattr(getattr(model, "history", None), "history", {}) or {}
+  return {key: float(history[key][-1]) for _, key in LOSS_COLUMNS
+          if history.get(key) and history[key][-1] > 0}
+
+
 def run_ablation(examples_uri: str, config: config_lib.PipelineConfig,
                  seeds: int, only: Optional[Sequence[str]] = None,
-                 suite: str = "paper") -> List[Dict[str, str]]:
-  """Trains and evaluates every variant of `suite` for `seeds` seeds.
+                 suite: str = "paper",
+                 baseline_rows: bool = True) -> List[Dict[str, str]]:
+  """Trains and evaluates the baselines and every variant of `suite` for
+  `seeds` seeds.
 
   Args:
     examples_uri: a CoEngagementPairs `pairs` artifact.
     config: the trainer section is the variants' base; the eval section
       sets the metrics.
     seeds: runs per variant (seed, seed + 1, ...).
-    only: variant names to run (all when empty).
+    only: variant names to run (all when empty); baselines are names too.
     suite: a key of SUITES.
+    baseline_rows: whether the baselines are run (when `only` allows).
 
   Returns:
     One summary row per variant (see `summarize`).
@@ -193,7 +435,8 @@ def run_ablation(examples_uri: str, config: config_lib.PipelineConfig,
   eval_pairs = artifacts.load_pairs(examples_uri, contract.EVAL, catalog)
   runs: Dict[str, List[Dict]] = {}
   small, large = min(config.eval.ks), max(config.eval.ks)
-  grid = [(n, c) for n, c in SUITES[suite](config.trainer)
+  grid = [(n, v) for n, v in grid_for(suite, config.trainer, catalog,
+                                      baseline_rows)
           if not only or n in only]
   if not grid:
     raise ValueError(f"no variant of suite {suite!r} is named {list(only)}")
@@ -203,14 +446,16 @@ def run_ablation(examples_uri: str, config: config_lib.PipelineConfig,
   for number, (name, variant) in enumerate(grid, 1):
     for seed in range(seeds):
       started = time.time()
-      model = task.train(catalog, train_pairs,
-                         dataclasses.replace(variant,
-                                             seed=variant.seed + seed))
-      result = evaluate_model(model, catalog, eval_pairs, config.eval)
+      model = fit_variant(variant, catalog, train_pairs, seed)
+      result = validation.evaluate_model(model, catalog, eval_pairs,
+                                         config.eval)
+      result["losses"] = _losses(model)
       runs.setdefault(name, []).append(result)
       bar.write(f"[{number}/{len(grid)}] {name} seed {seed}: "
                 f"recall@{large}={result['all'][f'recall@{large}']:.4f} "
                 f"topic@{small}={result['all'][f'topic_match@{small}']:.4f} "
+                f"popular@{small}="
+                f"{result['all'][f'popular_share@{small}']:.4f} "
                 f"({time.time() - started:.0f} s)")
       bar.update(1)
   bar.close()

@@ -52,12 +52,17 @@ def trigger_counts_by_item(pairs: Pairs, num_items: int) -> np.ndarray:
   return counts
 
 
+def candidate_counts(pairs: Pairs, num_items: int) -> np.ndarray:
+  """Per item, its occurrences as a candidate in `pairs` (pair_count summed),
+  for candidate-side OPC."""
+  return np.bincount(pairs.candidate, weights=pairs.pair_count,
+                     minlength=num_items).astype(np.float32)
+
+
 def candidate_probability(pairs: Pairs, num_items: int) -> np.ndarray:
   """Per item, its share of candidate occurrences (for logQ correction);
-  never zero, so log() stays finite."""
-  counts = np.bincount(pairs.candidate, weights=pairs.pair_count,
-                       minlength=num_items).astype(np.float64)
-  counts += 1.0  # add-one smoothing
+  never zero (add-one smoothing), so log() stays finite."""
+  counts = candidate_counts(pairs, num_items).astype(np.float64) + 1.0
   return (counts / counts.sum()).astype(np.float32)
 
 

@@ -5,13 +5,14 @@ Trainer's GenericExecutor hook).
 The Trainer's `examples` input is the CoEngagementPairs artifact: its
 `train` split feeds the engagement task, its `catalog` split the towers'
 features and the semantic pseudo-labels. `custom_config` carries the
-TrainerConfig and ExportConfig as dicts.
+TrainerConfig, ExportConfig and EvalConfig (the validation metrics) as dicts.
+TensorBoard logs go to the run's `model_run_dir`.
 """
 import io
 import logging
 import os
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -23,39 +24,56 @@ from relvid import contract
 from trainer import data
 from trainer import export
 from trainer import model as model_lib
+from trainer import validation
 
 EMBEDDINGS_FILE = contract.ITEM_EMBEDDINGS_FILE
 
 
 class _EpochLog(tf.keras.callbacks.Callback):
-  """One progress line per epoch (loss and time)."""
+  """One progress line per epoch: the losses, the validation recall and
+  topic match when there is validation, and the time."""
 
   def on_epoch_begin(self, epoch, logs=None):
     self._started = time.time()
 
   def on_epoch_end(self, epoch, logs=None):
-    logging.info("epoch %d/%d: loss %.4f (%.1f s)", epoch + 1,
-                 self.params.get("epochs", 0), (logs or {}).get("loss", 0.0),
+    logs = logs or {}
+    shown = ", ".join(f"{name} {value:.4f}" for name, value in logs.items()
+                      if name in ("loss", "engagement_loss", "semantic_loss")
+                      or name.startswith(("val_recall@", "val_topic_match@")))
+    logging.info("epoch %d/%d: %s (%.1f s)", epoch + 1,
+                 self.params.get("epochs", 0), shown,
                  time.time() - self._started)
 
 
 def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
           config: config_lib.TrainerConfig,
-          semantic: Optional[Tuple[np.ndarray, np.ndarray]] = None
+          semantic: Optional[Tuple[np.ndarray, np.ndarray]] = None,
+          eval_config: Optional[config_lib.EvalConfig] = None,
+          log_dir: Optional[str] = None,
+          monitor_pairs: Optional[artifacts.Pairs] = None
           ) -> model_lib.RelatedVideoModel:
   """Fits the two-tower model on the engagement (and semantic) task.
 
   Args:
     catalog: the item catalog (text vectors, ids).
-    train_pairs: train-split co-engagement pairs.
+    train_pairs: train-split co-engagement pairs; `validation_fraction` of
+      them are held out for early stopping.
     config: model, task weights, OPC and optimisation settings.
     semantic: the semantic pseudo-label pairs (anchor, positive catalog
       indices) mined by the pipeline; None mines them here, in memory.
+    eval_config: the metrics computed on the validation pairs (ks, popular
+      and tail fractions); defaults to EvalConfig().
+    log_dir: where TensorBoard logs go (None: none are written).
+    monitor_pairs: without a validation split, pairs whose metrics are
+      logged per epoch for watching only (the Trainer passes the eval
+      split, as Keras's `validation_data` does); never used to stop.
 
   Returns:
-    The trained model.
+    The trained model (the best epoch's weights under early stopping).
   """
   tf.keras.utils.set_random_seed(config.seed)
+  eval_config = eval_config or config_lib.EvalConfig()
   trigger_counts = data.trigger_counts_by_item(train_pairs, len(catalog))
   if config.semantic_weight <= 0:
     semantic = None
@@ -70,14 +88,40 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
       raise ValueError(
           "trainer.semantic_weight > 0 but no item pair reaches "
           f"trainer.semantic_threshold={config.semantic_threshold}")
+  fit_pairs, validation_pairs = validation.split_validation(
+      train_pairs, config.validation_fraction, config.seed)
   model = model_lib.RelatedVideoModel(
       len(catalog), model_lib.content_features(catalog, config), config,
-      data.candidate_probability(train_pairs, len(catalog)))
-  model.compile(optimizer=tf.keras.optimizers.Adam(config.learning_rate))
-  dataset = data.training_dataset(train_pairs, config.batch_size, config.seed,
+      data.candidate_probability(fit_pairs, len(catalog)),
+      data.candidate_counts(fit_pairs, len(catalog)))
+  model.compile(optimizer=make_optimizer(config))
+  dataset = data.training_dataset(fit_pairs, config.batch_size, config.seed,
                                   semantic, trigger_counts)
-  model.fit(dataset, epochs=config.epochs, verbose=0, callbacks=[_EpochLog()])
+  callbacks: List[tf.keras.callbacks.Callback] = []
+  if len(validation_pairs):
+    callbacks += [validation.ValidationMetrics(catalog, validation_pairs,
+                                               eval_config),
+                  validation.early_stopping(config, eval_config)]
+  elif monitor_pairs is not None and len(monitor_pairs):
+    callbacks.append(validation.ValidationMetrics(catalog, monitor_pairs,
+                                                  eval_config))
+  callbacks.append(_EpochLog())
+  if log_dir:
+    # As the TFX taxi template does: scalars per epoch, comparable across
+    # runs in TensorBoard (`tensorboard --logdir <model_run_dir>`).
+    callbacks.append(tf.keras.callbacks.TensorBoard(
+        log_dir=log_dir, update_freq="epoch", write_graph=False,
+        profile_batch=0))
+  model.fit(dataset, epochs=config.epochs, verbose=0, callbacks=callbacks)
   return model
+
+
+def make_optimizer(config: config_lib.TrainerConfig
+                   ) -> tf.keras.optimizers.Optimizer:
+  """config.optimizer at config.learning_rate."""
+  if config.optimizer == "adagrad":
+    return tf.keras.optimizers.Adagrad(config.learning_rate)
+  return tf.keras.optimizers.Adam(config.learning_rate)
 
 
 def write_item_embeddings(model_run_dir: str, item_ids: np.ndarray,
@@ -112,13 +156,18 @@ def run_fn(fn_args: Any) -> None:
                                         custom.get("trainer", {}))
   export_config = config_lib.from_dict(config_lib.ExportConfig,
                                        custom.get("export", {}))
+  eval_config = config_lib.from_dict(config_lib.EvalConfig,
+                                     custom.get("eval", {}))
   examples_uri = _examples_uri(fn_args.train_files[0])
   catalog = artifacts.load_catalog(examples_uri)
   train_pairs = artifacts.load_pairs(examples_uri, contract.TRAIN, catalog)
   semantic = artifacts.load_semantic_pairs(examples_uri, catalog)
   logging.info("training on %d pairs over %d items", len(train_pairs),
                len(catalog))
-  model = train(catalog, train_pairs, trainer_config, semantic)
+  model = train(catalog, train_pairs, trainer_config, semantic, eval_config,
+                log_dir=fn_args.model_run_dir,
+                monitor_pairs=artifacts.load_pairs(examples_uri,
+                                                   contract.EVAL, catalog))
   embeddings = model.item_embeddings()
   export.export_retrieval_model(model.trigger_tower, catalog.item_ids,
                                 embeddings["candidate"],
@@ -130,6 +179,9 @@ def run_fn(fn_args: Any) -> None:
       {"trainer": config_lib.to_dict(trainer_config),
        "export": config_lib.to_dict(export_config),
        "num_train_pairs": len(train_pairs),
+       "epochs_trained": len(model.history.epoch),
+       "history": {name: [float(v) for v in values]
+                   for name, values in model.history.history.items()},
        "semantic_pairs_from_pipeline": (
            None if semantic is None else len(semantic[0])),
        "num_items": len(catalog),
