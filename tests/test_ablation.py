@@ -117,3 +117,11 @@ def test_loss_columns_are_means_and_blank_for_baselines():
   assert rows[1]["L_eng"] == ""
   table = ablation.markdown_table(rows, [10, 20])
   assert table.splitlines()[-1].endswith("| – | – |")
+
+
+def test_controlled_labels_fail_clearly_when_topics_cannot_give_them():
+  catalog = topic_catalog()
+  catalog.topics[:] = [["a"]] * 8 + [[]]  # every pair shares topic a
+  with pytest.raises(ValueError, match="do not share a topic"):
+    ablation.labels_at_precision(catalog, np.array([0]), np.array([1]),
+                                 0.0, seed=0)

@@ -49,10 +49,24 @@ def test_yaml_then_overrides(tmp_path):
     ("export.index=hnsw", "export.index"),
     ("eval.ks=10,500", "eval.ks"),
     ("eval.recall_floor=2", "eval.recall_floor"),
+    ("trainer.fusion=concat", "trainer.fusion"),
+    ("trainer.optimizer=sgd", "trainer.optimizer"),
+    ("trainer.opc_side=user", "trainer.opc_side"),
+    ("trainer.task_weighting=gradnorm", "trainer.task_weighting"),
+    ("trainer.semantic_targets=graded", "trainer.semantic_targets"),
+    ("trainer.validation_fraction=1", "trainer.validation_fraction"),
+    ("trainer.uniform_negatives=-1", "trainer.uniform_negatives"),
 ])
 def test_invalid_values_name_the_field(override, field):
   with pytest.raises(ValueError, match=f"config field {field}"):
     config_lib.load_config(None, [override])
+
+
+def test_soft_semantic_targets_need_the_text_vectors():
+  with pytest.raises(ValueError, match="config field trainer.semantic_targets"):
+    config_lib.load_config(None, ["trainer.semantic_targets=soft",
+                                  "trainer.semantic_weight=1",
+                                  "trainer.use_text=false"])
 
 
 def test_override_needs_equals_sign():

@@ -78,6 +78,19 @@ def test_ablate_on_the_small_run(small_pipeline_run, tmp_path):
                                         "frontier.png"]
 
 
+def test_ablate_labels_suite_writes_label_quality(small_pipeline_run,
+                                                  tmp_path):
+  overrides = [a for o in small_pipeline_run.overrides for a in ("--set", o)]
+  out = relvid("ablate", *overrides, "--seeds", "1", "--suite", "labels",
+               "--variant", "popularity", cwd=tmp_path)
+  assert "| popularity | 1 |" in out.stdout
+  assert "| co-engaged train pairs |" in out.stdout
+  folder = os.path.join(small_pipeline_run.config.output_dir, "ablation",
+                        "labels")
+  with open(os.path.join(folder, "labels.md")) as f:
+    assert "| mined cos>=0.7, 10 neighbours |" in f.read()
+
+
 def test_ablate_before_any_run_says_what_to_do(tmp_path):
   out = relvid("ablate", "--set", f"output_dir={tmp_path}", cwd=tmp_path,
                check=False)

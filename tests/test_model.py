@@ -39,7 +39,8 @@ def make_model(**overrides):
   # The dense, cosine model unless a test says otherwise.
   config = dataclasses.replace(
       TrainerConfig(id_dim=4, hidden_dim=8, output_dim=4, fusion="dense",
-                    normalize=True, temperature=0.05), **overrides)
+                    normalize=True, temperature=0.05, engagement_weight=1.0,
+                    semantic_weight=0.0), **overrides)
   return model_lib.RelatedVideoModel(
       NUM_ITEMS, model_lib.content_features(make_catalog(), config), config)
 
@@ -207,9 +208,10 @@ def test_uniform_negatives_widen_the_softmax():
   trigger, candidate, counts = [0, 1, 2], [4, 5, 6], [1.0, 1.0, 1.0]
   plain = make_model(logq_correction=False)
   mixed = make_model(logq_correction=False, uniform_negatives=32)
+  before = float(plain.compute_loss(batch(trigger, candidate, counts)))
+  mixed.compute_loss(batch(trigger, candidate, counts))  # builds it
   mixed.set_weights(plain.get_weights())
-  assert float(mixed.compute_loss(batch(trigger, candidate, counts))) > float(
-      plain.compute_loss(batch(trigger, candidate, counts)))
+  assert float(mixed.compute_loss(batch(trigger, candidate, counts))) > before
 
 
 def test_candidate_and_two_sided_opc_weights():
@@ -274,4 +276,24 @@ def test_soft_semantic_targets_use_the_text_cosines():
       tf.constant(q @ c.T / 0.05), tf.constant(text[sem[0]] @ text[sem[1]].T),
       0.2, tf.ones(2)))
   want = manual_loss(model, eng[0], eng[1], [1.0, 1.0]) + want_sem
+  assert got == pytest.approx(want, rel=1e-5)
+
+
+def test_logq_probabilities_reach_the_engagement_loss():
+  """logits - log q(candidate), q from the table the model was given."""
+  probability = np.linspace(0.05, 0.2, NUM_ITEMS).astype(np.float32)
+  config = dataclasses.replace(
+      TrainerConfig(id_dim=4, hidden_dim=8, output_dim=4, fusion="dense",
+                    normalize=True, temperature=0.05),
+      remove_accidental_hits=False, engagement_weight=1.0, semantic_weight=0.0)
+  model = model_lib.RelatedVideoModel(
+      NUM_ITEMS, model_lib.content_features(make_catalog(), config), config,
+      candidate_probability=probability)
+  trigger, candidate = [0, 1, 2], [4, 5, 6]
+  got = float(model.compute_loss(batch(trigger, candidate, [1.0] * 3)))
+  q = model.trigger_tower(tf.constant(trigger)).numpy()
+  c = model.candidate_tower(tf.constant(candidate)).numpy()
+  logits = q @ c.T / 0.05 - np.log(probability[candidate])[None, :]
+  want = np.mean([-(row[b] - np.log(np.exp(row).sum()))
+                  for b, row in enumerate(logits)])
   assert got == pytest.approx(want, rel=1e-5)

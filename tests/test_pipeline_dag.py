@@ -15,8 +15,9 @@ def pair_generation_properties(*overrides):
 def test_trainer_knobs_do_not_touch_pair_generation_when_mining_is_off():
   """Its exec properties are its cache key: a semantic knob changed while the
   semantic task is off must not rerun pair generation and all after it."""
-  base = pair_generation_properties()
+  base = pair_generation_properties("trainer.semantic_weight=0")
   assert pair_generation_properties(
+      "trainer.semantic_weight=0",
       "trainer.semantic_threshold=0.9", "trainer.semantic_neighbors=3",
       "trainer.semantic_index=exact", "trainer.epochs=9") == base
   assert not {"semantic_threshold", "semantic_neighbors",

@@ -84,8 +84,7 @@ LOSS_COLUMNS = (("L_eng", "engagement_loss"), ("L_sem", "semantic_loss"))
 def variants(base: config_lib.TrainerConfig
              ) -> List[Tuple[str, config_lib.TrainerConfig]]:
   """The paper's ablation grid as (name, TrainerConfig)."""
-  plain = dataclasses.replace(base, engagement_weight=1.0,
-                              semantic_weight=0.0, opc=False)
+  plain = dataclasses.replace(_engagement_only(base), opc=False)
   grid = [("engagement only", plain)]
   for ratio in SEMANTIC_RATIOS:
     grid.append((f"+semantic 1:{ratio}", _semantic(plain, ratio)))
@@ -93,6 +92,12 @@ def variants(base: config_lib.TrainerConfig
   grid.append(("+semantic 1:10 + OPC", dataclasses.replace(
       _semantic(plain, 10), opc=True)))
   return grid
+
+
+def _engagement_only(config: config_lib.TrainerConfig
+                     ) -> config_lib.TrainerConfig:
+  return dataclasses.replace(config, semantic_weight=0.0,
+                             engagement_weight=1.0)
 
 
 def _semantic(config: config_lib.TrainerConfig, ratio: float,
@@ -140,7 +145,7 @@ def opc_variants(base: config_lib.TrainerConfig
 def weighting_variants(base: config_lib.TrainerConfig
                        ) -> List[Tuple[str, config_lib.TrainerConfig]]:
   """Fixed task ratios vs uncertainty weighting; binary vs soft targets."""
-  plain = dataclasses.replace(base, semantic_weight=0.0, engagement_weight=1.0)
+  plain = _engagement_only(base)
   grid = [("engagement only", plain)]
   for ratio in (1, 10, 500):
     grid.append((f"fixed 1:{ratio}", _semantic(plain, ratio)))
@@ -182,12 +187,23 @@ def label_quality(catalog: artifacts.Catalog, anchors: np.ndarray,
 
 
 def _random_pairs(rng: np.random.Generator, topics: Sequence[Sequence[str]],
-                  count: int, sharing: bool) -> Tuple[np.ndarray, np.ndarray]:
+                  count: int, sharing: bool,
+                  attempts: int = 100) -> Tuple[np.ndarray, np.ndarray]:
   """`count` random item pairs (i != j, both with topics) that do / do not
-  share a topic, by rejection sampling."""
+  share a topic, by rejection sampling.
+
+  Raises:
+    ValueError: the catalog's topics make such pairs absent or too rare.
+  """
   with_topics = np.flatnonzero([len(t) > 0 for t in topics])
   first, second = [], []
   while sum(len(f) for f in first) < count:
+    attempts -= 1
+    if attempts < 0 or len(with_topics) < 2:
+      raise ValueError(
+          "the labels suite needs item pairs that "
+          f"{'share' if sharing else 'do not share'} a topic, and the "
+          "catalog's topics give (almost) none")
     a = rng.choice(with_topics, 4 * count + 64)
     b = rng.choice(with_topics, 4 * count + 64)
     keep = (a != b) & (shares_topic(topics, a, b) == sharing)
@@ -219,37 +235,34 @@ def labels_at_precision(catalog: artifacts.Catalog, anchors: np.ndarray,
           np.concatenate([p[1] for p in parts]).astype(np.int64))
 
 
-def label_variants(base: config_lib.TrainerConfig,
-                   catalog: Optional[artifacts.Catalog] = None
+def label_variants(base: config_lib.TrainerConfig
                    ) -> List[Tuple[str, Variant]]:
   """Mined pseudo-labels at several thresholds, then the controlled
   precision study at the configured threshold (see the module docstring)."""
-  plain = dataclasses.replace(base, semantic_weight=0.0, engagement_weight=1.0)
+  plain = _engagement_only(base)
   grid: List[Tuple[str, Variant]] = [("engagement only", plain)]
   for threshold in LABEL_THRESHOLDS:
     grid.append((f"mined cos>={threshold:g} 1:10", _semantic(
         plain, 10, semantic_threshold=threshold)))
-  if catalog is None:
-    return grid
-  mined = data.mine_semantic_pairs(catalog.text, catalog.has_text,
-                                   base.semantic_threshold,
-                                   base.semantic_neighbors,
-                                   index=base.semantic_index)
   for ratio in (1, 10):
     for precision in LABEL_PRECISIONS:
-      labels = labels_at_precision(catalog, *mined, precision, base.seed)
-      config = _semantic(plain, ratio)
       grid.append((f"CONTROLLED precision {precision:g} 1:{ratio}",
-                   _with_labels(config, labels)))
+                   _with_controlled_labels(_semantic(plain, ratio),
+                                           precision)))
   return grid
 
 
-def _with_labels(config: config_lib.TrainerConfig,
-                 labels: Tuple[np.ndarray, np.ndarray]) -> Fit:
+def _with_controlled_labels(config: config_lib.TrainerConfig,
+                            precision: float) -> Fit:
+  """Trains `config` on a label set of the mined one's size at `precision`
+  (built when the variant runs; the same set for every seed)."""
   def fit(catalog, train_pairs, seed):
-    return task.train(catalog, train_pairs,
-                      dataclasses.replace(config, seed=config.seed + seed),
-                      semantic=labels)
+    mined = data.mine_semantic_pairs(catalog.text, catalog.has_text,
+                                     config.semantic_threshold,
+                                     config.semantic_neighbors,
+                                     index=config.semantic_index)
+    labels = labels_at_precision(catalog, *mined, precision, config.seed)
+    return fit_variant(config, catalog, train_pairs, seed, semantic=labels)
   return fit
 
 
@@ -382,7 +395,6 @@ def write_outputs(rows: List[Dict[str, str]], folder: str, ks: Sequence[int],
 
 
 def grid_for(suite: str, base: config_lib.TrainerConfig,
-             catalog: Optional[artifacts.Catalog] = None,
              baseline_rows: bool = True) -> List[Tuple[str, Variant]]:
   """The baselines, then the suite's variants."""
   if suite not in SUITES:
@@ -390,17 +402,18 @@ def grid_for(suite: str, base: config_lib.TrainerConfig,
   grid: List[Tuple[str, Variant]] = (
       list(baselines.BASELINES.items()) if baseline_rows else [])
   variants_of = SUITES[suite]
-  grid += (variants_of(base, catalog) if variants_of is label_variants
-           else variants_of(base))
-  return grid
+  return grid + variants_of(base)
 
 
 def fit_variant(variant: Variant, catalog: artifacts.Catalog,
-                train_pairs: artifacts.Pairs, seed: int) -> Any:
-  """Trains one variant for seed number `seed` (0, 1, ...)."""
+                train_pairs: artifacts.Pairs, seed: int,
+                semantic: Optional[Tuple[np.ndarray, np.ndarray]] = None
+                ) -> Any:
+  """Trains one variant for seed number `seed` (0, 1, ...); a config is
+  trained with `semantic` as its pseudo-labels (None: mined)."""
   if isinstance(variant, config_lib.TrainerConfig):
     return task.train(catalog, train_pairs, dataclasses.replace(
-        variant, seed=variant.seed + seed))
+        variant, seed=variant.seed + seed), semantic=semantic)
   return variant(catalog, train_pairs, seed)
 
 
@@ -435,8 +448,7 @@ def run_ablation(examples_uri: str, config: config_lib.PipelineConfig,
   eval_pairs = artifacts.load_pairs(examples_uri, contract.EVAL, catalog)
   runs: Dict[str, List[Dict]] = {}
   small, large = min(config.eval.ks), max(config.eval.ks)
-  grid = [(n, v) for n, v in grid_for(suite, config.trainer, catalog,
-                                      baseline_rows)
+  grid = [(n, v) for n, v in grid_for(suite, config.trainer, baseline_rows)
           if not only or n in only]
   if not grid:
     raise ValueError(f"no variant of suite {suite!r} is named {list(only)}")

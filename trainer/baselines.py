@@ -22,6 +22,7 @@ import tensorflow_recommenders as tfrs
 from components.artifacts import Catalog
 from components.artifacts import Pairs
 from trainer import data
+from trainer import model as model_lib
 
 
 class PopularityBaseline:
@@ -73,9 +74,8 @@ class IdTwoTower(tfrs.models.Model):
                      compute_metrics=False)
 
   def item_embeddings(self) -> Dict[str, np.ndarray]:
-    everything = tf.range(self.num_items, dtype=tf.int64)
-    return {"trigger": self.trigger_tower(everything).numpy(),
-            "candidate": self.candidate_tower(everything).numpy()}
+    return model_lib.tower_embeddings(self.trigger_tower,
+                                      self.candidate_tower, self.num_items)
 
 
 def fit_popularity(catalog: Catalog, train_pairs: Pairs,

@@ -11,10 +11,11 @@ The loss, in one place (`RelatedVideoModel.compute_loss`):
   `uniform_negatives` catalog items drawn uniformly (mixed negative
   sampling), T = temperature, s = dot product (of L2-normalised vectors when
   `normalize`). The engagement logits are corrected by log q(candidate)
-  (logQ, q the mixture of the in-batch and uniform sampling distributions).
-  y_b = one-hot on the positive. o_b = 1 / (alpha + count^beta) when OPC is
-  on (else 1), count = the trigger's, the candidate's or the product of both
-  weights (`opc_side`). The first term is over co-engagement pairs, the
+  (logQ, q the mixture of the candidate frequency in the train pairs and
+  the uniform sampling distribution). y_b = one-hot on the positive.
+  o_b = 1 / (alpha + count^beta) when OPC is on (else 1), count = the
+  trigger's or the candidate's, or o_b = the product of both weights
+  (`opc_side`). The first term is over co-engagement pairs, the
   second over semantic pseudo-label pairs (BERT cosine >= threshold); with
   `semantic_targets: soft`, y'_b = softmax(BERT cosine(q'_b, C') / T_soft)
   instead of one-hot. a_t = 1 for fixed weighting, exp(-s_t) with learned
@@ -128,10 +129,12 @@ class ItemTower(tf.keras.Model):
     if self.contents or not self.residual:
       self.hidden = tf.keras.layers.Dense(config.hidden_dim, activation="relu")
       # Residual: the content term starts at zero, so training starts from
-      # the ID model and adds content where it helps.
+      # the ID model and adds content where it helps (without an ID
+      # embedding, content is all there is and starts as usual).
+      from_id = self.residual and self.id_embedding is not None
       self.out = tf.keras.layers.Dense(
           config.output_dim,
-          kernel_initializer="zeros" if self.residual else "glorot_uniform")
+          kernel_initializer="zeros" if from_id else "glorot_uniform")
 
   def call(self, item_index: tf.Tensor) -> tf.Tensor:
     parts = [content(item_index) for content in self.contents]
@@ -145,6 +148,14 @@ class ItemTower(tf.keras.Model):
         parts.insert(0, self.id_embedding(item_index))
       fused = self.out(self.hidden(tf.concat(parts, axis=-1)))
     return tf.math.l2_normalize(fused, axis=-1) if self.normalize else fused
+
+
+def tower_embeddings(trigger_tower: Any, candidate_tower: Any,
+                     num_items: int) -> Dict[str, np.ndarray]:
+  """Both towers applied to every catalog index 0..num_items-1."""
+  everything = tf.range(num_items, dtype=tf.int64)
+  return {"trigger": trigger_tower(everything).numpy(),
+          "candidate": candidate_tower(everything).numpy()}
 
 
 def _retrieval_task(config: TrainerConfig) -> tfrs.tasks.Retrieval:
@@ -182,7 +193,8 @@ def mixed_candidates(candidate: tf.Tensor, sampled: tf.Tensor,
   """Mixed negative sampling: the in-batch candidates followed by the
   uniformly sampled ones, and each column's logQ probability under the
   mixture q(j) = (B * p(j) + M / N) / (B + M) (B in-batch, M sampled, N
-  catalog items, p the in-batch candidate frequency).
+  catalog items, p(j) the candidate's share of the co-engagement
+  occurrences in the train pairs, `data.candidate_probability`).
 
   Args:
     candidate: [B] in-batch positives (catalog indices).
@@ -244,7 +256,7 @@ class RelatedVideoModel(tfrs.models.Model):
         trainable=config.task_weighting == "uncertainty")
     # Per-epoch means shown by fit() and TensorBoard.
     self.watch = {name: tf.keras.metrics.Mean(name=name) for name in (
-        "engagement_loss", "semantic_loss", "engagement_task_weight",
+        "total_loss", "engagement_loss", "semantic_loss", "engagement_task_weight",
         "semantic_task_weight", "opc_weight")}
 
   def _weights(self, trigger: tf.Tensor, candidate: tf.Tensor,
@@ -306,11 +318,13 @@ class RelatedVideoModel(tfrs.models.Model):
                    training: bool = False) -> tf.Tensor:
     scales = self.task_scales()
     loss = tf.constant(0.0)
+    active = [0.0, 0.0]  # tasks in this loss, for uncertainty weighting
     if self.config.engagement_weight > 0:
       weight = self._weights(features["trigger"], features["candidate"],
                              features["trigger_count"])
       engagement = self._engagement_loss(features, weight)
       loss += scales[0] * engagement
+      active[0] = 1.0
       self.watch["engagement_loss"].update_state(engagement)
       self.watch["opc_weight"].update_state(tf.reduce_mean(weight))
     if self.config.semantic_weight > 0 and "sem_trigger" in features:
@@ -319,17 +333,17 @@ class RelatedVideoModel(tfrs.models.Model):
                                   features["sem_candidate"],
                                   features["sem_trigger_count"]))
       loss += scales[1] * semantic
+      active[1] = 1.0
       self.watch["semantic_loss"].update_state(semantic)
     if self.config.task_weighting == "uncertainty":
-      active = tf.constant([self.config.engagement_weight > 0,
-                            self.config.semantic_weight > 0], tf.float32)
-      loss += tf.reduce_sum(active * self.log_variances)
+      loss += tf.reduce_sum(tf.constant(active) * self.log_variances)
+    # Keras logs the last batch's `loss`; this is the epoch's mean.
+    self.watch["total_loss"].update_state(loss)
     self.watch["engagement_task_weight"].update_state(scales[0])
     self.watch["semantic_task_weight"].update_state(scales[1])
     return loss
 
   def item_embeddings(self) -> Dict[str, np.ndarray]:
     """Trigger- and candidate-side embeddings of every catalog item."""
-    everything = tf.range(self.num_items, dtype=tf.int64)
-    return {"trigger": self.trigger_tower(everything).numpy(),
-            "candidate": self.candidate_tower(everything).numpy()}
+    return tower_embeddings(self.trigger_tower, self.candidate_tower,
+                            self.num_items)

@@ -74,7 +74,6 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
   """
   tf.keras.utils.set_random_seed(config.seed)
   eval_config = eval_config or config_lib.EvalConfig()
-  trigger_counts = data.trigger_counts_by_item(train_pairs, len(catalog))
   if config.semantic_weight <= 0:
     semantic = None
   else:
@@ -90,6 +89,7 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
           f"trainer.semantic_threshold={config.semantic_threshold}")
   fit_pairs, validation_pairs = validation.split_validation(
       train_pairs, config.validation_fraction, config.seed)
+  trigger_counts = data.trigger_counts_by_item(fit_pairs, len(catalog))
   model = model_lib.RelatedVideoModel(
       len(catalog), model_lib.content_features(catalog, config), config,
       data.candidate_probability(fit_pairs, len(catalog)),
@@ -98,10 +98,11 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
   dataset = data.training_dataset(fit_pairs, config.batch_size, config.seed,
                                   semantic, trigger_counts)
   callbacks: List[tf.keras.callbacks.Callback] = []
+  stopper = None
   if len(validation_pairs):
+    stopper = validation.early_stopping(config, eval_config)
     callbacks += [validation.ValidationMetrics(catalog, validation_pairs,
-                                               eval_config),
-                  validation.early_stopping(config, eval_config)]
+                                               eval_config), stopper]
   elif monitor_pairs is not None and len(monitor_pairs):
     callbacks.append(validation.ValidationMetrics(catalog, monitor_pairs,
                                                   eval_config))
@@ -113,6 +114,10 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
         log_dir=log_dir, update_freq="epoch", write_graph=False,
         profile_batch=0))
   model.fit(dataset, epochs=config.epochs, verbose=0, callbacks=callbacks)
+  # The epoch whose weights the model holds (1-based).
+  model.kept_epoch = (stopper.best_epoch + 1 if stopper is not None
+                      and stopper.best_weights is not None
+                      else len(model.history.epoch))
   return model
 
 
@@ -180,6 +185,7 @@ def run_fn(fn_args: Any) -> None:
        "export": config_lib.to_dict(export_config),
        "num_train_pairs": len(train_pairs),
        "epochs_trained": len(model.history.epoch),
+       "kept_epoch": model.kept_epoch,
        "history": {name: [float(v) for v in values]
                    for name, values in model.history.history.items()},
        "semantic_pairs_from_pipeline": (
