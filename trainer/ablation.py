@@ -255,14 +255,20 @@ def label_variants(base: config_lib.TrainerConfig
 def _with_controlled_labels(config: config_lib.TrainerConfig,
                             precision: float) -> Fit:
   """Trains `config` on a label set of the mined one's size at `precision`
-  (built when the variant runs; the same set for every seed)."""
+  (built once per catalog when the variant first runs, then reused by
+  every seed)."""
+  built: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
+
   def fit(catalog, train_pairs, seed):
-    mined = data.mine_semantic_pairs(catalog.text, catalog.has_text,
-                                     config.semantic_threshold,
-                                     config.semantic_neighbors,
-                                     index=config.semantic_index)
-    labels = labels_at_precision(catalog, *mined, precision, config.seed)
-    return fit_variant(config, catalog, train_pairs, seed, semantic=labels)
+    if id(catalog) not in built:
+      mined = data.mine_semantic_pairs(catalog.text, catalog.has_text,
+                                       config.semantic_threshold,
+                                       config.semantic_neighbors,
+                                       index=config.semantic_index)
+      built[id(catalog)] = labels_at_precision(catalog, *mined, precision,
+                                               config.seed)
+    return fit_variant(config, catalog, train_pairs, seed,
+                       semantic=built[id(catalog)])
   return fit
 
 
