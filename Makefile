@@ -9,7 +9,7 @@ STAMP := $(VENV)/.relvid-installed
 # Airflow tasks, DAG parsing and the tests keep Airflow's own files here.
 export AIRFLOW_HOME ?= $(CURDIR)/$(VENV)/airflow
 
-.PHONY: setup wheelhouse demo demo-media test test-packaging test-all serve clean-outputs
+.PHONY: setup wheelhouse demo demo-media test test-packaging test-all serve test-tools bench-tools clean-outputs
 
 setup: $(STAMP)
 
@@ -38,15 +38,37 @@ demo-media: setup
 serve: setup
 	$(VENV)/bin/relvid serve $(ARGS)
 
-test: setup
+test: setup test-tools
 	$(PYTHON) -m pytest -q tests
 
 # The built wheel installed into a clean venv with the lock, as users do.
 test-packaging: setup
 	$(PYTHON) -m pytest -q -m packaging tests/test_packaging.py
 
-test-all: setup
+test-all: setup test-tools
 	$(PYTHON) -m pytest -q -m "slow or not slow or packaging" tests
+
+# Debian tools, as command:package: the headless browser the page test
+# drives (test-tools, part of `make test`) and the REST load generator the
+# serving benchmark drives (bench-tools). Idempotent: installs only what is
+# missing (apt-get; sudo when not root).
+TEST_TOOLS := chromium:chromium chromedriver:chromium-driver
+BENCH_TOOLS := wrk:wrk
+define install_missing
+	@missing=""; for pair in $(1); do command -v $${pair%%:*} >/dev/null || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing (apt-get)"; \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$sudo apt-get install -y -q --no-install-recommends$$missing || \
+	    { $$sudo apt-get update -q && $$sudo apt-get install -y -q --no-install-recommends$$missing; }; \
+	fi
+endef
+
+test-tools:
+	$(call install_missing,$(TEST_TOOLS))
+
+bench-tools:
+	$(call install_missing,$(BENCH_TOOLS))
 
 clean-outputs:
 	rm -rf outputs

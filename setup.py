@@ -16,7 +16,8 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[
         "relvid", "relvid.*", "pipeline", "pipeline.*", "components",
         "components.*", "trainer", "trainer.*", "serving", "serving.*"]),
-    package_data={"relvid": ["schemas/*/schema.pbtxt"]},
+    package_data={"relvid": ["schemas/*/schema.pbtxt"],
+                  "serving": ["ui/index.html", "batching_parameters.txt"]},
     install_requires=[
         # tfx and tensorflow-metadata resolve to the wheelhouse's copies of
         # these releases with corrected dependency metadata (+relvid.N): as
@@ -43,6 +44,10 @@ setuptools.setup(
         "matplotlib",
         "fastapi",
         "uvicorn",
+        "orjson",
+        # TF Serving's gRPC API (serving/grpc_service.py, `related --grpc`).
+        "grpcio",
+        "tensorflow-serving-api",
         "requests",
         "opencv-python-headless",
         # Data and weights that ship inside registry packages (nothing is

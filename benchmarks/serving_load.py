@@ -1,22 +1,32 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """Load benchmark of the local TF Serving-compatible endpoint, loopback only.
 
-  .venv/bin/python -m benchmarks.serving_load [--requests 300] [--seconds 20]
+  .venv/bin/python -m benchmarks.serving_load [--seconds 8]
       [--synthetic_items 1000000] [--skip_synthetic]
 
 For two catalogs -- the MovieLens model of the last pipeline run (the towers'
 item vectors saved by the Trainer) and a synthetic catalog of random unit
 vectors of the same dimension -- it exports a ScaNN and a brute-force
-SavedModel (trainer/export.py, as the Trainer does), starts
-`serving.server` on each in a subprocess, and measures QPS and p50/p99
-latency of single-trigger predict requests at concurrency 1, 8 and 32 (each
-level bounded by --requests and --seconds). It also reports ScaNN recall@10
-against brute force on the same triggers, and, for MovieLens, pushes a new
-version while 8 clients keep sending requests and counts failed requests.
+SavedModel (trainer/export.py, as the Trainer does), starts `serving.server`
+on each in a subprocess, with server-side batching off and on, and drives
+single-trigger predict requests at concurrency 1, 8 and 32 for --seconds per
+level:
+
+- REST with wrk (Debian's `wrk`; `make bench-tools` installs it), a Lua
+  script picking a random trigger per request;
+- gRPC with a driver of one process per core, each keeping its share of the
+  concurrent requests in flight on `grpc.aio` (so the driver is not bound
+  by one Python interpreter's lock).
+
+It also reports ScaNN recall@10 against brute force on the same triggers,
+and, for MovieLens, pushes a new version while wrk keeps 8 connections busy
+and counts failed requests. Client and server share the machine's cores.
 """
 import argparse
-import concurrent.futures
+import asyncio
+import multiprocessing
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -24,7 +34,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 import requests
@@ -39,17 +49,7 @@ from trainer import export
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CONCURRENCY = (1, 8, 32)
-
-
-class VectorTower(tf.keras.Model):
-  """Trigger tower stand-in: the trained (or synthetic) trigger vectors."""
-
-  def __init__(self, vectors: np.ndarray):
-    super().__init__()
-    self.vectors = tf.Variable(vectors, trainable=False)
-
-  def call(self, index):
-    return tf.gather(self.vectors, index)
+BATCHING_FILE = os.path.join(ROOT, "serving", "batching_parameters.txt")
 
 
 def export_both(ids: np.ndarray, trigger: np.ndarray, candidate: np.ndarray,
@@ -60,8 +60,8 @@ def export_both(ids: np.ndarray, trigger: np.ndarray, candidate: np.ndarray,
     config = config_lib.ExportConfig(index=kind, top_k=10)
     base = os.path.join(folder, kind)
     started = time.time()
-    export.export_retrieval_model(VectorTower(trigger), ids, candidate,
-                                  os.path.join(base, "1"), config)
+    export.export_retrieval_model(export.PrecomputedTower(trigger), ids,
+                                  candidate, os.path.join(base, "1"), config)
     print(f"  exported {kind} over {len(ids)} items in "
           f"{time.time() - started:.1f} s", flush=True)
     bases[kind] = base
@@ -75,18 +75,26 @@ def free_port() -> int:
 
 
 class Server:
-  """serving.server in a subprocess."""
+  """serving.server (REST and gRPC) in a subprocess."""
 
-  def __init__(self, base: str):
-    self.port = free_port()
+  def __init__(self, base: str, batching_file: Optional[str] = None):
+    self.port, self.grpc_port = free_port(), free_port()
     self.url = f"http://127.0.0.1:{self.port}"
-    self.process = subprocess.Popen(
-        [sys.executable, "-m", "serving.server", "--model_base_path", base,
-         "--model_name", "relvid", "--rest_api_port", str(self.port),
-         "--file_system_poll_wait_seconds", "0.5"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    self.grpc_target = f"127.0.0.1:{self.grpc_port}"
+    command = [sys.executable, "-m", "serving.server", "--model_base_path",
+               base, "--model_name", "relvid", "--rest_api_port",
+               str(self.port), "--port", str(self.grpc_port),
+               "--file_system_poll_wait_seconds", "0.5"]
+    if batching_file:
+      command += ["--batching_parameters_file", batching_file]
+    self.process = subprocess.Popen(command, cwd=ROOT,
+                                    stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
     deadline = time.time() + 600
     while time.time() < deadline:
+      if self.process.poll() is not None:
+        raise RuntimeError(f"server on {base} exited with "
+                           f"{self.process.returncode}")
       try:
         if requests.get(self.url + "/v1/models/relvid", timeout=1).ok:
           return
@@ -99,47 +107,126 @@ class Server:
     self.process.wait(timeout=30)
 
 
-def load(url: str, ids: np.ndarray, concurrency: int, max_requests: int,
-         max_seconds: float, seed: int = 0) -> Dict[str, float]:
-  """Sends single-trigger predict requests from `concurrency` threads."""
-  rng = np.random.default_rng(seed)
-  triggers = [str(i) for i in rng.choice(ids, max_requests)]
-  latencies: List[float] = []
-  errors = 0
-  lock = threading.Lock()
-  local = threading.local()
-  deadline = time.time() + max_seconds
+WRK_SCRIPT = """
+bodies = {%s}
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  return wrk.format(nil, nil, nil, bodies[math.random(#bodies)])
+end
+"""
 
-  def one(trigger):
-    nonlocal errors
-    if time.time() > deadline:
-      return
-    session = getattr(local, "session", None)
-    if session is None:
-      session = local.session = requests.Session()
-    started = time.perf_counter()
-    try:
-      response = session.post(url + "/v1/models/relvid:predict",
-                              json={"instances": [trigger]}, timeout=60)
-      ok = response.status_code == 200
-    except requests.RequestException:
-      ok = False
-    elapsed = time.perf_counter() - started
-    with lock:
-      if ok:
-        latencies.append(elapsed)
-      else:
-        errors += 1
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
-  started = time.time()
-  with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
-    list(pool.map(one, triggers))
-  wall = time.time() - started
-  lat = np.array(latencies) * 1000
+
+def _milliseconds(text: str) -> float:
+  value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+  return float(value) * _UNITS[unit]
+
+
+def parse_wrk(output: str) -> Dict[str, float]:
+  """QPS, p50/p99 latency (ms), requests and failed requests (non-2xx
+  answers and socket errors) from `wrk --latency` output."""
+  def number(pattern, default=None):
+    found = re.search(pattern, output)
+    if found is None:
+      if default is None:
+        raise ValueError(f"unexpected wrk output:\n{output}")
+      return default
+    return found.groups()
+
+  (qps,) = number(r"Requests/sec:\s+([\d.]+)")
+  (total,) = number(r"(\d+) requests in")
+  (p50,) = number(r"\s50%\s+([\d.]+\w+)")
+  (p99,) = number(r"\s99%\s+([\d.]+\w+)")
+  (non2xx,) = number(r"Non-2xx or 3xx responses: (\d+)", ("0",))
+  sockets = number(r"Socket errors: connect (\d+), read (\d+), write "
+                   r"(\d+), timeout (\d+)", ("0", "0", "0", "0"))
+  return {"requests": int(total), "qps": float(qps),
+          "p50_ms": _milliseconds(p50), "p99_ms": _milliseconds(p99),
+          "errors": int(non2xx) + sum(int(s) for s in sockets)}
+
+
+def wrk_load(url: str, triggers: List[str], concurrency: int,
+             seconds: float) -> Dict[str, float]:
+  """REST load with wrk: `concurrency` connections for `seconds`."""
+  wrk = shutil.which("wrk")
+  if wrk is None:
+    raise FileNotFoundError("wrk is not installed: `make bench-tools` "
+                            "(apt-get install wrk)")
+  bodies = ",".join('[[{"instances": ["%s"]}]]' % t.replace('"', '\\"')
+                    for t in triggers)
+  with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+    f.write(WRK_SCRIPT % bodies)
+  try:
+    out = subprocess.run(
+        [wrk, "-t", str(min(concurrency, 2)), "-c", str(concurrency), "-d",
+         f"{seconds:g}s", "--latency", "--timeout", "10s", "-s", f.name,
+         url + "/v1/models/relvid:predict"],
+        capture_output=True, text=True, check=True,
+        timeout=seconds + 60).stdout
+  finally:
+    os.unlink(f.name)
+  return parse_wrk(out)
+
+
+def _grpc_worker(target: str, triggers: List[str], in_flight: int,
+                 seconds: float, seed: int, queue) -> None:
+  """One driver process: `in_flight` closed-loop gRPC clients on grpc.aio."""
+  import grpc  # pylint: disable=g-import-not-at-top
+  from tensorflow_serving.apis import prediction_service_pb2_grpc  # pylint: disable=g-import-not-at-top
+  from serving import client as client_lib  # pylint: disable=g-import-not-at-top
+
+  requests_ = [client_lib.predict_request("relvid", [t]) for t in triggers]
+
+  async def run():
+    latencies, errors = [], 0
+    async with grpc.aio.insecure_channel(target) as channel:
+      stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+      await stub.Predict(requests_[0], timeout=30)  # connect first
+      rng = np.random.default_rng(seed)
+      deadline = time.perf_counter() + seconds
+
+      async def client():
+        nonlocal errors
+        while time.perf_counter() < deadline:
+          started = time.perf_counter()
+          try:
+            await stub.Predict(requests_[rng.integers(len(requests_))],
+                               timeout=10)
+            latencies.append(time.perf_counter() - started)
+          except grpc.aio.AioRpcError:
+            errors += 1
+
+      await asyncio.gather(*(client() for _ in range(in_flight)))
+    return latencies, errors
+
+  queue.put(asyncio.run(run()))
+
+
+def grpc_load(target: str, triggers: List[str], concurrency: int,
+              seconds: float) -> Dict[str, float]:
+  """gRPC load: `concurrency` requests in flight, spread over one driver
+  process per core."""
+  processes = max(1, min(concurrency, os.cpu_count() or 1))
+  shares = [concurrency // processes + (i < concurrency % processes)
+            for i in range(processes)]
+  context = multiprocessing.get_context("spawn")
+  queue = context.Queue()
+  workers = [context.Process(target=_grpc_worker, args=(
+      target, triggers, share, seconds, i, queue)) for i, share in
+             enumerate(shares)]
+  for worker in workers:
+    worker.start()
+  outcomes = [queue.get(timeout=seconds + 120) for _ in workers]
+  for worker in workers:
+    worker.join()
+  latencies = np.concatenate([np.array(o[0]) for o in outcomes]) * 1000
+  errors = sum(o[1] for o in outcomes)
   return {"requests": len(latencies) + errors, "errors": errors,
-          "qps": len(latencies) / wall,
-          "p50_ms": float(np.percentile(lat, 50)) if len(lat) else np.nan,
-          "p99_ms": float(np.percentile(lat, 99)) if len(lat) else np.nan}
+          "qps": len(latencies) / seconds,
+          "p50_ms": float(np.percentile(latencies, 50)),
+          "p99_ms": float(np.percentile(latencies, 99))}
 
 
 def top10(url: str, triggers: List[str]) -> List[set]:
@@ -154,12 +241,13 @@ def top10(url: str, triggers: List[str]) -> List[set]:
 
 
 def version_switch_under_load(server: Server, base: str,
-                              ids: np.ndarray) -> Dict[str, float]:
-  """Pushes version 2 while 8 clients send requests; counts failures."""
+                              triggers: List[str]) -> Dict[str, float]:
+  """Pushes version 2 while wrk keeps 8 connections busy for 8 s; counts
+  failed requests."""
   result: Dict[str, float] = {}
 
   def run_load():
-    result.update(load(server.url, ids, 8, 100000, 8.0, seed=1))
+    result.update(wrk_load(server.url, triggers, 8, 8.0))
 
   thread = threading.Thread(target=run_load)
   thread.start()
@@ -180,24 +268,35 @@ def benchmark_catalog(name: str, ids: np.ndarray, trigger: np.ndarray,
   bases = export_both(ids, trigger, candidate, os.path.join(folder, name))
   rows = []
   answers = {}
-  probe = [str(i) for i in np.random.default_rng(2).choice(ids, 500)]
+  rng = np.random.default_rng(2)
+  probe = [str(i) for i in rng.choice(ids, 500)]
+  triggers = [str(i) for i in rng.choice(ids, 2000)]
   for kind, base in bases.items():
-    server = Server(base)
-    try:
-      for concurrency in CONCURRENCY:
-        r = load(server.url, ids, concurrency, args.requests, args.seconds)
-        rows.append(f"| {name} | {kind} | {concurrency} | {r['requests']} | "
-                    f"{r['errors']} | {r['qps']:.1f} | {r['p50_ms']:.1f} | "
-                    f"{r['p99_ms']:.1f} |")
-        print("  " + rows[-1], flush=True)
-      answers[kind] = top10(server.url, probe)
-      if switch and kind == "brute_force":
-        r = version_switch_under_load(server, base, ids)
-        print(f"  version switch under load (8 clients, 8 s): "
-              f"{r['requests']} requests, {r['errors']} failed, now serving "
-              f"version {r['serving_version']}", flush=True)
-    finally:
-      server.stop()
+    for batching in ("off", "on"):
+      server = Server(base, args.batching_parameters_file
+                      if batching == "on" else None)
+      try:
+        for protocol in ("REST", "gRPC"):
+          for concurrency in CONCURRENCY:
+            r = (wrk_load(server.url, triggers, concurrency, args.seconds)
+                 if protocol == "REST" else
+                 grpc_load(server.grpc_target, triggers, concurrency,
+                           args.seconds))
+            rows.append(f"| {name} | {kind} | {batching} | {protocol} | "
+                        f"{concurrency} | {r['requests']} | {r['errors']} | "
+                        f"{r['qps']:.0f} | {r['p50_ms']:.1f} | "
+                        f"{r['p99_ms']:.1f} |")
+            print("  " + rows[-1], flush=True)
+        if batching == "off":
+          answers[kind] = top10(server.url, probe)
+        elif switch and kind == "brute_force":
+          r = version_switch_under_load(server, base, triggers)
+          print(f"  version switch under load (wrk, 8 connections, 8 s, "
+                f"batching on): {r['requests']} requests, {r['errors']} "
+                f"failed, now serving version {r['serving_version']}",
+                flush=True)
+      finally:
+        server.stop()
   recall = np.mean([len(a & b) / 10 for a, b in zip(answers["scann"],
                                                     answers["brute_force"])])
   print(f"  ScaNN recall@10 vs brute force ({len(probe)} triggers): "
@@ -208,17 +307,19 @@ def benchmark_catalog(name: str, ids: np.ndarray, trigger: np.ndarray,
 def main() -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   config_lib.add_arguments(parser)
-  parser.add_argument("--requests", type=int, default=300,
-                      help="requests per concurrency level (at most)")
-  parser.add_argument("--seconds", type=float, default=20.0,
-                      help="time per concurrency level (at most)")
+  parser.add_argument("--seconds", type=float, default=8.0,
+                      help="load time per concurrency level")
+  parser.add_argument("--batching_parameters_file", default=BATCHING_FILE,
+                      help="the server's batching parameters when batching "
+                      "is on (default %(default)s)")
   parser.add_argument("--synthetic_items", type=int, default=1_000_000)
   parser.add_argument("--skip_synthetic", action="store_true")
   args = parser.parse_args()
   config = config_lib.load_config(args.config, args.overrides)
   vectors = results.latest_item_embeddings(config)
-  rows = ["| catalog | index | concurrency | requests | errors | QPS | "
-          "p50 ms | p99 ms |", "|---|---|---|---|---|---|---|---|"]
+  rows = ["| catalog | index | batching | protocol | concurrency | requests "
+          "| errors | QPS | p50 ms | p99 ms |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
   with tempfile.TemporaryDirectory() as folder:
     rows += benchmark_catalog("movielens", vectors["item_ids"],
                               vectors["trigger"], vectors["candidate"], args,

@@ -30,6 +30,8 @@ class Catalog:
     visual: [n, v] float32 visual embeddings (v = 0 when the pipeline
       computed none); rows without one are zeros.
     has_visual: [n] float32, 1 where the item has a visual embedding.
+    titles: n titles ("" where unknown), for people looking at results.
+    media_paths: n media URIs ("" for items without media).
   """
   item_ids: np.ndarray
   text: np.ndarray
@@ -38,11 +40,17 @@ class Catalog:
   train_engagements: np.ndarray
   visual: Optional[np.ndarray] = None
   has_visual: Optional[np.ndarray] = None
+  titles: Optional[List[str]] = None
+  media_paths: Optional[List[str]] = None
 
   def __post_init__(self):
     if self.visual is None:
       self.visual = np.zeros((len(self.item_ids), 0), np.float32)
       self.has_visual = np.zeros(len(self.item_ids), np.float32)
+    if self.titles is None:
+      self.titles = [""] * len(self.item_ids)
+    if self.media_paths is None:
+      self.media_paths = [""] * len(self.item_ids)
 
   def __len__(self) -> int:
     return len(self.item_ids)
@@ -68,7 +76,9 @@ def load_catalog(examples_uri: str) -> Catalog:
       topics=[list(r.get(contract.TOPICS, [])) for r in rows],
       train_engagements=np.array([r.get(contract.TRAIN_ENGAGEMENTS, 0)
                                   for r in rows], np.int64),
-      visual=visual, has_visual=has_visual)
+      visual=visual, has_visual=has_visual,
+      titles=[r.get(contract.TITLE) or "" for r in rows],
+      media_paths=[r.get(contract.MEDIA_PATH) or "" for r in rows])
 
 
 def _stack_vectors(rows: List[Dict], feature: str

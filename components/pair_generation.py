@@ -124,6 +124,8 @@ def _catalog_row(item_id_and_groups):
   if not items:  # an embedding or engagement of an unknown item: impossible
     return     # after DataIngestion's join, and not worth a catalog row.
   row = {contract.ITEM_ID: item_id,
+         contract.TITLE: items[0].get(contract.TITLE) or "",
+         contract.MEDIA_PATH: items[0].get(contract.MEDIA_PATH) or "",
          contract.TOPICS: list(items[0].get(contract.TOPICS, [])),
          contract.TRAIN_ENGAGEMENTS: sum(groups["engagements"])}
   for feature in (EMBEDDING_FEATURE, VISUAL_FEATURE):

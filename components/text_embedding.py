@@ -44,17 +44,24 @@ def item_text(item: Dict[str, Any], text_fields: Sequence[str]) -> str:
   return TEXT_SEPARATOR.join(parts)
 
 
+# Texts reach the encoder LENGTH_SORT_BATCHES encoder batches at a time, so
+# it can group texts of similar length (see text_encoder.load_text_encoder).
+LENGTH_SORT_BATCHES = 8
+
+
 class _EmbedBatch(beam.DoFn):
   """Embeds batches of (item_id, text) with the hub-loaded encoder."""
 
-  def __init__(self, encoder_dir: str):
+  def __init__(self, encoder_dir: str, batch_size: int):
     super().__init__()
     self._encoder_dir = encoder_dir
+    self._batch_size = batch_size
     self._encode = None
     self._embedded = Metrics.counter(NAMESPACE, "items_embedded")
 
   def setup(self):
-    self._encode = text_encoder.load_text_encoder(self._encoder_dir)
+    self._encode = text_encoder.load_text_encoder(self._encoder_dir,
+                                                  self._batch_size)
 
   def process(self, batch: List[Dict[str, str]]) -> Iterable[Dict[str, Any]]:
     vectors = self._encode([row["text"] for row in batch])
@@ -97,9 +104,9 @@ def build_text_embedding(root: beam.Pipeline, items_glob: str,
            | "ItemText" >> beam.FlatMap(_with_text, text_fields).with_outputs(
                "empty", main="text"))
   _ = (texts.text
-       | "Batch" >> beam.BatchElements(min_batch_size=1,
-                                       max_batch_size=batch_size)
-       | "Embed" >> beam.ParDo(_EmbedBatch(encoder_dir))
+       | "Batch" >> beam.BatchElements(
+           min_batch_size=1, max_batch_size=batch_size * LENGTH_SORT_BATCHES)
+       | "Embed" >> beam.ParDo(_EmbedBatch(encoder_dir, batch_size))
        | "Write" >> example_io.WriteExamples(output_dir))
   _ = (texts.empty
        | "WriteEmptyTextIds" >> beam.io.WriteToText(

@@ -196,15 +196,31 @@ def export_text_encoder(export_dir: str, max_seq_length: int = 256,
   return export_dir
 
 
-def load_text_encoder(export_dir: str):
+def load_text_encoder(export_dir: str, batch_size: int = 64):
   """Loads an exported encoder via TF Hub; returns a callable strings -> [N, 384].
 
-  The callable accepts a list of Python strings or a 1-D string tensor.
+  The callable accepts a list of Python strings. It encodes them in batches
+  of `batch_size` texts of similar length (sorted by length, as
+  sentence-transformers does), so a batch is padded to the length of its
+  own longest text rather than to the longest of a random mix; the rows
+  come back in input order.
   """
   import tensorflow_hub as hub  # pylint: disable=g-import-not-at-top
   module = hub.load(export_dir)
 
   def encode(texts: Sequence[str]) -> np.ndarray:
-    return module(tf.constant(list(texts), dtype=tf.string)).numpy()
+    texts = list(texts)
+    if len(texts) <= batch_size:
+      return module(tf.constant(texts, dtype=tf.string)).numpy()
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    out = None
+    for start in range(0, len(texts), batch_size):
+      rows = order[start:start + batch_size]
+      vectors = module(tf.constant([texts[i] for i in rows],
+                                   dtype=tf.string)).numpy()
+      if out is None:
+        out = np.empty((len(texts), vectors.shape[1]), vectors.dtype)
+      out[rows] = vectors
+    return out
 
   return encode

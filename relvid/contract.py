@@ -63,3 +63,7 @@ SERVING_OUTPUT_IDS = "candidate_ids"
 SERVING_OUTPUT_SCORES = "scores"
 # TF Serving replays these requests before a version takes traffic.
 WARMUP_FILE = posixpath.join("assets.extra", "tf_serving_warmup_requests")
+# Each version's item metadata (titles, topics, thumbnails) for people looking
+# at its results (the serving page); TF Serving ignores assets.extra/.
+ITEM_METADATA_FILE = posixpath.join("assets.extra", "items.json")
+THUMBNAIL_DIR = "thumbnails"  # under assets.extra/

@@ -1,11 +1,13 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-"""Client for the related-items model over TF Serving's REST API.
+"""Client for the related-items model over TF Serving's REST or gRPC API.
 
 Works unchanged against real TF Serving and the local endpoint
-(`serving.server`): it only uses `POST /v1/models/<name>[/versions/<v>]:predict`
-with the row ("instances") format.
+(`serving.server`): over REST it only uses
+`POST /v1/models/<name>[/versions/<v>]:predict` with the row ("instances")
+format; over gRPC, `PredictionService/Predict`.
 
   related 50 --url http://localhost:8501 --model relvid -k 10
+  related 50 --grpc localhost:8500
 
 prints the top-K related items of item 50 with their titles (MovieLens
 titles from the installed package by default, or `--titles items.csv`).
@@ -16,46 +18,89 @@ import os
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import requests
 
 DEFAULT_URL = "http://localhost:8501"
 
 
-class ServingError(RuntimeError):
-  """The server answered with an error ({"error": ...})."""
+UNKNOWN_ID_PREFIX = "unknown trigger_id:"
 
-  def __init__(self, status: int, message: str):
-    super().__init__(f"HTTP {status}: {message}")
+
+class ServingError(RuntimeError):
+  """The server answered with an error: `status` is the HTTP status (REST)
+  or the gRPC status code name, `message` the server's error text."""
+
+  def __init__(self, status, message: str):
+    super().__init__(f"HTTP {status}: {message}" if isinstance(status, int)
+                     else f"{status}: {message}")
     self.status = status
     self.message = message
+
+  @property
+  def unknown_ids(self) -> Optional[str]:
+    """The unknown trigger ids the server named, if that was the error."""
+    if UNKNOWN_ID_PREFIX not in self.message:
+      return None
+    return self.message.split(UNKNOWN_ID_PREFIX, 1)[1].strip()
+
+
+class UnreachableError(ConnectionError):
+  """No answer from the endpoint (refused, unresolvable, timed out)."""
 
 
 class RelatedClient:
   """Top-K related items for trigger item ids.
 
   Args:
-    url: server root, e.g. http://localhost:8501.
+    url: REST server root, e.g. http://localhost:8501.
     model: model name.
     version: pin a version (None: the newest the server has).
     timeout: seconds per request.
+    session: a requests session to reuse (REST).
+    grpc_target: "host:port" of the gRPC API; when set, requests go over
+      gRPC instead of REST.
   """
 
   def __init__(self, url: str = DEFAULT_URL, model: str = "relvid",
                version: Optional[int] = None, timeout: float = 10.0,
-               session: Optional[requests.Session] = None):
+               session: Optional[requests.Session] = None,
+               grpc_target: Optional[str] = None):
     path = f"/v1/models/{model}"
     if version is not None:
       path += f"/versions/{version}"
     self.predict_url = url.rstrip("/") + path + ":predict"
+    self.model = model
+    self.version = version
     self.timeout = timeout
     self.session = session or requests.Session()
+    self.grpc_target = grpc_target
+    self._stub = None
+
+  @property
+  def endpoint(self) -> str:
+    return self.grpc_target or self.predict_url
 
   def related(self, item_ids: Sequence[str], k: Optional[int] = None
               ) -> List[List[Tuple[str, float]]]:
-    """For each trigger id, [(item id, score), ...] best first."""
-    response = self.session.post(
-        self.predict_url, json={"instances": [str(i) for i in item_ids]},
-        timeout=self.timeout)
+    """For each trigger id, [(item id, score), ...] best first.
+
+    Raises:
+      ServingError: the server answered with an error.
+      UnreachableError: the server did not answer.
+    """
+    ids = [str(i) for i in item_ids]
+    pairs = (self._related_grpc(ids) if self.grpc_target
+             else self._related_rest(ids))
+    return [p[:k] if k else p for p in pairs]
+
+  def _related_rest(self, ids: List[str]) -> List[List[Tuple[str, float]]]:
+    try:
+      response = self.session.post(self.predict_url, json={"instances": ids},
+                                   timeout=self.timeout)
+    except requests.RequestException as e:
+      raise UnreachableError(f"cannot reach {self.predict_url} "
+                             f"({type(e).__name__})") from None
     try:
       body = response.json()
     except ValueError:
@@ -63,11 +108,55 @@ class RelatedClient:
     if response.status_code != 200 or "error" in body:
       raise ServingError(response.status_code,
                          body.get("error", response.text[:200]))
-    results = []
-    for prediction in body["predictions"]:
-      pairs = list(zip(prediction["candidate_ids"], prediction["scores"]))
-      results.append(pairs[:k] if k else pairs)
-    return results
+    return [list(zip(p["candidate_ids"], p["scores"]))
+            for p in body["predictions"]]
+
+  def _related_grpc(self, ids: List[str]) -> List[List[Tuple[str, float]]]:
+    # Imported here: REST users need neither grpc nor the TF protos.
+    import grpc  # pylint: disable=g-import-not-at-top
+    from tensorflow_serving.apis import prediction_service_pb2_grpc  # pylint: disable=g-import-not-at-top
+    if self._stub is None:
+      self._stub = prediction_service_pb2_grpc.PredictionServiceStub(
+          grpc.insecure_channel(self.grpc_target))
+    request = predict_request(self.model, ids, self.version)
+    try:
+      response = self._stub.Predict(request, timeout=self.timeout)
+    except grpc.RpcError as e:
+      if e.code() in (grpc.StatusCode.UNAVAILABLE,
+                      grpc.StatusCode.DEADLINE_EXCEEDED) and (
+                          "connect" in (e.details() or "").lower() or
+                          e.code() == grpc.StatusCode.DEADLINE_EXCEEDED):
+        raise UnreachableError(f"cannot reach {self.grpc_target} over gRPC "
+                               f"({e.code().name})") from None
+      raise ServingError(e.code().name, e.details() or "") from None
+    candidates = response.outputs["candidate_ids"]
+    scores = response.outputs["scores"]
+    width = candidates.tensor_shape.dim[-1].size
+    names = [v.decode() for v in candidates.string_val]
+    # TF packs numeric tensors into tensor_content, other writers use float_val.
+    values = (np.frombuffer(scores.tensor_content, "<f4").tolist()
+              if scores.tensor_content else list(scores.float_val))
+    return [list(zip(names[r * width:(r + 1) * width],
+                     values[r * width:(r + 1) * width]))
+            for r in range(len(ids))]
+
+
+def predict_request(model: str, ids: Sequence[str],
+                    version: Optional[int] = None):
+  """A gRPC PredictRequest for the trigger ids (a DT_STRING [batch] input),
+  built without TensorFlow ops."""
+  from tensorflow.core.framework import tensor_pb2  # pylint: disable=g-import-not-at-top
+  from tensorflow.core.framework import types_pb2  # pylint: disable=g-import-not-at-top
+  from tensorflow_serving.apis import predict_pb2  # pylint: disable=g-import-not-at-top
+  request = predict_pb2.PredictRequest()
+  request.model_spec.name = model
+  if version is not None:
+    request.model_spec.version.value = version
+  tensor = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING,
+                                  string_val=[str(i).encode() for i in ids])
+  tensor.tensor_shape.dim.add(size=len(ids))
+  request.inputs["trigger_id"].CopyFrom(tensor)
+  return request
 
 
 def load_titles(path: Optional[str]) -> Dict[str, str]:
@@ -93,18 +182,31 @@ def main(argv: Optional[List[str]] = None,
       "item, from a TF Serving (or local relvid) endpoint.")
   parser.add_argument("item_id", help="trigger item id")
   parser.add_argument("--url", default=os.environ.get("RELVID_URL",
-                                                      DEFAULT_URL))
+                                                      DEFAULT_URL),
+                      help="REST endpoint (default %(default)s)")
+  parser.add_argument("--grpc", metavar="HOST:PORT",
+                      default=os.environ.get("RELVID_GRPC"),
+                      help="use the gRPC API at HOST:PORT instead of REST")
   parser.add_argument("--model", default="relvid")
   parser.add_argument("--version", type=int)
   parser.add_argument("-k", type=int, default=10, help="how many to print")
   parser.add_argument("--titles", help="CSV with item_id,title (default: "
                       "MovieLens-100K titles from the recbole package)")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+  if args.grpc:
+    # The gRPC protos import TensorFlow, whose C++ start-up log would bury
+    # the answer; this command prints only its own lines.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
   titles = load_titles(args.titles)
-  client = RelatedClient(args.url, args.model, args.version)
+  client = RelatedClient(args.url, args.model, args.version,
+                         grpc_target=args.grpc)
   try:
     (results,) = client.related([args.item_id], args.k)
-  except (ServingError, requests.RequestException) as e:
+  except ServingError as e:
+    print(f"unknown item id: {args.item_id}" if e.unknown_ids is not None
+          else f"error: {e}", file=sys.stderr)
+    return 1
+  except UnreachableError as e:
     print(f"error: {e}", file=sys.stderr)
     return 1
   print(f"related to {args.item_id} {titles.get(args.item_id, '')}".rstrip())

@@ -7,6 +7,8 @@ version serves; a new version directory is loaded (and warmed up) in the
 background while the previous version keeps serving, then swapped in with a
 single reference assignment, so no request ever sees a half-loaded model.
 """
+import functools
+import json
 import logging
 import os
 import threading
@@ -39,6 +41,26 @@ class LoadedModel:
     self.signatures = dict(self.module.signatures)
     if DEFAULT_SIGNATURE not in self.signatures:
       raise ValueError(f"{path} has no {DEFAULT_SIGNATURE} signature")
+
+  @functools.cached_property
+  def item_metadata(self) -> Optional[Dict[str, Any]]:
+    """This version's assets.extra/items.json ({"items": [...]}), or None
+    when it was exported without one."""
+    path = os.path.join(self.path, contract.ITEM_METADATA_FILE)
+    if not tf.io.gfile.exists(path):
+      return None
+    with tf.io.gfile.GFile(path) as f:
+      return json.load(f)
+
+  @functools.cached_property
+  def thumbnails(self) -> Dict[str, str]:
+    """{thumbnail name as listed in the metadata: its file}; the only files
+    of this version the page may serve."""
+    folder = os.path.dirname(os.path.join(self.path,
+                                          contract.ITEM_METADATA_FILE))
+    return {item["thumbnail"]: os.path.join(folder, item["thumbnail"])
+            for item in (self.item_metadata or {}).get("items", [])
+            if item.get("thumbnail")}
 
   def signature(self, name: Optional[str]):
     name = name or DEFAULT_SIGNATURE

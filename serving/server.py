@@ -1,118 +1,105 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-"""A local endpoint that speaks TF Serving's REST API, for development/tests.
+"""A local endpoint that speaks TF Serving's REST and gRPC APIs.
 
   python -m serving.server --model_base_path outputs/serving/relvid \
-      --model_name relvid --rest_api_port 8501
+      --model_name relvid --rest_api_port 8501 --port 8500 \
+      [--enable_batching | --batching_parameters_file F]
 
-Routes (as TF Serving):
+gRPC on --port: see serving/grpc_service.py. Server-side batching (TF
+Serving's --enable_batching): see serving/batching.py. A page to look at the
+recommendations: GET /ui (serving/ui.py).
+
+REST routes (as TF Serving):
   GET  /v1/models/<name>[/versions/<v>]            version status
   GET  /v1/models/<name>[/versions/<v>]/metadata   signature defs
   POST /v1/models/<name>[/versions/<v>]:predict    {"instances": [...]} or
                                                    {"inputs": ...}
 Errors are `{"error": "<message>"}` with TF Serving's HTTP statuses: 400 for
 invalid arguments (bad JSON, wrong dtype, empty or oversized batch, unknown
-item id), 404 for an unknown model or version. New version folders pushed
+item id), 404 for an unknown model or version, 503 when the batch queue is
+full. New version folders pushed
 under the base path are picked up without a restart (see registry.py).
 """
 import argparse
-import json
 import logging
 import os
-import re
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import fastapi
 import numpy as np
 from fastapi.responses import JSONResponse
+from fastapi.responses import Response
+import orjson
 from starlette.concurrency import run_in_threadpool
 
 import tensorflow as tf
 
 from relvid import config as config_lib
 from relvid import contract
+from serving import batching
+from serving import ui
+from serving.inference import ApiError
+from serving.inference import DEFAULT_MAX_BATCH_SIZE
+from serving.inference import invalid
+from serving.inference import Predictor
 from serving.registry import LoadedModel
 from serving.registry import ModelRegistry
-from serving.registry import ServableNotFound
-
-DEFAULT_MAX_BATCH_SIZE = 1024
-
-
-class ApiError(Exception):
-  """An error with its HTTP status, answered as {"error": message}."""
-
-  def __init__(self, status: int, message: str):
-    super().__init__(message)
-    self.status = status
-    self.message = message
-
 
 def _columns(body: Dict[str, Any], input_specs: Dict[str, tf.TensorSpec]
              ) -> Tuple[Dict[str, List[Any]], bool]:
   """The request's inputs as {input name: list of values}, and whether the
   request used the row ("instances") format."""
   if "instances" in body and "inputs" in body:
-    raise ApiError(400, "Request can have either 'instances' or 'inputs', "
-                        "not both")
+    raise invalid("Request can have either 'instances' or 'inputs', not both")
   names = sorted(input_specs)
   if "instances" in body:
     instances = body["instances"]
     if not isinstance(instances, list):
-      raise ApiError(400, "'instances' must be a list")
+      raise invalid("'instances' must be a list")
     columns: Dict[str, List[Any]] = {name: [] for name in names}
     for instance in instances:
       if isinstance(instance, dict):
         missing = set(names) - set(instance)
         if missing:
-          raise ApiError(400, f"instance is missing input(s) {sorted(missing)}")
+          raise invalid(f"instance is missing input(s) {sorted(missing)}")
         for name in names:
           columns[name].append(instance[name])
       elif len(names) == 1:
         columns[names[0]].append(instance)
       else:
-        raise ApiError(400, f"instances must be objects with {names}")
+        raise invalid(f"instances must be objects with {names}")
     return columns, True
   if "inputs" in body:
     inputs = body["inputs"]
     if isinstance(inputs, dict):
       unknown = set(inputs) - set(names)
       if unknown:
-        raise ApiError(400, f"unknown input(s) {sorted(unknown)}; the "
-                            f"signature takes {names}")
+        raise invalid(f"unknown input(s) {sorted(unknown)}; the signature "
+                      f"takes {names}")
       return {name: inputs.get(name) for name in names}, False
     if len(names) == 1:
       return {names[0]: inputs}, False
-    raise ApiError(400, f"'inputs' must be an object with {names}")
-  raise ApiError(400, "Missing 'inputs' or 'instances' key")
+    raise invalid(f"'inputs' must be an object with {names}")
+  raise invalid("Missing 'inputs' or 'instances' key")
 
 
-def _tensor(name: str, values: Any, spec: tf.TensorSpec,
-            max_batch_size: int) -> tf.Tensor:
+def _array(name: str, values: Any, spec: tf.TensorSpec) -> np.ndarray:
+  """One JSON input column as a numpy array, its JSON types checked."""
   if not isinstance(values, list):
-    raise ApiError(400, f"input {name} must be a list of values")
-  if not values:
-    raise ApiError(400, f"input {name} is an empty batch")
-  if len(values) > max_batch_size:
-    raise ApiError(400, f"batch of {len(values)} exceeds the maximum batch "
-                        f"size {max_batch_size}")
+    raise invalid(f"input {name} must be a list of values")
   if spec.dtype == tf.string:
     if not all(isinstance(v, str) for v in values):
-      raise ApiError(400, f"input {name} expects DT_STRING values, got "
-                          f"{sorted({type(v).__name__ for v in values})}")
-  elif not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-               for v in values):
-    raise ApiError(400, f"input {name} expects numbers")
+      raise invalid(f"input {name} expects DT_STRING values, got "
+                    f"{sorted({type(v).__name__ for v in values})}")
+    return np.array(values, dtype=object)
+  if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+             for v in values):
+    raise invalid(f"input {name} expects numbers")
   try:
-    return tf.constant(values, dtype=spec.dtype)
-  except (TypeError, ValueError) as e:
-    raise ApiError(400, f"input {name}: {e}") from None
-
-
-def _error_message(message: str) -> str:
-  """The model's own assertion ("unknown trigger_id: x") without TF's graph
-  execution preamble, or the whole message."""
-  found = re.search(r"assertion failed: \[([^\]]*)\] \[([^\]]*)\]", message)
-  return f"{found.group(1)} {found.group(2)}" if found else message.strip()
+    return np.array(values, dtype=spec.dtype.as_numpy_dtype)
+  except (TypeError, ValueError, OverflowError) as e:
+    raise invalid(f"input {name}: {e}") from None
 
 
 def _jsonable(value: Any) -> Any:
@@ -126,30 +113,20 @@ def _jsonable(value: Any) -> Any:
   return value.item() if isinstance(value, np.generic) else value
 
 
-def predict(model: LoadedModel, body: Any,
-            max_batch_size: int = DEFAULT_MAX_BATCH_SIZE) -> Dict[str, Any]:
-  """Runs one TF Serving predict request against a loaded model."""
+def predict(predictor: Predictor, model: LoadedModel, body: Any
+            ) -> Dict[str, Any]:
+  """Runs one TF Serving REST predict request (a parsed JSON body)."""
   if not isinstance(body, dict):
-    raise ApiError(400, "JSON Value: the request body must be an object")
-  try:
-    signature = model.signature(body.get("signature_name"))
-  except KeyError as e:
-    raise ApiError(400, str(e.args[0])) from None
-  specs = signature.structured_input_signature[1]
+    raise invalid("JSON Value: the request body must be an object")
+  signature_name = body.get("signature_name")
+  specs = predictor.input_specs(model, signature_name)
   columns, rows = _columns(body, specs)
-  tensors = {name: _tensor(name, values, specs[name], max_batch_size)
-             for name, values in columns.items()}
-  sizes = {t.shape[0] for t in tensors.values()}
-  if len(sizes) > 1:
-    raise ApiError(400, "all inputs must have the same batch size")
-  try:
-    outputs = signature(**tensors)
-  except tf.errors.InvalidArgumentError as e:
-    raise ApiError(400, _error_message(e.message)) from None
-  outputs = {k: v.numpy() for k, v in outputs.items()}
+  outputs = predictor.predict(model, signature_name, {
+      name: _array(name, values, specs[name])
+      for name, values in columns.items()})
   if not rows:
     return {"outputs": {k: _jsonable(v) for k, v in outputs.items()}}
-  batch = next(iter(sizes))
+  batch = len(next(iter(outputs.values())))
   return {"predictions": [{k: _jsonable(v[i]) for k, v in outputs.items()}
                           for i in range(batch)]}
 
@@ -170,36 +147,24 @@ def warm_up(model: LoadedModel) -> None:
 
 def _parse_version(text: str) -> int:
   if not text.isdigit():
-    raise ApiError(400, f"version must be a number, got {text!r}")
+    raise invalid(f"version must be a number, got {text!r}")
   return int(text)
 
 
-def create_app(registry: ModelRegistry,
-               max_batch_size: int = DEFAULT_MAX_BATCH_SIZE) -> fastapi.FastAPI:
-  """The FastAPI app serving one model registry."""
+def create_app(predictor: Predictor) -> fastapi.FastAPI:
+  """The FastAPI app serving the predictor's registry over REST."""
   app = fastapi.FastAPI(title="relvid TF Serving-compatible endpoint")
 
   @app.exception_handler(ApiError)
   async def _api_error(request, error: ApiError):  # pylint: disable=unused-argument
-    return JSONResponse({"error": error.message}, status_code=error.status)
-
-  @app.exception_handler(ServableNotFound)
-  async def _not_found(request, error):  # pylint: disable=unused-argument
-    return JSONResponse({"error": str(error)}, status_code=404)
-
-  def model_for(name: str, version: Optional[int]) -> LoadedModel:
-    if name != registry.name:
-      raise ServableNotFound(f"Servable not found for request: Latest({name})")
-    return registry.get(version)
+    return JSONResponse({"error": error.message},
+                        status_code=error.http_status)
 
   def status(name: str, version: Optional[int]):
-    model_for(name, version)
-    found = [s for s in registry.status()
-             if version is None or s["version"] == str(version)]
-    return {"model_version_status": found}
+    return {"model_version_status": predictor.status(name, version)}
 
   def metadata(name: str, version: Optional[int]):
-    model = model_for(name, version)
+    model = predictor.model(name, version)
     return {"model_spec": {"name": name, "signature_name": "",
                            "version": str(model.version)},
             "metadata": {"signature_def": {
@@ -207,21 +172,24 @@ def create_app(registry: ModelRegistry,
 
   async def do_predict(request: fastapi.Request, name: str,
                        version: Optional[int]):
-    model = model_for(name, version)  # this version serves the request
+    model = predictor.model(name, version)  # this version serves the request
     raw = await request.body()
     try:
-      body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-      raise ApiError(400, f"JSON Parse error: {e}") from None
-    return await run_in_threadpool(predict, model, body, max_batch_size)
+      body = orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+      raise invalid(f"JSON Parse error: {e}") from None
+    answer = await run_in_threadpool(predict, predictor, model, body)
+    # orjson straight to bytes: FastAPI's default encoder walks every one of
+    # the 100 ids and scores per trigger in Python.
+    return Response(orjson.dumps(answer), media_type="application/json")
 
   def split_method(spec: str) -> Tuple[str, str]:
     if ":" not in spec:
-      raise ApiError(404, f"Malformed request: POST {spec} (expected "
-                          ":predict)")
+      raise ApiError("NOT_FOUND", f"Malformed request: POST {spec} (expected "
+                                  ":predict)")
     target, method = spec.rsplit(":", 1)
     if method != "predict":
-      raise ApiError(400, f"method {method!r} is not supported: use predict")
+      raise invalid(f"method {method!r} is not supported: use predict")
     return target, method
 
   @app.get("/v1/models/{name}")
@@ -251,7 +219,35 @@ def create_app(registry: ModelRegistry,
     version, _ = split_method(version_method)
     return await do_predict(request, name, _parse_version(version))
 
+  ui.add_routes(app, predictor)
   return app
+
+
+def add_arguments(parser: argparse.ArgumentParser, model_path_required: bool
+                  ) -> None:
+  """TF Serving's model server flags that relvid supports."""
+  parser.add_argument("--model_base_path", required=model_path_required,
+                      help="folder (or gs:// URI) of numeric version folders")
+  parser.add_argument("--model_name", default="relvid")
+  parser.add_argument("--port", type=int, default=8500,
+                      help="gRPC port (PredictionService, ModelService); 0 "
+                      "turns gRPC off")
+  parser.add_argument("--rest_api_port", type=int, default=8501,
+                      help="REST port; 0 turns REST off")
+  parser.add_argument("--host", default="127.0.0.1")
+  parser.add_argument("--file_system_poll_wait_seconds", type=float,
+                      default=2.0)
+  parser.add_argument("--max_batch_size", type=int,
+                      default=DEFAULT_MAX_BATCH_SIZE,
+                      help="largest request (rows) accepted")
+  parser.add_argument("--enable_batching", action="store_true",
+                      help="merge concurrent requests into batched calls")
+  parser.add_argument("--batching_parameters_file",
+                      help="TF Serving text-proto BatchingParameters (implies "
+                      "--enable_batching); default: " + batching.describe(
+                          batching.BatchingParameters()))
+  parser.add_argument("--grpc_max_threads", type=int, default=32,
+                      help="gRPC request threads")
 
 
 def main(argv: Optional[List[str]] = None,
@@ -259,18 +255,22 @@ def main(argv: Optional[List[str]] = None,
          parents: Sequence[argparse.ArgumentParser] = ()) -> int:
   parser = argparse.ArgumentParser(prog=prog, parents=list(parents),
                                    description=__doc__.split("\n")[0])
-  parser.add_argument("--model_base_path", required=not parents,
-                      help="folder (or gs:// URI) of numeric version folders")
-  parser.add_argument("--model_name", default="relvid")
-  parser.add_argument("--rest_api_port", type=int, default=8501)
-  parser.add_argument("--host", default="127.0.0.1")
-  parser.add_argument("--file_system_poll_wait_seconds", type=float,
-                      default=2.0)
-  parser.add_argument("--max_batch_size", type=int,
-                      default=DEFAULT_MAX_BATCH_SIZE)
+  add_arguments(parser, model_path_required=not parents)
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   logging.basicConfig(level=logging.INFO,
                       format="%(asctime)s %(levelname)s %(message)s")
+  if not args.port and not args.rest_api_port:
+    parser.error("--port and --rest_api_port are both 0: nothing to serve")
+  parameters = None
+  if args.batching_parameters_file or args.enable_batching:
+    try:
+      parameters = (batching.read_batching_parameters(
+          args.batching_parameters_file) if args.batching_parameters_file
+                    else batching.BatchingParameters())
+    except (ValueError, tf.errors.OpError) as e:
+      print(f"error: {e}", file=sys.stderr)
+      return 2
+    logging.info("batching on: %s", batching.describe(parameters))
   registry = ModelRegistry(args.model_name,
                            config_lib.absolute(args.model_base_path), warm_up)
   if not registry.refresh():
@@ -278,9 +278,28 @@ def main(argv: Optional[List[str]] = None,
           file=sys.stderr)
     return 1
   registry.start_polling(args.file_system_poll_wait_seconds)
-  import uvicorn  # pylint: disable=g-import-not-at-top
-  uvicorn.run(create_app(registry, args.max_batch_size), host=args.host,
-              port=args.rest_api_port, log_level="warning")
+  predictor = Predictor(registry, args.max_batch_size, parameters)
+  grpc_server = None
+  try:
+    if args.port:
+      from serving import grpc_service  # pylint: disable=g-import-not-at-top
+      grpc_server = grpc_service.start_server(
+          predictor, f"{args.host}:{args.port}", args.grpc_max_threads)
+      logging.info("gRPC on %s:%d", args.host, args.port)
+    if args.rest_api_port:
+      import uvicorn  # pylint: disable=g-import-not-at-top
+      logging.info("REST on http://%s:%d", args.host, args.rest_api_port)
+      uvicorn.run(create_app(predictor), host=args.host,
+                  port=args.rest_api_port, log_level="warning")
+    else:
+      grpc_server.wait_for_termination()
+  except KeyboardInterrupt:
+    pass
+  finally:
+    if grpc_server is not None:
+      grpc_server.stop(grace=1)
+    predictor.close()
+    registry.stop()
   return 0
 
 

@@ -107,10 +107,15 @@ def free_port() -> int:
 def test_serve_then_related(small_pipeline_run, tmp_path):
   """`relvid serve` with the run's config serves what the Pusher pushed;
   `related` asks it, as the README's quick start does."""
-  port = free_port()
+  port, grpc_port = free_port(), free_port()
   overrides = [a for o in small_pipeline_run.overrides for a in ("--set", o)]
+  batching_file = tmp_path / "batching.txt"
+  batching_file.write_text("max_batch_size { value: 8 }\n"
+                           "batch_timeout_micros { value: 1000 }\n")
   server = subprocess.Popen(
-      [script("relvid"), "serve", *overrides, "--rest_api_port", str(port)],
+      [script("relvid"), "serve", *overrides, "--rest_api_port", str(port),
+       "--port", str(grpc_port), "--batching_parameters_file",
+       str(batching_file)],
       cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
       text=True)
   url = f"http://127.0.0.1:{port}"
@@ -142,10 +147,27 @@ def test_serve_then_related(small_pipeline_run, tmp_path):
     assert len(lines) == 6
     ranked = [line.split()[1] for line in lines[1:]]
     assert trigger not in ranked and set(ranked) <= set(items)
-    bad = subprocess.run([script("related"), "no-such-item", "--url", url],
-                         cwd=tmp_path, capture_output=True, text=True,
-                         timeout=120)
-    assert bad.returncode == 1 and "unknown trigger_id" in bad.stderr
+    over_grpc = subprocess.run(
+        [script("related"), trigger, "--grpc", f"127.0.0.1:{grpc_port}", "-k",
+         "5", "--titles", small_pipeline_run.items_csv], cwd=tmp_path,
+        capture_output=True, text=True, timeout=120)
+    assert over_grpc.returncode == 0, over_grpc.stderr
+    assert over_grpc.stdout == out.stdout
+    for transport in (["--url", url], ["--grpc", f"127.0.0.1:{grpc_port}"]):
+      bad = subprocess.run([script("related"), "no-such-item", *transport],
+                           cwd=tmp_path, capture_output=True, text=True,
+                           timeout=120)
+      assert (bad.returncode, bad.stdout, bad.stderr) == (
+          1, "", "unknown item id: no-such-item\n")
+    closed = free_port()
+    for transport in (["--url", f"http://127.0.0.1:{closed}"],
+                      ["--grpc", f"127.0.0.1:{closed}"]):
+      down = subprocess.run([script("related"), trigger, *transport],
+                            cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120)
+      assert down.returncode == 1 and down.stdout == ""
+      assert down.stderr.startswith("error: cannot reach ")
+      assert len(down.stderr.strip().splitlines()) == 1, down.stderr
   finally:
     server.terminate()
     server.wait(timeout=30)

@@ -11,6 +11,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from serving import client as client_lib
+from serving import inference
 from serving import registry as registry_lib
 from serving import server
 
@@ -22,7 +23,7 @@ def served(small_pipeline_run, tmp_path_factory):
   shutil.copytree(small_pipeline_run.serving_base, base)
   registry = registry_lib.ModelRegistry("relvid", str(base), server.warm_up)
   assert registry.refresh()
-  app = server.create_app(registry, max_batch_size=8)
+  app = server.create_app(inference.Predictor(registry, max_batch_size=8))
   return registry, TestClient(app), base
 
 
@@ -129,7 +130,8 @@ def test_client_against_http_server_and_version_switch_under_load(
   registry, _, base = served
   port = _free_port()
   http_server = uvicorn.Server(uvicorn.Config(
-      server.create_app(registry), host="127.0.0.1", port=port,
+      server.create_app(inference.Predictor(registry)), host="127.0.0.1",
+      port=port,
       log_level="warning"))
   thread = threading.Thread(target=http_server.run, daemon=True)
   thread.start()

@@ -37,6 +37,18 @@ def test_batching_and_padding_do_not_change_embeddings(encode, reference):
   assert np.abs(together - alone).max() < 1e-5
 
 
+def test_length_sorted_batches_keep_input_order(encoder_dir, encode,
+                                                reference):
+  """More texts than one batch: grouped by length, returned in order."""
+  sentences = reference["sentences"]
+  small_batches = text_encoder.load_text_encoder(encoder_dir, batch_size=2)
+  assert len(sentences) > 2
+  np.testing.assert_allclose(small_batches(sentences), encode(sentences),
+                             atol=1e-5)
+  assert np.abs(small_batches(sentences) - np.array(
+      reference["embeddings"])).max() < 1e-4
+
+
 def test_word_pieces_match_reference_tokenizer(reference):
   encoder = text_encoder.MiniLMSentenceEncoder(assets.minilm_dir())
   ids = encoder.tokenize(np.array(reference["sentences"], dtype=object))

@@ -12,15 +12,19 @@ is never returned. `index: scann` uses the TFRS ScaNN layer (saved with the
 TFRS BruteForce layer (stock TF Serving loads it). An unknown trigger id is an
 InvalidArgument error naming the id.
 """
+import json
+import logging
 import math
 import os
-from typing import Optional
+import posixpath
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
+from components import frames
 from relvid import contract
 from relvid.config import ExportConfig
 
@@ -94,6 +98,18 @@ class RelatedItemsModule(tf.Module):
 WARMUP_FILE = contract.WARMUP_FILE
 
 
+class PrecomputedTower(tf.keras.Model):
+  """A trigger tower over vectors computed beforehand (benchmarks, and
+  re-indexing stored tower outputs): catalog index -> its vector."""
+
+  def __init__(self, vectors: np.ndarray):
+    super().__init__()
+    self.vectors = tf.Variable(vectors, trainable=False)
+
+  def call(self, index):
+    return tf.gather(self.vectors, index)
+
+
 def write_warmup_requests(export_dir: str, model_name: str,
                           item_ids: np.ndarray, count: int = 3) -> str:
   """TF Serving's warmup file: PredictionLog records with real requests, so a
@@ -128,3 +144,60 @@ def export_retrieval_model(trigger_tower: tf.keras.Model,
                       options=options)
   write_warmup_requests(export_dir, config.model_name, item_ids)
   return export_dir
+
+
+THUMBNAIL_PIXELS = 160
+
+
+def _thumbnail(media_path: str) -> bytes:
+  """A JPEG of the media's first frame, at most THUMBNAIL_PIXELS a side."""
+  import cv2  # pylint: disable=g-import-not-at-top
+  (frame,) = frames.read_frames(media_path, count=1)
+  scale = THUMBNAIL_PIXELS / max(frame.shape[:2])
+  if scale < 1:
+    frame = cv2.resize(frame, (max(1, round(frame.shape[1] * scale)),
+                               max(1, round(frame.shape[0] * scale))),
+                       interpolation=cv2.INTER_AREA)
+  ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+  if not ok:
+    raise ValueError(f"cannot encode a thumbnail of {media_path}")
+  return encoded.tobytes()
+
+
+def write_item_metadata(export_dir: str, item_ids: Sequence[str],
+                        titles: Sequence[str],
+                        topics: Sequence[Sequence[str]],
+                        media_paths: Sequence[str]) -> Dict[str, int]:
+  """Writes the version's `assets.extra/items.json` (id, title, topics and
+  thumbnail of every indexed item) and a first-frame thumbnail per item with
+  media, so whatever shows this version's results shows its own catalog.
+
+  Returns:
+    Counts: items, thumbnails, and thumbnail_errors (media that could not be
+    decoded; logged, and the item has no thumbnail).
+  """
+  folder = os.path.join(export_dir, os.path.dirname(
+      contract.ITEM_METADATA_FILE))
+  tf.io.gfile.makedirs(os.path.join(folder, contract.THUMBNAIL_DIR))
+  items, counts = [], {"items": len(item_ids), "thumbnails": 0,
+                       "thumbnail_errors": 0}
+  for index, item_id in enumerate(item_ids):
+    entry = {"item_id": str(item_id), "title": titles[index],
+             "topics": list(topics[index]), "thumbnail": None}
+    if media_paths[index]:
+      name = posixpath.join(contract.THUMBNAIL_DIR, f"{index}.jpg")
+      try:
+        image = _thumbnail(media_paths[index])
+      except (frames.MediaError, ValueError, tf.errors.OpError) as e:
+        counts["thumbnail_errors"] += 1
+        logging.warning("no thumbnail for item %s: %s", item_id, e)
+      else:
+        with tf.io.gfile.GFile(os.path.join(folder, name), "wb") as f:
+          f.write(image)
+        entry["thumbnail"] = name
+        counts["thumbnails"] += 1
+    items.append(entry)
+  with tf.io.gfile.GFile(os.path.join(export_dir,
+                                      contract.ITEM_METADATA_FILE), "w") as f:
+    json.dump({"items": items}, f, ensure_ascii=False)
+  return counts

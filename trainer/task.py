@@ -177,6 +177,9 @@ def run_fn(fn_args: Any) -> None:
   export.export_retrieval_model(model.trigger_tower, catalog.item_ids,
                                 embeddings["candidate"],
                                 fn_args.serving_model_dir, export_config)
+  metadata_counts = export.write_item_metadata(
+      fn_args.serving_model_dir, catalog.item_ids, catalog.titles,
+      catalog.topics, catalog.media_paths)
   # The towers' item vectors, for exact-vs-index checks and analysis.
   write_item_embeddings(fn_args.model_run_dir, catalog.item_ids, embeddings)
   example_io.write_json(
@@ -192,6 +195,7 @@ def run_fn(fn_args: Any) -> None:
            None if semantic is None else len(semantic[0])),
        "num_items": len(catalog),
        "items_without_text": int((catalog.has_text == 0).sum()),
-       "items_with_visual": int(catalog.has_visual.sum())})
+       "items_with_visual": int(catalog.has_visual.sum()),
+       "item_metadata": metadata_counts})
   logging.info("exported %s index to %s", export_config.index,
                fn_args.serving_model_dir)
