@@ -50,6 +50,12 @@ def clustered(n: int, dim: int, rng: np.random.Generator,
           ).astype(np.float32)
 
 
+def clustered_catalog(items: int, dim: int, seed: int = 0) -> np.ndarray:
+  """[items, dim] clustered unit vectors (the ANN curve's catalog)."""
+  rng = np.random.default_rng(seed)
+  return clustered(items, dim, rng, rng.normal(size=(items // 20 + 1, dim)))
+
+
 def catalogs(items: int, dim: int, queries: int, seed: int
              ) -> Dict[str, Tuple[np.ndarray, np.ndarray]]:
   """{name: (items [n, dim], queries [q, dim])}, unit vectors."""

@@ -5,8 +5,8 @@
       [--synthetic_items 1000000] [--skip_synthetic]
 
 For two catalogs -- the MovieLens model of the last pipeline run (the towers'
-item vectors saved by the Trainer) and a synthetic catalog of random unit
-vectors of the same dimension -- it exports a ScaNN and a brute-force
+item vectors saved by the Trainer) and a synthetic catalog of clustered
+unit vectors of the same dimension (benchmarks/ann_curve.py's) -- it exports a ScaNN and a brute-force
 SavedModel (trainer/export.py, as the Trainer does), starts `serving.server`
 on each in a subprocess, with server-side batching off and on, and drives
 single-trigger predict requests at concurrency 1, 8 and 32 for --seconds per
@@ -14,17 +14,16 @@ level:
 
 - REST with wrk (Debian's `wrk`; `make bench-tools` installs it), a Lua
   script picking a random trigger per request;
-- gRPC with a driver of one process per core, each keeping its share of the
-  concurrent requests in flight on `grpc.aio` (so the driver is not bound
-  by one Python interpreter's lock).
+- gRPC with benchmarks/grpc_driver.py: one process per core, each keeping
+  its share of the concurrent requests in flight on `grpc.aio` (so the
+  driver is not bound by one Python interpreter's lock).
 
 It also reports ScaNN recall@10 against brute force on the same triggers,
 and, for MovieLens, pushes a new version while wrk keeps 8 connections busy
 and counts failed requests. Client and server share the machine's cores.
 """
 import argparse
-import asyncio
-import multiprocessing
+import json
 import os
 import re
 import shutil
@@ -42,8 +41,11 @@ import requests
 import tensorflow as tf
 
 import benchmarks
+from benchmarks import ann_curve
+from benchmarks import grpc_driver
 from pipeline import results
 from relvid import config as config_lib
+from serving import client as client_lib
 from trainer import export
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -116,6 +118,16 @@ request = function()
 end
 """
 
+
+def lua_string(text: str) -> str:
+  """`text` as a Lua long-bracket string literal whose level (=...) does
+  not occur in it, so no character needs escaping."""
+  level = 0
+  while f"]{'=' * level}]" in text:
+    level += 1
+  return f"[{'=' * level}[{text}]{'=' * level}]"
+
+
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}
 
 
@@ -154,79 +166,20 @@ def wrk_load(url: str, triggers: List[str], concurrency: int,
   if wrk is None:
     raise FileNotFoundError("wrk is not installed: `make bench-tools` "
                             "(apt-get install wrk)")
-  bodies = ",".join('[[{"instances": ["%s"]}]]' % t.replace('"', '\\"')
+  bodies = ",".join(lua_string(json.dumps({"instances": [t]}))
                     for t in triggers)
   with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
     f.write(WRK_SCRIPT % bodies)
   try:
     out = subprocess.run(
         [wrk, "-t", str(min(concurrency, 2)), "-c", str(concurrency), "-d",
-         f"{seconds:g}s", "--latency", "--timeout", "10s", "-s", f.name,
+         f"{max(1, round(seconds))}s", "--latency", "--timeout", "10s", "-s", f.name,
          url + "/v1/models/relvid:predict"],
         capture_output=True, text=True, check=True,
         timeout=seconds + 60).stdout
   finally:
     os.unlink(f.name)
   return parse_wrk(out)
-
-
-def _grpc_worker(target: str, triggers: List[str], in_flight: int,
-                 seconds: float, seed: int, queue) -> None:
-  """One driver process: `in_flight` closed-loop gRPC clients on grpc.aio."""
-  import grpc  # pylint: disable=g-import-not-at-top
-  from tensorflow_serving.apis import prediction_service_pb2_grpc  # pylint: disable=g-import-not-at-top
-  from serving import client as client_lib  # pylint: disable=g-import-not-at-top
-
-  requests_ = [client_lib.predict_request("relvid", [t]) for t in triggers]
-
-  async def run():
-    latencies, errors = [], 0
-    async with grpc.aio.insecure_channel(target) as channel:
-      stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
-      await stub.Predict(requests_[0], timeout=30)  # connect first
-      rng = np.random.default_rng(seed)
-      deadline = time.perf_counter() + seconds
-
-      async def client():
-        nonlocal errors
-        while time.perf_counter() < deadline:
-          started = time.perf_counter()
-          try:
-            await stub.Predict(requests_[rng.integers(len(requests_))],
-                               timeout=10)
-            latencies.append(time.perf_counter() - started)
-          except grpc.aio.AioRpcError:
-            errors += 1
-
-      await asyncio.gather(*(client() for _ in range(in_flight)))
-    return latencies, errors
-
-  queue.put(asyncio.run(run()))
-
-
-def grpc_load(target: str, triggers: List[str], concurrency: int,
-              seconds: float) -> Dict[str, float]:
-  """gRPC load: `concurrency` requests in flight, spread over one driver
-  process per core."""
-  processes = max(1, min(concurrency, os.cpu_count() or 1))
-  shares = [concurrency // processes + (i < concurrency % processes)
-            for i in range(processes)]
-  context = multiprocessing.get_context("spawn")
-  queue = context.Queue()
-  workers = [context.Process(target=_grpc_worker, args=(
-      target, triggers, share, seconds, i, queue)) for i, share in
-             enumerate(shares)]
-  for worker in workers:
-    worker.start()
-  outcomes = [queue.get(timeout=seconds + 120) for _ in workers]
-  for worker in workers:
-    worker.join()
-  latencies = np.concatenate([np.array(o[0]) for o in outcomes]) * 1000
-  errors = sum(o[1] for o in outcomes)
-  return {"requests": len(latencies) + errors, "errors": errors,
-          "qps": len(latencies) / seconds,
-          "p50_ms": float(np.percentile(latencies, 50)),
-          "p99_ms": float(np.percentile(latencies, 99))}
 
 
 def top10(url: str, triggers: List[str]) -> List[set]:
@@ -271,6 +224,8 @@ def benchmark_catalog(name: str, ids: np.ndarray, trigger: np.ndarray,
   rng = np.random.default_rng(2)
   probe = [str(i) for i in rng.choice(ids, 500)]
   triggers = [str(i) for i in rng.choice(ids, 2000)]
+  grpc_requests = [client_lib.predict_request("relvid", [t]).SerializeToString()
+                   for t in triggers]
   for kind, base in bases.items():
     for batching in ("off", "on"):
       server = Server(base, args.batching_parameters_file
@@ -280,8 +235,8 @@ def benchmark_catalog(name: str, ids: np.ndarray, trigger: np.ndarray,
           for concurrency in CONCURRENCY:
             r = (wrk_load(server.url, triggers, concurrency, args.seconds)
                  if protocol == "REST" else
-                 grpc_load(server.grpc_target, triggers, concurrency,
-                           args.seconds))
+                 grpc_driver.grpc_load(server.grpc_target, grpc_requests,
+                                       concurrency, args.seconds))
             rows.append(f"| {name} | {kind} | {batching} | {protocol} | "
                         f"{concurrency} | {r['requests']} | {r['errors']} | "
                         f"{r['qps']:.0f} | {r['p50_ms']:.1f} | "
@@ -326,9 +281,7 @@ def main() -> int:
                               folder, switch=True)
     if not args.skip_synthetic:
       n, dim = args.synthetic_items, vectors["candidate"].shape[1]
-      rng = np.random.default_rng(0)
-      synthetic = rng.normal(size=(n, dim)).astype(np.float32)
-      synthetic /= np.linalg.norm(synthetic, axis=1, keepdims=True)
+      synthetic = ann_curve.clustered_catalog(n, dim, seed=0)
       ids = np.array([str(i) for i in range(n)], dtype=object)
       rows += benchmark_catalog(f"synthetic-{n}", ids, synthetic, synthetic,
                                 args, folder, switch=False)

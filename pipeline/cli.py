@@ -5,8 +5,8 @@
   relvid compile  [--config F] [--output P]        Kubeflow v2 / Vertex JSON
   relvid airflow  [--config F]                     validate the Airflow DAG
   relvid ablate   [--config F] [--suite S]         the ablation table
-  relvid serve    [--config F] [--model_base_path P]   the TF Serving API
-  relvid related  ITEM_ID [--url U]                ask a running endpoint
+  relvid serve    [--config F] [--model_base_path P]   TF Serving REST+gRPC
+  relvid related  ITEM_ID [--url U | --grpc H:P]   ask a running endpoint
 
 `relvid COMMAND --help` explains each command's options. All commands that
 take `--config`/`--set` read the same typed config (relvid/config.py).
@@ -76,9 +76,9 @@ COMMANDS: Dict[str, Tuple[Callable[[List[str], str], int], str]] = {
                 "and print its schedule and tasks"),
     "ablate": (_ablate, "train and evaluate the ablation variants on the "
                "pipeline's pairs; writes a table and a plot"),
-    "serve": (_serve, "serve pushed models over TF Serving's REST API "
-              "(default: the config's Pusher destination, "
-              "outputs/serving/relvid)"),
+    "serve": (_serve, "serve pushed models over TF Serving's REST (8501) "
+              "and gRPC (8500) APIs, with a page at /ui (default: the "
+              "config's Pusher destination, outputs/serving/relvid)"),
     "related": (_related, "print the items related to ITEM_ID from a "
                 "running endpoint"),
 }

@@ -130,8 +130,11 @@ class BatchScheduler:
     self._queues: Dict[Hashable, _Queue] = {}
     self._condition = threading.Condition()
     self._stopped = False
-    self.batches_run = 0
+    # Signature calls made, requests answered, and calls that answered two
+    # or more requests at once.
+    self.calls_run = 0
     self.requests_run = 0
+    self.merged_batches = 0
     self._threads = [threading.Thread(target=self._loop, daemon=True,
                                       name=f"batch-thread-{i}")
                      for i in range(parameters.num_batch_threads)]
@@ -173,8 +176,8 @@ class BatchScheduler:
     return task.future
 
   def _next_batch(self) -> Tuple[_Queue, List[_Task]]:
-    """Blocks until a batch is full or its oldest request's timeout passed;
-    returns (queue, tasks) or (None, []) once stopped."""
+    """Blocks until some queue has a full batch or its oldest request's
+    timeout passed; returns (queue, tasks), or (None, []) once stopped."""
     timeout = self.parameters.batch_timeout_micros / 1e6
     limit = self.parameters.max_batch_size
     with self._condition:
@@ -182,59 +185,72 @@ class BatchScheduler:
         if self._stopped:
           return None, []
         waiting = [q for q in self._queues.values() if q.tasks]
-        if waiting:
-          queue = min(waiting, key=lambda q: q.tasks[0].enqueued)
-          due = queue.tasks[0].enqueued + timeout
-          now = time.monotonic()
-          if queue.rows >= limit or now >= due:
-            tasks, rows = [], 0
-            while queue.tasks and rows + queue.tasks[0].size <= limit:
-              task = queue.tasks.popleft()
-              tasks.append(task)
-              rows += task.size
-            queue.rows -= rows
-            if queue.tasks:  # another thread may take the rest
-              self._condition.notify()
-            else:  # an idle queue must not keep an unloaded version alive
-              del self._queues[queue.key]
-            return queue, tasks
-          self._condition.wait(due - now)
-        else:
+        if not waiting:
           self._condition.wait()
+          continue
+        now = time.monotonic()
+        full = [q for q in waiting if q.rows >= limit]
+        oldest = min(waiting, key=lambda q: q.tasks[0].enqueued)
+        due = oldest.tasks[0].enqueued + timeout
+        if not full and now < due:
+          self._condition.wait(due - now)
+          continue
+        queue = full[0] if full else oldest
+        tasks, rows = [], 0
+        while queue.tasks and rows + queue.tasks[0].size <= limit:
+          task = queue.tasks.popleft()
+          tasks.append(task)
+          rows += task.size
+        queue.rows -= rows
+        if not queue.tasks:  # an idle queue must not keep a version alive
+          del self._queues[queue.key]
+        if any(q.tasks for q in self._queues.values()):
+          self._condition.notify()  # another thread may take the rest
+        return queue, tasks
 
   def _loop(self) -> None:
     while True:
       queue, tasks = self._next_batch()
       if queue is None:
         return
-      self._run(queue.run, tasks)
+      try:
+        self._run(queue.run, tasks)
+      except BaseException as e:  # pylint: disable=broad-except
+        # Whatever went wrong, no request may wait forever.
+        for task in tasks:
+          if not task.future.done():
+            task.future.set_exception(e)
 
   def _run(self, run: Callable[[Arrays], Arrays], tasks: List[_Task]) -> None:
     if len(tasks) == 1:
+      self._count(calls=1, requests=1)
       _resolve(tasks[0], run, tasks[0].inputs)
-      self._count(1)
       return
-    merged = {name: np.concatenate([t.inputs[name] for t in tasks])
-              for name in tasks[0].inputs}
+    rows = sum(t.size for t in tasks)
     try:
+      merged = {name: np.concatenate([t.inputs[name] for t in tasks])
+                for name in tasks[0].inputs}
       outputs = run(merged)
+      if any(len(v) != rows for v in outputs.values()):
+        raise ValueError("the signature's outputs are not one row per input")
     except Exception:  # pylint: disable=broad-except
       # One bad request must not fail the others merged with it.
+      self._count(calls=1 + len(tasks), requests=len(tasks))
       for task in tasks:
         _resolve(task, run, task.inputs)
-      self._count(len(tasks))
       return
+    self._count(calls=1, requests=len(tasks), merged=1)
     start = 0
     for task in tasks:
       task.future.set_result({k: v[start:start + task.size]
                               for k, v in outputs.items()})
       start += task.size
-    self._count(len(tasks))
 
-  def _count(self, requests: int) -> None:
+  def _count(self, calls: int, requests: int, merged: int = 0) -> None:
     with self._condition:
-      self.batches_run += 1
+      self.calls_run += calls
       self.requests_run += requests
+      self.merged_batches += merged
 
   def stop(self) -> None:
     """Stops the threads; requests still queued get QueueFullError."""

@@ -122,10 +122,8 @@ class RelatedClient:
     try:
       response = self._stub.Predict(request, timeout=self.timeout)
     except grpc.RpcError as e:
-      if e.code() in (grpc.StatusCode.UNAVAILABLE,
-                      grpc.StatusCode.DEADLINE_EXCEEDED) and (
-                          "connect" in (e.details() or "").lower() or
-                          e.code() == grpc.StatusCode.DEADLINE_EXCEEDED):
+      if e.code() == grpc.StatusCode.UNAVAILABLE and (
+          "connect" in (e.details() or "").lower()):
         raise UnreachableError(f"cannot reach {self.grpc_target} over gRPC "
                                f"({e.code().name})") from None
       raise ServingError(e.code().name, e.details() or "") from None

@@ -5,9 +5,10 @@
 (signature_def); Classify, Regress and MultiInference answer UNIMPLEMENTED
 (the retrieval model has no such signatures). `tensorflow.serving.
 ModelService`: GetModelStatus. Status codes are TF Serving's:
-INVALID_ARGUMENT for bad inputs (unknown ids, dtypes, empty or oversized
-batches), NOT_FOUND for unknown models or versions, UNAVAILABLE when the
-batch queue is full. Any stock TF Serving client (e.g. the
+INVALID_ARGUMENT for bad inputs (unknown ids, dtypes, shapes, empty or
+oversized batches), FAILED_PRECONDITION for an unknown signature, NOT_FOUND
+for unknown models or versions, UNAVAILABLE when the batch queue is full.
+Outputs use TF Serving's encoding (the dtype's *_val field). Any stock TF Serving client (e.g. the
 `tensorflow-serving-api` stubs) works against it.
 """
 import logging
@@ -18,6 +19,7 @@ import grpc
 import numpy as np
 
 import tensorflow as tf
+from tensorflow.core.framework import tensor_pb2
 from tensorflow.core.framework import tensor_shape_pb2
 from tensorflow.core.protobuf import meta_graph_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2
@@ -47,21 +49,81 @@ def _model(predictor: Predictor, model_spec) -> LoadedModel:
   return predictor.model(model_spec.name, version)
 
 
+# The TensorProto field TF Serving fills per dtype (its default
+# kAsProtoField encoding); requests may also use tensor_content.
+_VALUE_FIELDS = {tf.float32: "float_val", tf.float64: "double_val",
+                 tf.int32: "int_val", tf.int16: "int_val", tf.int8: "int_val",
+                 tf.uint8: "int_val", tf.int64: "int64_val",
+                 tf.bool: "bool_val", tf.string: "string_val"}
+# A request's tensors may hold at most this many elements per batch row.
+MAX_ELEMENTS_PER_ROW = 4096
+
+
+def _checked_proto(name: str, proto, spec: tf.TensorSpec,
+                   max_batch_size: int) -> None:
+  """Validates a request tensor's dtype, shape and value count against the
+  signature BEFORE anything is materialised (a few bytes of proto may
+  declare billions of elements)."""
+  dtype_name = "DT_" + spec.dtype.name.upper()
+  if proto.dtype != spec.dtype.as_datatype_enum:
+    got = (f"DT_{tf.dtypes.as_dtype(proto.dtype).name.upper()}"
+           if proto.dtype else "no dtype")
+    raise invalid(f"input {name} expects {dtype_name} values, got {got}")
+  dims = [d.size for d in proto.tensor_shape.dim]
+  if proto.tensor_shape.unknown_rank or any(d < 0 for d in dims):
+    raise invalid(f"input {name} has an unknown or negative dimension")
+  if not dims:
+    raise invalid(f"input {name} must be a batch (rank >= 1), not a scalar")
+  if spec.shape.rank is not None and len(dims) != spec.shape.rank:
+    raise invalid(f"input {name} has shape {dims}; the signature takes "
+                  f"{spec.shape}")
+  if dims[0] > max_batch_size:
+    raise invalid(f"batch of {dims[0]} exceeds the maximum batch size "
+                  f"{max_batch_size}")
+  count = int(np.prod(dims))
+  if count > max(dims[0], 1) * MAX_ELEMENTS_PER_ROW:
+    raise invalid(f"input {name} declares {count} elements")
+  field = _VALUE_FIELDS.get(spec.dtype)
+  if field is None:
+    raise invalid(f"input {name}: {dtype_name} is not supported")
+  if proto.tensor_content and spec.dtype != tf.string:
+    given = len(proto.tensor_content) // spec.dtype.size
+  else:
+    given = len(getattr(proto, field))
+  if given != count:
+    raise invalid(f"input {name} has {given} values for shape {dims}")
+
+
 def _inputs(request: predict_pb2.PredictRequest,
-            specs: Dict[str, tf.TensorSpec]) -> Dict[str, np.ndarray]:
+            specs: Dict[str, tf.TensorSpec],
+            max_batch_size: int) -> Dict[str, np.ndarray]:
+  unknown = set(request.inputs) - set(specs)
+  if unknown:
+    raise invalid(f"unknown input(s) {sorted(unknown)}; the signature takes "
+                  f"{sorted(specs)}")
   arrays = {}
   for name, proto in request.inputs.items():
-    spec = specs.get(name)
-    if spec is not None and proto.dtype != spec.dtype.as_datatype_enum:
-      raise invalid(f"input {name} expects DT_{spec.dtype.name.upper()} "
-                    f"values, got "
-                    f"DT_{tf.dtypes.as_dtype(proto.dtype).name.upper()}"
-                    if proto.dtype else f"input {name} has no dtype")
+    _checked_proto(name, proto, specs[name], max_batch_size)
     try:
       arrays[name] = tf.make_ndarray(proto)
     except (TypeError, ValueError) as e:
       raise invalid(f"input {name} is not a valid TensorProto: {e}") from None
   return arrays
+
+
+def tensor_proto(array: np.ndarray) -> tensor_pb2.TensorProto:
+  """An output array as TF Serving encodes it: the dtype's *_val field, not
+  tensor_content, so clients reading e.g. `outputs["scores"].float_val`
+  work."""
+  dtype = tf.string if array.dtype.kind in "OSU" else tf.as_dtype(array.dtype)
+  proto = tensor_pb2.TensorProto(dtype=dtype.as_datatype_enum)
+  for size in array.shape:
+    proto.tensor_shape.dim.add(size=size)
+  values = array.ravel().tolist()
+  if dtype == tf.string:
+    values = [v.encode("utf-8") if isinstance(v, str) else v for v in values]
+  getattr(proto, _VALUE_FIELDS[dtype]).extend(values)
+  return proto
 
 
 def _shape(spec: tf.TensorSpec) -> tensor_shape_pb2.TensorShapeProto:
@@ -99,8 +161,9 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
       model = _model(self.predictor, request.model_spec)
       signature_name = request.model_spec.signature_name or None
       specs = self.predictor.input_specs(model, signature_name)
-      outputs = self.predictor.predict(model, signature_name,
-                                       _inputs(request, specs))
+      outputs = self.predictor.predict(
+          model, signature_name,
+          _inputs(request, specs, self.predictor.max_batch_size))
     except ApiError as e:
       _abort(context, e)
     wanted = set(request.output_filter) or set(outputs)
@@ -114,7 +177,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     response.model_spec.signature_name = (signature_name or
                                           "serving_default")
     for name in sorted(wanted):
-      response.outputs[name].CopyFrom(tf.make_tensor_proto(outputs[name]))
+      response.outputs[name].CopyFrom(tensor_proto(outputs[name]))
     return response
 
   def GetModelMetadata(self, request, context):  # pylint: disable=invalid-name

@@ -22,8 +22,9 @@ from serving.registry import ServableNotFound
 
 DEFAULT_MAX_BATCH_SIZE = 1024
 
-HTTP_STATUS = {"INVALID_ARGUMENT": 400, "NOT_FOUND": 404,
-               "UNAVAILABLE": 503, "UNIMPLEMENTED": 501, "INTERNAL": 500}
+HTTP_STATUS = {"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400,
+               "NOT_FOUND": 404, "UNAVAILABLE": 503, "UNIMPLEMENTED": 501,
+               "INTERNAL": 500}
 
 
 class ApiError(Exception):
@@ -109,8 +110,8 @@ class Predictor:
                   ) -> Dict[str, tf.TensorSpec]:
     try:
       signature = model.signature(signature_name)
-    except KeyError as e:
-      raise invalid(str(e.args[0])) from None
+    except KeyError as e:  # TF Serving's code for an unknown signature
+      raise ApiError("FAILED_PRECONDITION", str(e.args[0])) from None
     return signature.structured_input_signature[1]
 
   def predict(self, model: LoadedModel, signature_name: Optional[str],
@@ -148,6 +149,9 @@ class Predictor:
         raise invalid(f"batch of {len(values)} exceeds the maximum batch "
                       f"size {self.max_batch_size}")
       _check_dtype(name, values, specs[name])
+      if not specs[name].shape.is_compatible_with(values.shape):
+        raise invalid(f"input {name} has shape {list(values.shape)}; the "
+                      f"signature takes {specs[name].shape}")
       sizes.add(len(values))
     if len(sizes) > 1:
       raise invalid("all inputs must have the same batch size")

@@ -11,6 +11,7 @@ import functools
 import json
 import logging
 import os
+import re
 import threading
 import time
 from typing import Any, Dict, List, Optional, Tuple
@@ -58,9 +59,13 @@ class LoadedModel:
     of this version the page may serve."""
     folder = os.path.dirname(os.path.join(self.path,
                                           contract.ITEM_METADATA_FILE))
+    # Even the metadata may only name plain files in the thumbnail folder.
+    pattern = re.compile(re.escape(contract.THUMBNAIL_DIR) +
+                         r"/[A-Za-z0-9_-]{1,64}\.jpg")
     return {item["thumbnail"]: os.path.join(folder, item["thumbnail"])
             for item in (self.item_metadata or {}).get("items", [])
-            if item.get("thumbnail")}
+            if isinstance(item.get("thumbnail"), str) and
+            pattern.fullmatch(item["thumbnail"])}
 
   def signature(self, name: Optional[str]):
     name = name or DEFAULT_SIGNATURE

@@ -23,6 +23,7 @@ under the base path are picked up without a restart (see registry.py).
 import argparse
 import logging
 import os
+import signal
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -280,6 +281,10 @@ def main(argv: Optional[List[str]] = None,
   registry.start_polling(args.file_system_poll_wait_seconds)
   predictor = Predictor(registry, args.max_batch_size, parameters)
   grpc_server = None
+  # SIGTERM (what schedulers send) ends like Ctrl-C: through `finally`, so
+  # gRPC drains and queued batches are answered. uvicorn re-raises the
+  # signal to this handler after its own shutdown.
+  signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
   try:
     if args.port:
       from serving import grpc_service  # pylint: disable=g-import-not-at-top
@@ -297,7 +302,7 @@ def main(argv: Optional[List[str]] = None,
     pass
   finally:
     if grpc_server is not None:
-      grpc_server.stop(grace=1)
+      grpc_server.stop(grace=2).wait()
     predictor.close()
     registry.stop()
   return 0

@@ -59,6 +59,10 @@ def add_routes(app: fastapi.FastAPI, predictor: Predictor) -> None:
             if version == str(model.version) else None)
     if path is None:
       raise ApiError("NOT_FOUND", "no such thumbnail")
-    with tf.io.gfile.GFile(path, "rb") as f:
-      return Response(f.read(), media_type="image/jpeg",
-                      headers={"Cache-Control": "max-age=3600"})
+    try:
+      with tf.io.gfile.GFile(path, "rb") as f:
+        image = f.read()
+    except tf.errors.NotFoundError:
+      raise ApiError("NOT_FOUND", "no such thumbnail") from None
+    return Response(image, media_type="image/jpeg",
+                    headers={"Cache-Control": "max-age=3600"})

@@ -2,9 +2,11 @@
 """The batch scheduler on a tiny numpy "model": merging, splitting back,
 timeouts, a full queue, oversized and bad requests, the parameter file."""
 import threading
+import time
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from serving import batching
 
@@ -49,7 +51,8 @@ def test_concurrent_requests_are_merged_and_split_back():
   assert results[0]["y"].tolist() == [[2, 4]]
   assert results[1]["y"].tolist() == [[6, 8], [10, 12]]
   assert results[2]["row_sum"].tolist() == [15, 19, 23]
-  assert (batcher.batches_run, batcher.requests_run) == (1, 3)
+  assert (batcher.calls_run, batcher.requests_run,
+          batcher.merged_batches) == (1, 3, 1)
 
 
 def test_a_batch_that_is_not_full_runs_after_the_timeout():
@@ -129,6 +132,8 @@ def test_a_bad_request_fails_alone_when_merged():
   # The merged call failed, then each request ran on its own.
   assert model.batches == [[[1, 1], [-1, 1], [2, 2]], [[1, 1]], [[-1, 1]],
                            [[2, 2]]]
+  assert (batcher.calls_run, batcher.requests_run,
+          batcher.merged_batches) == (4, 3, 0)
 
 
 def test_batching_parameters_file_format():
@@ -148,3 +153,89 @@ def test_batching_parameters_file_format():
   with pytest.raises(ValueError, match="num_batch_threads must be an "
                      "integer >= 1, got 0"):
     batching.parse_batching_parameters("num_batch_threads { value: 0 }")
+
+
+class _BlockingSignature:
+  """A predict signature (x float [batch] -> y = x + 1) that waits for a
+  gate, so a test can hold the only batch thread busy."""
+
+  structured_input_signature = ((), {"x": tf.TensorSpec([None], tf.float32,
+                                                        name="x")})
+  structured_outputs = {"y": tf.TensorSpec([None], tf.float32, name="y")}
+
+  def __init__(self):
+    self.gate = threading.Event()
+    self.started = threading.Event()
+
+  def __call__(self, x):
+    self.started.set()
+    assert self.gate.wait(30)
+    return {"y": x + 1}
+
+
+class _OneModelRegistry:
+  name = "m"
+
+  def __init__(self, signature):
+    self.model = type("Model", (), {"version": 1})()
+    self.model.signature = lambda name: signature
+
+  def get(self, version):
+    return self.model
+
+
+def test_a_full_queue_answers_503_over_rest_and_the_server_recovers():
+  from fastapi.testclient import TestClient  # pylint: disable=g-import-not-at-top
+  from serving import inference  # pylint: disable=g-import-not-at-top
+  from serving import server  # pylint: disable=g-import-not-at-top
+  signature = _BlockingSignature()
+  predictor = inference.Predictor(
+      _OneModelRegistry(signature), batching_parameters=
+      batching.BatchingParameters(max_batch_size=1, batch_timeout_micros=0,
+                                  num_batch_threads=1,
+                                  max_enqueued_batches=1))
+  http = TestClient(server.create_app(predictor))
+  answers = {}
+
+  def post(name, value):
+    answers[name] = http.post("/v1/models/m:predict",
+                              json={"instances": [value]})
+
+  try:
+    running = threading.Thread(target=post, args=("running", 1.0))
+    running.start()
+    assert signature.started.wait(30)  # the only batch thread is busy
+    queued = threading.Thread(target=post, args=("queued", 2.0))
+    queued.start()
+    deadline = time.time() + 30
+    while not predictor.scheduler._queues and time.time() < deadline:  # pylint: disable=protected-access
+      time.sleep(0.01)
+    post("refused", 3.0)  # answered at once, not after the others
+    assert answers["refused"].status_code == 503
+    assert "queue" in answers["refused"].json()["error"]
+    signature.gate.set()
+    running.join(30)
+    queued.join(30)
+    assert answers["running"].json() == {"predictions": [{"y": 2.0}]}
+    assert answers["queued"].json() == {"predictions": [{"y": 3.0}]}
+    post("after", 4.0)
+    assert answers["after"].json() == {"predictions": [{"y": 5.0}]}
+  finally:
+    signature.gate.set()
+    predictor.close()
+
+
+def test_requests_that_cannot_be_concatenated_are_run_alone():
+  model = Doubler()
+  batcher = scheduler(max_batch_size=2, batch_timeout_micros=2_000_000,
+                      num_batch_threads=1)
+  try:
+    narrow = batcher.submit("m", model, {"x": np.array([[1, 2]])})
+    wide = batcher.submit("m", model, {"x": np.array([[1, 2, 3]])})
+    assert narrow.result(10)["y"].tolist() == [[2, 4]]
+    assert wide.result(10)["y"].tolist() == [[2, 4, 6]]
+    # ... and the thread still serves.
+    later = batcher.submit("m", model, {"x": np.array([[5, 5]])})
+    assert later.result(10)["y"].tolist() == [[10, 10]]
+  finally:
+    batcher.stop()

@@ -97,6 +97,10 @@ def test_predict_over_grpc(endpoint, item_ids):
   ranked = [c.decode() for c in candidates[0]]
   assert item_ids[0] not in ranked and set(ranked) <= set(item_ids)
   assert (np.diff(scores, axis=1) <= 1e-6).all()  # best first
+  # TF Serving's encoding, which stock clients read field by field.
+  assert list(response.outputs["scores"].float_val) == pytest.approx(
+      scores.ravel().tolist())
+  assert not response.outputs["scores"].tensor_content
   # The same request over REST through the same Predictor: same answer.
   rest = server.predict(endpoint.predictor, endpoint.registry.current(),
                         {"instances": item_ids[:2]})
@@ -139,7 +143,19 @@ def _predict_cases(item_ids):
   renamed.inputs["item"].CopyFrom(renamed.inputs.pop("trigger_id"))
   unknown_output = request_for(item_ids[:1])
   unknown_output.output_filter.append("embeddings")
+  matrix = request_for(["x"])
+  matrix.inputs["trigger_id"].CopyFrom(tf.make_tensor_proto(
+      np.array([[item_ids[0]]], dtype=object), tf.string))
+  # A few bytes that declare two billion strings: refused before any
+  # allocation.
+  huge = request_for(item_ids[:1])
+  huge.inputs["trigger_id"].tensor_shape.dim[0].size = 2_000_000_000
+  too_many_values = request_for(item_ids[:2])
+  too_many_values.inputs["trigger_id"].tensor_shape.dim[0].size = 1
   return [
+      (matrix, "INVALID_ARGUMENT", "has shape [1, 1]"),
+      (huge, "INVALID_ARGUMENT", "batch of 2000000000 exceeds"),
+      (too_many_values, "INVALID_ARGUMENT", "has 2 values for shape [1]"),
       (request_for(["no-such-item"]), "INVALID_ARGUMENT",
        "unknown trigger_id"),
       (request_for([1, 2], dtype=tf.int64), "INVALID_ARGUMENT",
@@ -149,7 +165,7 @@ def _predict_cases(item_ids):
        "maximum batch size 8"),
       (renamed, "INVALID_ARGUMENT", "unknown input(s) ['item']"),
       (unknown_output, "INVALID_ARGUMENT", "unknown output(s)"),
-      (request_for(item_ids[:1], signature="nope"), "INVALID_ARGUMENT",
+      (request_for(item_ids[:1], signature="nope"), "FAILED_PRECONDITION",
        "not found"),
       (request_for(item_ids[:1], name="other"), "NOT_FOUND",
        "Latest(other)"),
@@ -249,7 +265,7 @@ def test_batching_merges_concurrent_grpc_requests_and_survives_a_version_switch(
     assert all(trigger not in [i for i, _ in result] and len(result) == 100
                for trigger, result in answered)
     scheduler = served.predictor.scheduler
-    # Requests were merged: fewer signature calls than requests.
-    assert scheduler.requests_run > scheduler.batches_run
+    # Concurrent requests were merged into single signature calls.
+    assert scheduler.merged_batches > 0
   finally:
     served.close()

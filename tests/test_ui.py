@@ -48,6 +48,11 @@ def page_server(small_pipeline_run, tmp_path_factory):
   counts = export.write_item_metadata(
       str(base / version), [i["item_id"] for i in pushed],
       [i["title"] for i in pushed], [i["topics"] for i in pushed], media)
+  # Metadata that names a file outside the thumbnail folder is not trusted.
+  metadata_file = base / version / contract.ITEM_METADATA_FILE
+  tampered = json.loads(metadata_file.read_text())
+  tampered["items"][2]["thumbnail"] = "thumbnails/../../saved_model.pb"
+  metadata_file.write_text(json.dumps(tampered))
   registry = registry_lib.ModelRegistry("relvid", str(base), server.warm_up)
   assert registry.refresh()
   port = _free_port()
@@ -56,7 +61,9 @@ def page_server(small_pipeline_run, tmp_path_factory):
       port=port, log_level="warning"))
   thread = threading.Thread(target=http_server.run, daemon=True)
   thread.start()
+  deadline = time.time() + 60
   while not http_server.started:
+    assert thread.is_alive() and time.time() < deadline, "uvicorn did not start"
     time.sleep(0.05)
   yield {"url": f"http://127.0.0.1:{port}", "port": port, "items": pushed,
          "version": version, "counts": counts, "base": base}
@@ -126,7 +133,7 @@ def test_page_in_headless_chromium(page_server, tmp_path):
   # A title word that several items share, so the search lists some.
   words = [w for i in items for w in i["title"].lower().split()
            if len(w) > 3 and w.isalpha()]
-  query = max(set(words), key=words.count)
+  query = max(sorted(set(words)), key=words.count)
   browser = webdriver.Browser()
   try:
     browser.get(page_server["url"] + "/ui")

@@ -51,12 +51,16 @@ class Browser:
         self.process.kill()
         raise RuntimeError("chromedriver did not start")
       time.sleep(0.2)
-    session = self._call("POST", "/session", {"capabilities": {
-        "alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
-            "binary": chromium,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                     "--disable-dev-shm-usage",
-                     f"--window-size={width},{height}"]}}}})
+    try:
+      session = self._call("POST", "/session", {"capabilities": {
+          "alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
+              "binary": chromium,
+              "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                       "--disable-dev-shm-usage",
+                       f"--window-size={width},{height}"]}}}})
+    except Exception:
+      self.process.kill()
+      raise
     self.session = f"/session/{session['sessionId']}"
 
   def _call(self, method: str, path: str, body: Any = None) -> Any:

@@ -1,0 +1,87 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""A closed-loop gRPC load driver that is not bound by one interpreter's lock.
+
+One process per core, each keeping its share of the concurrent requests in
+flight on `grpc.aio`. Requests arrive serialised (bytes), so the driver
+processes import neither TensorFlow nor the serving protos: they start fast
+and leave the cores to the server. All processes start sending at the same
+moment and stop at the same moment.
+"""
+import asyncio
+import multiprocessing
+import os
+import time
+from typing import Dict, List
+
+import numpy as np
+
+PREDICT_METHOD = "/tensorflow.serving.PredictionService/Predict"
+
+
+def _identity(payload: bytes) -> bytes:
+  return payload
+
+
+def _worker(target: str, requests: List[bytes], in_flight: int,
+            start_at: float, stop_at: float, seed: int, queue) -> None:
+  import grpc  # pylint: disable=g-import-not-at-top
+
+  async def run():
+    latencies, errors = [], 0
+    async with grpc.aio.insecure_channel(target) as channel:
+      predict = channel.unary_unary(PREDICT_METHOD,
+                                    request_serializer=_identity,
+                                    response_deserializer=_identity)
+      await channel.channel_ready()
+      rng = np.random.default_rng(seed)
+      await asyncio.sleep(max(0.0, start_at - time.time()))
+
+      async def client():
+        nonlocal errors
+        while time.time() < stop_at:
+          started = time.perf_counter()
+          try:
+            await predict(requests[rng.integers(len(requests))], timeout=10)
+            latencies.append(time.perf_counter() - started)
+          except grpc.aio.AioRpcError:
+            errors += 1
+
+      await asyncio.gather(*(client() for _ in range(in_flight)))
+    return latencies, errors
+
+  try:
+    queue.put(("ok", asyncio.run(run())))
+  except Exception as e:  # pylint: disable=broad-except
+    queue.put(("error", f"{type(e).__name__}: {e}"))
+
+
+def grpc_load(target: str, requests: List[bytes], concurrency: int,
+              seconds: float, warmup_seconds: float = 3.0) -> Dict[str, float]:
+  """`concurrency` Predict calls in flight for `seconds`, spread over one
+  process per core; returns requests, errors, qps, p50_ms and p99_ms."""
+  processes = max(1, min(concurrency, os.cpu_count() or 1))
+  shares = [concurrency // processes + (i < concurrency % processes)
+            for i in range(processes)]
+  context = multiprocessing.get_context("spawn")
+  queue = context.Queue()
+  start_at = time.time() + warmup_seconds
+  stop_at = start_at + seconds
+  workers = [context.Process(target=_worker, args=(
+      target, requests, share, start_at, stop_at, i, queue))
+             for i, share in enumerate(shares)]
+  for worker in workers:
+    worker.start()
+  outcomes = []
+  for _ in workers:
+    status, value = queue.get(timeout=warmup_seconds + seconds + 120)
+    if status != "ok":
+      raise RuntimeError(f"gRPC load driver failed: {value}")
+    outcomes.append(value)
+  for worker in workers:
+    worker.join()
+  latencies = np.concatenate([np.array(o[0]) for o in outcomes]) * 1000
+  errors = sum(o[1] for o in outcomes)
+  return {"requests": len(latencies) + errors, "errors": errors,
+          "qps": len(latencies) / seconds,
+          "p50_ms": float(np.percentile(latencies, 50)),
+          "p99_ms": float(np.percentile(latencies, 99))}
