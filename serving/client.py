@@ -193,8 +193,10 @@ def main(argv: Optional[List[str]] = None,
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   if args.grpc:
     # The gRPC protos import TensorFlow, whose C++ start-up log would bury
-    # the answer; this command prints only its own lines.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # the answer; this command prints only its own lines. Forced rather than
+    # defaulted: level 2, common in TF users' shells (and set by relvid's own
+    # pipeline logging), still lets the CUDA-plugin "E" lines through.
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
   titles = load_titles(args.titles)
   client = RelatedClient(args.url, args.model, args.version,
                          grpc_target=args.grpc)

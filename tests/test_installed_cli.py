@@ -153,10 +153,13 @@ def test_serve_then_related(small_pipeline_run, tmp_path):
         capture_output=True, text=True, timeout=120)
     assert over_grpc.returncode == 0, over_grpc.stderr
     assert over_grpc.stdout == out.stdout
+    # TF users' shells often hold TF_CPP_MIN_LOG_LEVEL=2, which still lets
+    # TensorFlow's CUDA-plugin error lines through on import.
+    tf_user_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     for transport in (["--url", url], ["--grpc", f"127.0.0.1:{grpc_port}"]):
       bad = subprocess.run([script("related"), "no-such-item", *transport],
                            cwd=tmp_path, capture_output=True, text=True,
-                           timeout=120)
+                           timeout=120, env=tf_user_env)
       assert (bad.returncode, bad.stdout, bad.stderr) == (
           1, "", "unknown item id: no-such-item\n")
     closed = free_port()
