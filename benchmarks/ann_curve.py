@@ -100,18 +100,18 @@ def recall(found: np.ndarray, exact: np.ndarray) -> float:
 
 
 def sweep(database: np.ndarray, queries: np.ndarray, exact: np.ndarray,
-          leaves: int) -> List[Dict[str, float]]:
+          leaves: int, searches: List[int]) -> List[Dict[str, float]]:
   """Builds the export's ScaNN index once; one row per (leaves searched,
   reorder) setting."""
   started = time.time()
   searcher = scann_ops.builder(database, K, "dot_product").tree(
-      num_leaves=leaves, num_leaves_to_search=LEAVES_TO_SEARCH[0],
+      num_leaves=leaves, num_leaves_to_search=searches[0],
       training_iterations=12).score_ah(dimensions_per_block=2).reorder(
           max(REORDER)).build()
   print(f"  built ScaNN over {len(database)} items ({leaves} leaves) in "
         f"{time.time() - started:.0f} s", flush=True)
   rows = []
-  for search in LEAVES_TO_SEARCH:
+  for search in searches:
     if search > leaves:
       continue
     for reorder in REORDER:
@@ -133,7 +133,8 @@ def sweep(database: np.ndarray, queries: np.ndarray, exact: np.ndarray,
 
 
 def plot(curves: Dict[str, List[Dict[str, float]]],
-         brute: Dict[str, float], path: str, items: int) -> None:
+         brute: Dict[str, float], path: str, items: int,
+         default: Tuple[int, int]) -> None:
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
@@ -147,6 +148,13 @@ def plot(curves: Dict[str, List[Dict[str, float]]],
                 label=f"ScaNN {name}, reorder {reorder}")
     axes.axhline(brute[name], color=colour, linestyle="--", linewidth=1,
                  label=f"brute force {name}")
+    chosen = [r for r in rows
+              if (r["leaves_to_search"], r["reorder"]) == default]
+    axes.plot([r["recall"] for r in chosen], [r["qps"] for r in chosen],
+              marker="*", markersize=16, color=colour, linestyle="none",
+              markeredgecolor="black",
+              label=f"export default, {name} ({default[0]} leaves, "
+              f"reorder {default[1]})")
   axes.axvline(0.95, color="gray", linestyle=":", linewidth=1)
   axes.set_yscale("log")
   axes.set_xlabel("recall@10 against exact search")
@@ -191,7 +199,10 @@ def main() -> int:
   parser.add_argument("--png", default="docs/ann-curve.png")
   parser.add_argument("--skip_export_check", action="store_true")
   args = parser.parse_args()
-  leaves = export.scann_leaves(args.items, config_lib.ExportConfig(), K)[0]
+  defaults = config_lib.ExportConfig()
+  leaves, default_search = export.scann_leaves(args.items, defaults, K)
+  default = (default_search, defaults.num_reordering_candidates)
+  searches = sorted(set(LEAVES_TO_SEARCH) | {default_search})
   curves, brute, exacts = {}, {}, {}
   data = catalogs(args.items, args.dim, args.queries, args.seed)
   for name, (database, queries) in data.items():
@@ -200,7 +211,7 @@ def main() -> int:
     exacts[name] = exact_top_k(database, queries)
     brute[name] = brute_force_qps(database, queries)
     print(f"  brute force: {brute[name]:.0f} QPS (recall 1)", flush=True)
-    curves[name] = sweep(database, queries, exacts[name], leaves)
+    curves[name] = sweep(database, queries, exacts[name], leaves, searches)
   print("\n| catalog | leaves searched (of %d) | reorder | recall@10 | QPS | "
         "x brute force |" % leaves)
   print("|---|---|---|---|---|---|")
@@ -218,7 +229,14 @@ def main() -> int:
         f"{best['recall']:.4f} at {best['qps']:.0f} QPS "
         f"({best['qps'] / brute[name]:.1f}x brute force)" if best else
         "no setting reaches recall@10 0.95"))
-  plot(curves, brute, args.png, args.items)
+  for name, rows in curves.items():
+    for r in rows:
+      if (r["leaves_to_search"], r["reorder"]) == default:
+        print(f"{name}: export default (leaves {default[0]} of {leaves}, "
+              f"reorder {default[1]}): recall {r['recall']:.4f} at "
+              f"{r['qps']:.0f} QPS ({r['qps'] / brute[name]:.1f}x brute "
+              "force)")
+  plot(curves, brute, args.png, args.items, default)
   print(f"plot: {args.png}")
   if not args.skip_export_check:
     import tempfile  # pylint: disable=g-import-not-at-top
@@ -226,7 +244,6 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
       value = exported_recall(database, queries[:200], exacts["clustered"][
           :200], os.path.join(folder, "1"))
-    defaults = config_lib.ExportConfig()
     print(f"exported model with the default export config "
           f"(num_leaves_to_search={defaults.num_leaves_to_search or 'auto'}"
           f", reorder={defaults.num_reordering_candidates}), clustered: "

@@ -2,10 +2,11 @@
 """A closed-loop gRPC load driver that is not bound by one interpreter's lock.
 
 One process per core, each keeping its share of the concurrent requests in
-flight on `grpc.aio`. Requests arrive serialised (bytes), so the driver
-processes import neither TensorFlow nor the serving protos: they start fast
-and leave the cores to the server. All processes start sending at the same
-moment and stop at the same moment.
+flight on `grpc.aio`. Requests arrive serialised (bytes), so the drivers
+never build protos or call TensorFlow. The clock starts only once every
+process has connected and sent a warm-up request (spawned processes
+re-import the caller's module, which can take seconds), and all of them
+send from the same moment to the same moment.
 """
 import asyncio
 import multiprocessing
@@ -23,7 +24,7 @@ def _identity(payload: bytes) -> bytes:
 
 
 def _worker(target: str, requests: List[bytes], in_flight: int,
-            start_at: float, stop_at: float, seed: int, queue) -> None:
+            seconds: float, seed: int, queue, start_at) -> None:
   import grpc  # pylint: disable=g-import-not-at-top
 
   async def run():
@@ -33,8 +34,13 @@ def _worker(target: str, requests: List[bytes], in_flight: int,
                                     request_serializer=_identity,
                                     response_deserializer=_identity)
       await channel.channel_ready()
+      await predict(requests[0], timeout=30)
+      queue.put(("ready", None))
+      while start_at.value == 0:
+        await asyncio.sleep(0.01)
+      await asyncio.sleep(max(0.0, start_at.value - time.time()))
+      stop_at = start_at.value + seconds
       rng = np.random.default_rng(seed)
-      await asyncio.sleep(max(0.0, start_at - time.time()))
 
       async def client():
         nonlocal errors
@@ -56,7 +62,8 @@ def _worker(target: str, requests: List[bytes], in_flight: int,
 
 
 def grpc_load(target: str, requests: List[bytes], concurrency: int,
-              seconds: float, warmup_seconds: float = 3.0) -> Dict[str, float]:
+              seconds: float, start_timeout: float = 120.0
+              ) -> Dict[str, float]:
   """`concurrency` Predict calls in flight for `seconds`, spread over one
   process per core; returns requests, errors, qps, p50_ms and p99_ms."""
   processes = max(1, min(concurrency, os.cpu_count() or 1))
@@ -64,21 +71,33 @@ def grpc_load(target: str, requests: List[bytes], concurrency: int,
             for i in range(processes)]
   context = multiprocessing.get_context("spawn")
   queue = context.Queue()
-  start_at = time.time() + warmup_seconds
-  stop_at = start_at + seconds
+  start_at = context.Value("d", 0.0)
   workers = [context.Process(target=_worker, args=(
-      target, requests, share, start_at, stop_at, i, queue))
+      target, requests, share, seconds, i, queue, start_at))
              for i, share in enumerate(shares)]
   for worker in workers:
     worker.start()
-  outcomes = []
-  for _ in workers:
-    status, value = queue.get(timeout=warmup_seconds + seconds + 120)
-    if status != "ok":
-      raise RuntimeError(f"gRPC load driver failed: {value}")
-    outcomes.append(value)
-  for worker in workers:
-    worker.join()
+  try:
+    for _ in workers:
+      status, value = queue.get(timeout=start_timeout)
+      if status != "ready":
+        raise RuntimeError(f"gRPC load driver failed: {value}")
+    outcomes = []
+    start_at.value = time.time() + 0.2
+    for _ in workers:
+      status, value = queue.get(timeout=seconds + start_timeout)
+      if status != "ok":
+        raise RuntimeError(f"gRPC load driver failed: {value}")
+      outcomes.append(value)
+  finally:
+    for worker in workers:
+      worker.join(timeout=30)
+      if worker.is_alive():
+        worker.terminate()
+  if not any(o[0] for o in outcomes):
+    raise RuntimeError(f"gRPC load driver: no request succeeded at "
+                       f"concurrency {concurrency} "
+                       f"({sum(o[1] for o in outcomes)} errors)")
   latencies = np.concatenate([np.array(o[0]) for o in outcomes]) * 1000
   errors = sum(o[1] for o in outcomes)
   return {"requests": len(latencies) + errors, "errors": errors,

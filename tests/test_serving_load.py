@@ -1,8 +1,16 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-"""The serving load benchmark's parsing of wrk's report and its quoting of
-trigger ids into wrk's Lua script (the load itself is a benchmark)."""
+"""The serving load benchmark's parsing of wrk's report, its quoting of
+trigger ids into wrk's Lua script, and the gRPC driver's request counting
+against a stand-in server (the load itself is a benchmark: nothing here is
+timed)."""
+from concurrent import futures
 import json
+import os
 
+import grpc
+import pytest
+
+from benchmarks import grpc_driver
 from benchmarks import serving_load
 
 WRK_REPORT = """Running 8s test @ http://127.0.0.1:8501/v1/models/relvid:predict
@@ -46,3 +54,52 @@ def test_lua_string_needs_no_escaping():
     inner = literal[len(opening):-len(closing)]
     assert inner == body and closing not in inner
     assert json.loads(inner)["instances"] == [text]
+
+
+class _Predict:
+  """A stand-in PredictionService/Predict: echoes the request, or fails."""
+
+  def __init__(self, fail: bool):
+    self.fail = fail
+    self.calls = 0
+
+  def __call__(self, request: bytes, context) -> bytes:
+    self.calls += 1
+    if self.fail:
+      context.abort(grpc.StatusCode.INVALID_ARGUMENT, "bad request")
+    return request
+
+
+def _serve(handler: "_Predict"):
+  server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+  service, method = grpc_driver.PREDICT_METHOD.strip("/").split("/")
+  server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(
+      service, {method: grpc.unary_unary_rpc_method_handler(
+          handler, request_deserializer=None, response_serializer=None)})])
+  port = server.add_insecure_port("127.0.0.1:0")
+  server.start()
+  return server, f"127.0.0.1:{port}"
+
+
+def test_grpc_driver_counts_every_request_across_processes():
+  handler = _Predict(fail=False)
+  server, target = _serve(handler)
+  try:
+    result = grpc_driver.grpc_load(target, [b"a", b"bc"], concurrency=3,
+                                   seconds=0.5)
+  finally:
+    server.stop(0)
+  assert result["errors"] == 0 and result["requests"] > 0
+  # Each process sends one warm-up request before the clock starts.
+  processes = min(3, os.cpu_count() or 1)
+  assert handler.calls == result["requests"] + processes
+  assert result["p50_ms"] <= result["p99_ms"]
+
+
+def test_grpc_driver_reports_a_server_that_answers_nothing():
+  server, target = _serve(_Predict(fail=True))
+  try:
+    with pytest.raises(RuntimeError, match="gRPC load driver failed"):
+      grpc_driver.grpc_load(target, [b"a"], concurrency=2, seconds=0.2)
+  finally:
+    server.stop(0)
