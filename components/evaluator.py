@@ -10,8 +10,16 @@ Metrics at each K (from the exported model's top-K lists per eval trigger):
   popular_share@K mean over triggers of the share of their top K among the
                   most engaged `popular_fraction` of the catalog.
   coverage@K      distinct items in any top-K list / catalog size.
-The same are reported for the tail triggers: the `tail_fraction` of the
-catalog with the fewest train-period engagements.
+The same are reported for three slices:
+  tail_triggers     triggers among the `tail_fraction` of the catalog with
+                    the fewest train-period engagements;
+  cold_triggers     triggers with no train-period engagement at all;
+  cold_candidates   the eval pairs whose candidate had no train-period
+                    engagement (recall: is a new item ever retrieved where
+                    it was engaged with), with the other metrics over
+                    those pairs' triggers.
+Each slice also reports cold_share@K: the share of its top K that are cold
+items (how often new items are shown at all).
 """
 import json
 import logging
@@ -52,7 +60,8 @@ def popularity_sets(train_engagements: np.ndarray, popular_fraction: float,
 def _metrics_for(triggers: np.ndarray, top: np.ndarray,
                  pair_trigger: np.ndarray, pair_candidate: np.ndarray,
                  topics: Sequence[Sequence[str]], popular: np.ndarray,
-                 ks: Sequence[int], num_items: int) -> Dict[str, float]:
+                 cold: np.ndarray, ks: Sequence[int], num_items: int
+                 ) -> Dict[str, float]:
   row_of = {t: r for r, t in enumerate(triggers)}
   topic_sets = [set(t) for t in topics]
   out: Dict[str, float] = {}
@@ -61,17 +70,19 @@ def _metrics_for(triggers: np.ndarray, top: np.ndarray,
     hits = [c in set(top_k[row_of[t]]) for t, c in zip(pair_trigger,
                                                         pair_candidate)]
     out[f"recall@{k}"] = float(np.mean(hits)) if hits else float("nan")
-    match, pop = [], []
+    match, pop, new = [], [], []
     for t, row in zip(triggers, top_k):
       row = row[row >= 0]
       if not len(row):
         continue
       pop.append(popular[row].mean())
+      new.append(cold[row].mean())
       if topic_sets[t]:
         match.append(np.mean([bool(topic_sets[t] & topic_sets[c])
                               for c in row]))
     out[f"topic_match@{k}"] = float(np.mean(match)) if match else float("nan")
     out[f"popular_share@{k}"] = float(np.mean(pop)) if pop else float("nan")
+    out[f"cold_share@{k}"] = float(np.mean(new)) if new else float("nan")
     retrieved = top_k[top_k >= 0]
     out[f"coverage@{k}"] = len(np.unique(retrieved)) / num_items
   return out
@@ -83,7 +94,7 @@ def retrieval_metrics(triggers: np.ndarray, top: np.ndarray,
                       train_engagements: np.ndarray, ks: Sequence[int],
                       popular_fraction: float = 0.1,
                       tail_fraction: float = 0.1) -> Dict[str, Any]:
-  """All metrics, for all triggers and for the tail triggers.
+  """All metrics, for all triggers and for the tail and cold slices.
 
   Args:
     triggers: [T] catalog indices of the distinct eval triggers.
@@ -96,33 +107,61 @@ def retrieval_metrics(triggers: np.ndarray, top: np.ndarray,
     popular_fraction, tail_fraction: see the module docstring.
 
   Returns:
-    {"all": {...}, "tail_triggers": {...}, "num_eval_pairs": P, ...}.
+    {"all": {...}, "tail_triggers": {...}, "cold_triggers": {...},
+     "cold_candidates": {...}, "num_eval_pairs": P, "num_cold_items": C,
+     ...}; a slice with no eval pair has NaN metrics.
   """
   popular, tail = popularity_sets(train_engagements, popular_fraction,
                                   tail_fraction)
+  cold = np.asarray(train_engagements) == 0
   num_items = len(train_engagements)
-  result = {"num_eval_pairs": int(len(pair_trigger)),
-            "num_eval_triggers": int(len(triggers)),
-            "all": _metrics_for(triggers, top, pair_trigger, pair_candidate,
-                                topics, popular, ks, num_items)}
-  tail_rows = tail[triggers]
-  tail_pairs = tail[pair_trigger]
-  result["num_tail_triggers"] = int(tail_rows.sum())
-  result["tail_triggers"] = _metrics_for(
-      triggers[tail_rows], top[tail_rows], pair_trigger[tail_pairs],
-      pair_candidate[tail_pairs], topics, popular, ks, num_items)
-  return result
+
+  def metrics(rows: np.ndarray, pairs: np.ndarray) -> Dict[str, float]:
+    return _metrics_for(triggers[rows], top[rows], pair_trigger[pairs],
+                        pair_candidate[pairs], topics, popular, cold, ks,
+                        num_items)
+
+  every_row = np.ones(len(triggers), bool)
+  every_pair = np.ones(len(pair_trigger), bool)
+  tail_rows, tail_pairs = tail[triggers], tail[pair_trigger]
+  cold_rows, cold_pairs = cold[triggers], cold[pair_trigger]
+  new_candidate_pairs = cold[pair_candidate]
+  new_candidate_rows = np.isin(triggers, pair_trigger[new_candidate_pairs])
+  return {
+      "num_eval_pairs": int(len(pair_trigger)),
+      "num_eval_triggers": int(len(triggers)),
+      "num_cold_items": int(cold.sum()),
+      "num_tail_triggers": int(tail_rows.sum()),
+      "num_cold_triggers": int(cold_rows.sum()),
+      "num_cold_candidate_pairs": int(new_candidate_pairs.sum()),
+      "all": metrics(every_row, every_pair),
+      "tail_triggers": metrics(tail_rows, tail_pairs),
+      "cold_triggers": metrics(cold_rows, cold_pairs),
+      "cold_candidates": metrics(new_candidate_rows, new_candidate_pairs),
+  }
 
 
 def bless(metrics: Dict[str, Any], gate_k: int, recall_floor: float,
-          topic_match_floor: float) -> Tuple[bool, List[str]]:
-  """The gate: (blessed, reasons it is not)."""
+          topic_match_floor: float, cold_candidate_recall_floor: float = 0.0,
+          cold_trigger_topic_match_floor: float = 0.0
+          ) -> Tuple[bool, List[str]]:
+  """The gate: (blessed, reasons it is not). The cold-slice floors apply
+  only when set above 0, and only to slices the eval pairs have."""
+  floors = [("all", f"recall@{gate_k}", recall_floor),
+            ("all", f"topic_match@{gate_k}", topic_match_floor)]
+  if cold_candidate_recall_floor > 0 and metrics.get(
+      "num_cold_candidate_pairs"):
+    floors.append(("cold_candidates", f"recall@{gate_k}",
+                   cold_candidate_recall_floor))
+  if cold_trigger_topic_match_floor > 0 and metrics.get("num_cold_triggers"):
+    floors.append(("cold_triggers", f"topic_match@{gate_k}",
+                   cold_trigger_topic_match_floor))
   reasons = []
-  for name, floor in ((f"recall@{gate_k}", recall_floor),
-                      (f"topic_match@{gate_k}", topic_match_floor)):
-    value = metrics["all"].get(name, float("nan"))
+  for section, name, floor in floors:
+    value = metrics[section].get(name, float("nan"))
     if not value >= floor:  # NaN fails too
-      reasons.append(f"{name}={value:.4f} < floor {floor}")
+      where = "" if section == "all" else f" ({section})"
+      reasons.append(f"{name}{where}={value:.4f} < floor {floor}")
   return not reasons, reasons
 
 
@@ -186,7 +225,9 @@ def RelatedVideoEvaluator(  # pylint: disable=invalid-name
       os.path.join(model.uri, contract.SERVING_MODEL_DIR), examples.uri,
       config)
   blessed, reasons = bless(metrics, config.gate_k, config.recall_floor,
-                           config.topic_match_floor)
+                           config.topic_match_floor,
+                           config.cold_candidate_recall_floor,
+                           config.cold_trigger_topic_match_floor)
   metrics["blessed"] = blessed
   metrics["not_blessed_because"] = reasons
   write_outcome(evaluation.uri, blessing.uri, metrics, blessed)

@@ -170,6 +170,22 @@ def read_json(path: str) -> Any:
     return json.load(f)
 
 
+def serving_versions(base_path: str) -> List[int]:
+  """The numeric version folders under a model's serving folder that hold a
+  complete SavedModel, oldest first (local or gs://, as TF Serving allows).
+  A version being written under a staging name is not one of them."""
+  if not tf.io.gfile.isdir(base_path):
+    return []
+  versions = []
+  for entry in tf.io.gfile.listdir(base_path):
+    entry = entry.rstrip("/")
+    if entry.isdigit() and tf.io.gfile.exists(
+        os.path.join(base_path, entry, "saved_model.pb")) and (
+            tf.io.gfile.isdir(os.path.join(base_path, entry, "variables"))):
+      versions.append(int(entry))
+  return sorted(versions)
+
+
 def write_report(report_dir: str, report: Dict[str, Any],
                  component: Optional[str] = None) -> str:
   """Writes report.json under `report_dir` and logs it in one line."""

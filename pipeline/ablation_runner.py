@@ -2,7 +2,7 @@
 """`relvid ablate`: the paper's ablation on the newest pipeline run's pairs.
 
   relvid ablate [--config F] [--set a.b=v ...] [--seeds 3]
-                [--suite paper|model|opc|weighting|labels|modality]
+                [--suite paper|model|opc|weighting|labels|cold|modality]
                 [--variant NAME ...] [--no-baselines]
 
 Finds the newest CoEngagementPairs output of the configured pipeline in ML
@@ -36,10 +36,13 @@ def main(argv: Optional[List[str]] = None,
                       "model: the default vs what it replaced; opc: the OPC "
                       "grid; weighting: fixed vs adaptive, binary vs soft; "
                       "labels: pseudo-label quality (incl. a controlled "
-                      "study); modality: text / text+visual / visual towers")
+                      "study); cold: cold-start options (content fallback, "
+                      "ID dropout); modality: text / text+visual / visual "
+                      "towers")
   parser.add_argument("--no-baselines", dest="baselines",
                       action="store_false",
-                      help="skip the popularity and TFRS ID baselines")
+                      help="skip the popularity, text k-NN and TFRS ID "
+                      "baselines")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   config = config_lib.from_args(args, local_metadata=True)
   if config is None:

@@ -2,6 +2,7 @@
 """`relvid`: one entry point for every way of running the project.
 
   relvid run      [--config F] [--set a.b=v ...]   the pipeline, locally
+  relvid refresh  [--config F] [--set a.b=v ...]   index new items, no training
   relvid compile  [--config F] [--output P]        Kubeflow v2 / Vertex JSON
   relvid airflow  [--config F]                     validate the Airflow DAG
   relvid ablate   [--config F] [--suite S]         the ablation table
@@ -27,6 +28,10 @@ def _run(argv: List[str], prog: str) -> int:
   elif "--progress" not in argv:
     argv = argv + ["--progress"]
   return local_runner.main(argv, prog)
+
+
+def _refresh(argv: List[str], prog: str) -> int:
+  return _run(argv + ["--refresh"], prog)
 
 
 def _compile(argv: List[str], prog: str) -> int:
@@ -70,6 +75,9 @@ def _related(argv: List[str], prog: str) -> int:
 COMMANDS: Dict[str, Tuple[Callable[[List[str], str], int], str]] = {
     "run": (_run, "run the whole pipeline on this machine (LocalDagRunner), "
             "with a progress bar; --no-progress for plain logs"),
+    "refresh": (_refresh, "index the current catalog (new items by their "
+                "content) with the newest serving version's towers and "
+                "publish the next version; no training"),
     "compile": (_compile, "compile the pipeline to a Kubeflow Pipelines v2 / "
                 "Vertex AI PipelineJob JSON"),
     "airflow": (_airflow, "validate the Airflow DAG (pipeline/airflow_dag.py) "

@@ -17,6 +17,12 @@
   RelatedVideoEvaluator -> metrics + blessing
   Pusher -> <serving_dir>/<model_name>/<version>/ when blessed
 
+The refresh pipeline (`create_refresh_pipeline`, `relvid refresh`) runs the
+same components up to CoEngagementPairs, then
+  CatalogRefresh -> the next <version>/: the newest version's trained
+                  towers over the current catalog (new items by their
+                  content), no training
+
 Runners (`local_runner.py`, ...) only choose where it runs; everything the
 pipeline does comes from the config.
 """
@@ -37,6 +43,7 @@ from components.visual_embedding import VisualEmbedder
 from components.visual_embedding import VisualEncoderExport
 from relvid import config as config_lib
 from relvid.config import PipelineConfig
+from trainer.refresh import CatalogRefresh
 
 TABLES = ("interactions", "items")
 
@@ -83,9 +90,11 @@ def _semantic_mining(config: PipelineConfig) -> Dict[str, Any]:
           "semantic_index": trainer.semantic_index}
 
 
-def create_components(config: PipelineConfig) -> List[Any]:
-  """All components of the pipeline, in dependency order. Builds the graph
-  only: nothing is read or written until a runner runs it."""
+def _catalog_components(config: PipelineConfig, semantic_mining: bool
+                        ) -> List[Any]:
+  """Ingestion, validation, text (and visual) embedding and
+  CoEngagementPairs, whose catalog split is what the towers index; the
+  last component is CoEngagementPairs."""
   sources = _ingestion(config)
   ingestion = sources[-1]
   encoder = TextEncoderExport(max_seq_length=config.text.max_seq_length)
@@ -114,7 +123,19 @@ def create_components(config: PipelineConfig) -> List[Any]:
       symmetric=int(config.pairs.symmetric),
       dedupe=int(config.pairs.dedupe),
       eval_fraction=config.pairs.eval_fraction,
-      **_semantic_mining(config))
+      **(_semantic_mining(config) if semantic_mining else {}))
+  validation = [
+      component for table in TABLES
+      for component in _validation_components(
+          table, ingestion.outputs[table], config.data.schema_dir)]
+  return sources + validation + [encoder, embedder] + visual + [pairs]
+
+
+def create_components(config: PipelineConfig) -> List[Any]:
+  """All components of the pipeline, in dependency order. Builds the graph
+  only: nothing is read or written until a runner runs it."""
+  components = _catalog_components(config, semantic_mining=True)
+  pairs = components[-1]
   trainer = tfx.components.Trainer(
       run_fn="trainer.task.run_fn",
       examples=pairs.outputs["pairs"],
@@ -132,13 +153,19 @@ def create_components(config: PipelineConfig) -> List[Any]:
       push_destination=tfx.proto.PushDestination(
           filesystem=tfx.proto.PushDestination.Filesystem(
               base_directory=config_lib.serving_model_dir(config))))
-  validation = [
-      component for table in TABLES
-      for component in _validation_components(
-          table, ingestion.outputs[table], config.data.schema_dir)]
-  return (sources + validation
-          + [encoder, embedder] + visual
-          + [pairs, trainer, evaluator, pusher])
+  return components + [trainer, evaluator, pusher]
+
+
+def create_refresh_components(config: PipelineConfig) -> List[Any]:
+  """The refresh pipeline: the catalog components of training (no
+  semantic mining), then CatalogRefresh publishing the next serving
+  version from the newest one's towers (no training)."""
+  components = _catalog_components(config, semantic_mining=False)
+  refresh = CatalogRefresh(
+      examples=components[-1].outputs["pairs"],
+      serving_dir=config_lib.serving_model_dir(config),
+      export_config=json.dumps(config_lib.to_dict(config.export)))
+  return components + [refresh]
 
 
 def sqlite_metadata(config: PipelineConfig, read_only: bool = False
@@ -172,5 +199,28 @@ def create_pipeline(config: PipelineConfig,
       pipeline_root=config_lib.pipeline_root(config),
       components=create_components(config),
       enable_cache=config.enable_cache,
+      metadata_connection_config=metadata_connection_config,
+      beam_pipeline_args=config.beam.pipeline_args(config.orchestration.image))
+
+
+REFRESH_SUFFIX = "-refresh"
+
+
+def create_refresh_pipeline(config: PipelineConfig,
+                            metadata_connection_config: Optional[object] = None
+                            ) -> tfx.dsl.Pipeline:
+  """The catalog refresh as its own TFX pipeline (`<pipeline_name>-refresh`,
+  beside the training pipeline's root), for schedulers to run between
+  retrainings; arguments as `create_pipeline`.
+
+  It never uses TFX's cache: a refresh exists to pick up a catalog that
+  changed in place, and the cache key of DataIngestion sees only the
+  files' paths, so a cached run would republish the old catalog."""
+  config.validate()
+  return tfx.dsl.Pipeline(
+      pipeline_name=config.pipeline_name + REFRESH_SUFFIX,
+      pipeline_root=config_lib.pipeline_root(config) + REFRESH_SUFFIX,
+      components=create_refresh_components(config),
+      enable_cache=False,
       metadata_connection_config=metadata_connection_config,
       beam_pipeline_args=config.beam.pipeline_args(config.orchestration.image))

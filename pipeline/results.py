@@ -19,6 +19,7 @@ from components import artifacts
 from components import example_io
 from pipeline import pipeline as pipeline_lib
 from relvid import config as config_lib
+from relvid import contract
 
 NODE_CONTEXT_TYPE = "node"  # TFX's context type for one pipeline node
 _FINISHED = (metadata_store_pb2.Execution.COMPLETE,
@@ -159,30 +160,41 @@ def latest_metrics(config: config_lib.PipelineConfig) -> Optional[dict]:
 
 
 def pushed_versions(config: config_lib.PipelineConfig) -> List[str]:
-  """Version folders the Pusher has written under the serving directory."""
-  base = config_lib.serving_model_dir(config)
-  if not tf.io.gfile.isdir(base):
-    return []
-  return sorted((v.rstrip("/") for v in tf.io.gfile.listdir(base)
-                 if v.rstrip("/").isdigit()), key=int)
+  """The complete version folders under the serving directory, oldest
+  first: the Pusher's and the catalog refreshes'."""
+  return [str(v) for v in example_io.serving_versions(
+      config_lib.serving_model_dir(config))]
 
 
 def format_metrics(metrics: dict) -> str:
-  """The evaluation as a table: one row per metric@K, all vs tail triggers."""
-  lines = [f"  {'metric':<20}{'all triggers':>14}{'tail triggers':>15}"]
-  family = ("recall", "topic_match", "popular_share", "coverage")
+  """The evaluation as a table: one row per metric@K; columns all triggers,
+  the tail triggers and the cold slices (items without train-period
+  engagements: as triggers, and as the candidates of eval pairs)."""
+  slices = (("all", "all triggers"), ("tail_triggers", "tail triggers"),
+            ("cold_triggers", "cold triggers"),
+            ("cold_candidates", "cold candidates"))
+  present = [(key, title) for key, title in slices if key in metrics]
+  lines = [f"  {'metric':<20}" + "".join(f"{title:>16}"
+                                         for _, title in present)]
+  family = ("recall", "topic_match", "popular_share", "cold_share",
+            "coverage")
   names = sorted(metrics["all"], key=lambda n: (
       family.index(n.split("@")[0]) if n.split("@")[0] in family else 9,
       int(n.split("@")[1]) if "@" in n else 0))
   for name in names:
-    lines.append(f"  {name:<20}{metrics['all'][name]:>14.4f}"
-                 f"{metrics['tail_triggers'].get(name, float('nan')):>15.4f}")
+    lines.append(f"  {name:<20}" + "".join(
+        f"{metrics[key].get(name, float('nan')):>16.4f}"
+        for key, _ in present))
   verdict = ("blessed (pushed)" if metrics.get("blessed") else
              "NOT blessed: " + "; ".join(metrics.get("not_blessed_because",
                                                       [])))
+  cold = (f", {metrics['num_cold_items']} cold items: "
+          f"{metrics['num_cold_triggers']} cold triggers, "
+          f"{metrics['num_cold_candidate_pairs']} pairs with a cold "
+          "candidate" if "num_cold_items" in metrics else "")
   lines.append(f"  eval pairs {metrics['num_eval_pairs']}, triggers "
                f"{metrics['num_eval_triggers']} ({metrics['num_tail_triggers']}"
-               f" tail); {verdict}")
+               f" tail){cold}; {verdict}")
   return "\n".join(lines)
 
 
@@ -204,4 +216,32 @@ def summary(config: config_lib.PipelineConfig) -> str:
   if metrics:
     lines += ["", "Evaluation on the time-split eval pairs:",
               format_metrics(metrics)]
+  return "\n".join(lines)
+
+
+def latest_refresh_report(config: config_lib.PipelineConfig
+                          ) -> Optional[dict]:
+  """The refresh report of the newest serving version, or None when that
+  version came from training (the Pusher), not from a refresh."""
+  versions = pushed_versions(config)
+  if not versions:
+    return None
+  path = "/".join([config_lib.serving_model_dir(config), versions[-1],
+                   contract.REFRESH_REPORT_FILE])
+  return example_io.read_json(path) if tf.io.gfile.exists(path) else None
+
+
+def format_refresh(report: dict) -> str:
+  """The refresh report as a few lines."""
+  lines = [f"  version {report['version']} (from {report['source_version']}"
+           f"): {report['items_indexed']} items indexed in "
+           f"{report['total_seconds']} s"]
+  for key, title in (("added", "added"), ("removed", "removed"),
+                     ("skipped_without_content",
+                      "new without text or media (not indexed)")):
+    entry = report[key]
+    listed = ", ".join(entry["ids"])
+    more = " ..." if entry["count"] > len(entry["ids"]) else ""
+    lines.append(f"  {title}: {entry['count']}"
+                 + (f" ({listed}{more})" if listed else ""))
   return "\n".join(lines)

@@ -26,6 +26,7 @@ SEMANTIC_INDEXES = ("auto", "exact", "scann")
 FUSIONS = ("dense", "residual")
 OPTIMIZERS = ("adam", "adagrad")
 OPC_SIDES = ("trigger", "candidate", "both")
+COLD_ITEMS = ("content", "id")
 TASK_WEIGHTINGS = ("fixed", "uncertainty")
 SEMANTIC_TARGETS = ("binary", "soft")
 FILE_FORMATS = ("csv", "tsv", "parquet", "tfrecord")
@@ -119,6 +120,27 @@ class TrainerConfig:
   # MLP projection of the content, so an item's ID can move it freely away
   # from where its content puts it.
   fusion: str = "residual"
+  # Cold start: items with no train-period engagement (never in a train
+  # pair) are embedded by their content alone, without their untrained ID
+  # embedding (`cold_items: content`), or keep it (`id`, the plain two-tower
+  # behaviour). `id_dropout` drops each training example's ID embedding with
+  # this probability, so the content path also learns to rank alone.
+  cold_items: str = "content"
+  id_dropout: float = 0.0
+  # After training (the exported index, the evaluation, refreshes), a cold
+  # item's score gains a boost: the towers' outputs get one more column, 1
+  # on cold candidates and the boost on every trigger. Without it a
+  # content-only item scores below every warm item its ID lifts, and is
+  # never retrieved. `cold_share` sets the boost by the share it buys,
+  # which carries across data sets where a score offset does not: cold
+  # items take this share of the top `cold_share_k` related items, on
+  # average over a sample of warm triggers (0: no boost). With
+  # `cold_items: id` there are no content-only items and no boost.
+  cold_share: float = 0.1
+  cold_share_k: int = 100
+  # A boost in score units (cosine units when `normalize`) instead; > 0
+  # turns the calibration to `cold_share` off.
+  cold_boost: float = 0.0
   # L2-normalise the tower outputs (cosine scores); false scores by the raw
   # dot product, as TFRS's tutorials do.
   normalize: bool = False
@@ -202,6 +224,11 @@ class EvalConfig:
   gate_k: int = 100
   recall_floor: float = 0.05
   topic_match_floor: float = 0.3
+  # Optional floors on the cold slices (items with no train-period
+  # engagement), at gate_k; 0 = not gated. Applied only when the eval pairs
+  # have such a slice.
+  cold_candidate_recall_floor: float = 0.0
+  cold_trigger_topic_match_floor: float = 0.0
   # Popular items: the top `popular_fraction` by train-period engagements;
   # tail triggers: the bottom `tail_fraction`.
   popular_fraction: float = 0.1
@@ -366,6 +393,15 @@ class PipelineConfig:
       _check(getattr(t, name) > 0, f"trainer.{name}", "must be > 0")
     _check(t.uniform_negatives >= 0, "trainer.uniform_negatives",
            "must be >= 0")
+    _check(0.0 <= t.id_dropout < 1.0, "trainer.id_dropout",
+           "must be in [0, 1)")
+    _check(t.cold_boost >= 0, "trainer.cold_boost", "must be >= 0")
+    _check(t.cold_boost == 0 or t.cold_items == "content",
+           "trainer.cold_boost", "needs trainer.cold_items=content (an item "
+           "keeping its ID embedding is not scored as cold)")
+    _check(0.0 <= t.cold_share < 1.0, "trainer.cold_share",
+           "must be in [0, 1)")
+    _check(t.cold_share_k >= 1, "trainer.cold_share_k", "must be >= 1")
     _check(t.semantic_targets != "soft" or t.use_text or
            t.semantic_weight == 0, "trainer.semantic_targets",
            "soft targets are BERT cosines: they need trainer.use_text=true")
@@ -374,6 +410,7 @@ class PipelineConfig:
     _check(t.early_stopping_patience >= 1, "trainer.early_stopping_patience",
            "must be >= 1")
     for name, allowed in (("fusion", FUSIONS), ("optimizer", OPTIMIZERS),
+                          ("cold_items", COLD_ITEMS),
                           ("opc_side", OPC_SIDES),
                           ("task_weighting", TASK_WEIGHTINGS),
                           ("semantic_targets", SEMANTIC_TARGETS)):
@@ -402,7 +439,9 @@ class PipelineConfig:
     _check(max(v.ks) <= e.top_k, "eval.ks",
            f"must be <= export.top_k ({e.top_k})")
     _check(v.gate_k in v.ks, "eval.gate_k", f"must be one of eval.ks {v.ks}")
-    for name in ("recall_floor", "topic_match_floor"):
+    for name in ("recall_floor", "topic_match_floor",
+                 "cold_candidate_recall_floor",
+                 "cold_trigger_topic_match_floor"):
       _check(0.0 <= getattr(v, name) <= 1.0, f"eval.{name}", "must be in [0, 1]")
     for name in ("popular_fraction", "tail_fraction"):
       _check(0.0 < getattr(v, name) < 1.0, f"eval.{name}", "must be in (0, 1)")

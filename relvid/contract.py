@@ -67,3 +67,12 @@ WARMUP_FILE = posixpath.join("assets.extra", "tf_serving_warmup_requests")
 # at its results (the serving page); TF Serving ignores assets.extra/.
 ITEM_METADATA_FILE = posixpath.join("assets.extra", "items.json")
 THUMBNAIL_DIR = "thumbnails"  # under assets.extra/
+# Each version's trained towers as a function of an item's content (a
+# SavedModel, signature `embed`), so `relvid refresh` can embed new items.
+ITEM_TOWERS_DIR = posixpath.join("assets.extra", "item_towers")
+ITEM_TOWERS_SIGNATURE = "embed"
+# The towers' SavedModel graph, not named saved_model.pb: TFX's Pusher copies
+# a version's saved_model.pb last, for an atomic push, and on the way skips
+# every file of that name, nested ones included.
+ITEM_TOWERS_GRAPH_FILE = "towers_graph.pb"
+REFRESH_REPORT_FILE = posixpath.join("assets.extra", "refresh.json")

@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import tensorflow as tf
 
+from components import example_io
 from relvid import contract
 
 try:  # The ScaNN ops must be registered before a ScaNN SavedModel loads.
@@ -97,21 +98,6 @@ def _tensor_info(spec) -> Dict[str, Any]:
           "name": getattr(spec, "name", None) or "", "tensor_shape": shape}
 
 
-def list_versions(base_path: str) -> List[int]:
-  """Numeric version folders that hold a complete SavedModel (local or a
-  gs:// base path, as TF Serving allows)."""
-  if not tf.io.gfile.isdir(base_path):
-    return []
-  versions = []
-  for entry in tf.io.gfile.listdir(base_path):
-    entry = entry.rstrip("/")
-    if entry.isdigit() and tf.io.gfile.exists(
-        os.path.join(base_path, entry, "saved_model.pb")) and (
-            tf.io.gfile.isdir(os.path.join(base_path, entry, "variables"))):
-      versions.append(int(entry))
-  return sorted(versions)
-
-
 def _fingerprint(path: str) -> Tuple[int, int]:
   """(file count, total bytes) of a version folder."""
   count = size = 0
@@ -176,7 +162,7 @@ class ModelRegistry:
       True when a new version was switched in.
     """
     with self._lock:
-      versions = [v for v in list_versions(self.base_path)
+      versions = [v for v in example_io.serving_versions(self.base_path)
                   if v not in self._failed or self._failed[v][1] !=
                   _fingerprint(os.path.join(self.base_path, str(v)))]
       if not versions:

@@ -26,7 +26,10 @@ def metrics(recall_small, recall_large, topic):
   section = {"recall@10": recall_small, "recall@20": recall_large,
              "topic_match@10": topic, "popular_share@10": 0.5,
              "coverage@10": 0.5}
-  return {"all": section, "tail_triggers": section}
+  cold_triggers = dict(section, **{"topic_match@10": topic / 2})
+  cold_candidates = dict(section, **{"recall@20": float("nan")})
+  return {"all": section, "tail_triggers": section,
+          "cold_triggers": cold_triggers, "cold_candidates": cold_candidates}
 
 
 def test_summary_and_outputs_follow_the_configured_ks(tmp_path):
@@ -37,7 +40,11 @@ def test_summary_and_outputs_follow_the_configured_ks(tmp_path):
   assert rows[0]["topic@10"] == "0.7000"
   paths = ablation.write_outputs(rows, str(tmp_path), [10, 20], "demo")
   with open(paths["csv"]) as f:
-    assert next(csv.DictReader(f))["tail recall@20"] == "0.5000"
+    row = next(csv.DictReader(f))
+  assert row["tail recall@20"] == "0.5000"
+  assert row["cold-trigger topic@10"] == "0.3500"
+  # No eval pair with a cold candidate: "nan", not a number.
+  assert row["cold-candidate recall@20"] == "nan"
   with open(paths["md"]) as f:
     assert "| a | 2 | 0.3000 ± 0.1000 |" in f.read()
   assert open(paths["png"], "rb").read(4) == b"\x89PNG"
@@ -46,7 +53,7 @@ def test_summary_and_outputs_follow_the_configured_ks(tmp_path):
 def test_every_suite_starts_with_the_baselines():
   for suite in ("paper", "model", "opc", "weighting", "labels"):
     names = [n for n, _ in ablation.grid_for(suite, TrainerConfig())]
-    assert names[:3] == ["popularity", "TFRS ID two-tower",
+    assert names[:4] == ["popularity", "text k-NN", "TFRS ID two-tower",
                          "TFRS ID two-tower + logQ"], suite
     assert len(names) == len(set(names)), suite
   assert [n for n, _ in ablation.grid_for(

@@ -1,6 +1,6 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """The baselines compute what they claim: popularity ranks by train-pair
-candidate counts; the ID two-tower's loss is TFRS's summed in-batch softmax,
+candidate counts; text k-NN by the cosine of the text embeddings; the ID two-tower's loss is TFRS's summed in-batch softmax,
 with logQ when asked, and it learns the co-engagements it is shown."""
 import numpy as np
 import pytest
@@ -38,6 +38,26 @@ def test_popularity_ranks_every_trigger_by_candidate_count():
   assert top[0].tolist() == [3, 1, 4]
   assert top[1].tolist() == [1, 4, top[1][2]]  # itself excluded
   assert top[1][2] in (0, 2)
+
+
+def test_text_knn_ranks_by_cosine_and_scores_textless_items_zero():
+  catalog = make_catalog(4)
+  # Cosines with item 0 (1, 0): item 1 (3, 1) 0.949, item 2 (-1, 2) -0.447,
+  # item 3 has no text (0).
+  catalog.text = np.array([[1, 0], [3, 1], [-1, 2], [0, 0]], np.float32)
+  catalog.has_text = np.array([1, 1, 1, 0], np.float32)
+  model = baselines.fit_text_knn(catalog, make_pairs([0], [1]))
+  vectors = model.item_embeddings()
+  top = validation.exact_top_k(vectors["trigger"], vectors["candidate"],
+                               np.array([0]), k=3)
+  assert top[0].tolist() == [1, 3, 2]
+  np.testing.assert_allclose(vectors["candidate"][1] @ vectors["trigger"][0],
+                             3 / np.sqrt(10), rtol=1e-6)
+
+
+def test_text_knn_needs_text():
+  with pytest.raises(ValueError, match="needs text embeddings"):
+    baselines.fit_text_knn(make_catalog(3), make_pairs([0], [1]))
 
 
 def test_id_two_tower_loss_is_the_tfrs_sum_with_logq():

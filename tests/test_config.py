@@ -56,6 +56,13 @@ def test_yaml_then_overrides(tmp_path):
     ("trainer.semantic_targets=graded", "trainer.semantic_targets"),
     ("trainer.validation_fraction=1", "trainer.validation_fraction"),
     ("trainer.uniform_negatives=-1", "trainer.uniform_negatives"),
+    ("trainer.cold_items=hashed", "trainer.cold_items"),
+    ("trainer.id_dropout=1", "trainer.id_dropout"),
+    ("trainer.cold_boost=-1", "trainer.cold_boost"),
+    ("trainer.cold_share=1", "trainer.cold_share"),
+    ("trainer.cold_share_k=0", "trainer.cold_share_k"),
+    ("eval.cold_candidate_recall_floor=2",
+     "eval.cold_candidate_recall_floor"),
 ])
 def test_invalid_values_name_the_field(override, field):
   with pytest.raises(ValueError, match=f"config field {field}"):
@@ -67,6 +74,14 @@ def test_soft_semantic_targets_need_the_text_vectors():
     config_lib.load_config(None, ["trainer.semantic_targets=soft",
                                   "trainer.semantic_weight=1",
                                   "trainer.use_text=false"])
+
+
+def test_a_fixed_cold_boost_needs_content_fallback():
+  with pytest.raises(ValueError, match="config field trainer.cold_boost"):
+    config_lib.load_config(None, ["trainer.cold_items=id",
+                                  "trainer.cold_boost=1"])
+  # The default cold share is simply off for towers that keep the IDs.
+  assert config_lib.load_config(None, ["trainer.cold_items=id"])
 
 
 def test_override_needs_equals_sign():

@@ -48,6 +48,45 @@ def test_metrics_by_hand():
   assert m["tail_triggers"]["topic_match@2"] == 1.0
 
 
+def test_cold_slices_by_hand():
+  # Items 7 and 8 have no train-period engagement: they are cold.
+  engagements = ENGAGEMENTS.copy()
+  engagements[7] = 0
+  triggers = np.array([0, 8])
+  top = np.array([[7, 2, 5, 1],      # for item 0: cold item 7 first
+                  [0, 4, 9, 1]])     # for item 8 (a cold trigger)
+  pair_trigger = np.array([0, 0, 8])
+  pair_candidate = np.array([2, 8, 9])   # (0, 8): a cold candidate
+  m = evaluator.retrieval_metrics(triggers, top, pair_trigger, pair_candidate,
+                                  TOPICS, engagements, ks=[2, 4],
+                                  popular_fraction=0.1, tail_fraction=0.2)
+  assert (m["num_cold_items"], m["num_cold_triggers"],
+          m["num_cold_candidate_pairs"]) == (2, 1, 1)
+  # Cold trigger 8, pair (8, 9): 9 is at rank 3.
+  assert m["cold_triggers"]["recall@2"] == 0.0
+  assert m["cold_triggers"]["recall@4"] == 1.0
+  # Its top 2 [0 a, 4 ab] share topic a with 8 {a}.
+  assert m["cold_triggers"]["topic_match@2"] == 1.0
+  assert m["cold_triggers"]["cold_share@4"] == 0.0
+  # Cold candidate pair (0, 8): item 8 is never retrieved for item 0.
+  assert m["cold_candidates"]["recall@4"] == 0.0
+  # ... over that pair's trigger 0 only: top 2 [7 -, 2 b] vs {a} -> 0.
+  assert m["cold_candidates"]["topic_match@2"] == 0.0
+  # Cold share: trigger 0 shows cold 7 in its top 2 (1/2), trigger 8 none.
+  assert m["all"]["cold_share@2"] == pytest.approx(0.25)
+  assert m["cold_candidates"]["cold_share@2"] == pytest.approx(0.5)
+
+
+def test_cold_slices_without_cold_items_are_nan():
+  m = evaluator.retrieval_metrics(
+      np.array([0]), np.array([[1, 2]]), np.array([0]), np.array([1]),
+      TOPICS, ENGAGEMENTS + 1, ks=[2])
+  assert m["num_cold_items"] == m["num_cold_candidate_pairs"] == 0
+  assert np.isnan(m["cold_triggers"]["recall@2"])
+  assert np.isnan(m["cold_candidates"]["recall@2"])
+  assert m["all"]["recall@2"] == 1.0
+
+
 def test_gate():
   metrics = {"all": {"recall@10": 0.2, "topic_match@10": 0.5}}
   assert evaluator.bless(metrics, 10, 0.1, 0.4) == (True, [])
@@ -57,3 +96,37 @@ def test_gate():
       {"all": {"recall@10": float("nan"), "topic_match@10": 0.1}}, 10, 0.0,
       0.4)
   assert not blessed and len(reasons) == 2
+
+
+def test_gate_on_cold_slices_only_when_configured_and_present():
+  metrics = {"all": {"recall@10": 0.2, "topic_match@10": 0.5},
+             "num_cold_candidate_pairs": 3, "num_cold_triggers": 2,
+             "cold_candidates": {"recall@10": 0.0},
+             "cold_triggers": {"topic_match@10": 0.25}}
+  assert evaluator.bless(metrics, 10, 0.1, 0.4) == (True, [])
+  blessed, reasons = evaluator.bless(metrics, 10, 0.1, 0.4, 0.01, 0.3)
+  assert not blessed and reasons == [
+      "recall@10 (cold_candidates)=0.0000 < floor 0.01",
+      "topic_match@10 (cold_triggers)=0.2500 < floor 0.3"]
+  # No cold slice in the eval pairs: nothing to gate on.
+  metrics.update(num_cold_candidate_pairs=0, num_cold_triggers=0)
+  assert evaluator.bless(metrics, 10, 0.1, 0.4, 0.01, 0.3) == (True, [])
+
+
+def test_run_summary_shows_every_slice():
+  from pipeline import results  # pylint: disable=g-import-not-at-top
+  engagements = ENGAGEMENTS.copy()
+  engagements[7] = 0
+  m = evaluator.retrieval_metrics(
+      np.array([0, 8]), np.array([[7, 2], [0, 4]]), np.array([0, 8]),
+      np.array([8, 0]), TOPICS, engagements, ks=[2], tail_fraction=0.2)
+  m.update(blessed=True, not_blessed_because=[])
+  lines = results.format_metrics(m).splitlines()
+  assert lines[0].split() == ["metric", "all", "triggers", "tail", "triggers",
+                              "cold", "triggers", "cold", "candidates"]
+  recall = lines[1].split()
+  # all: (8, 0) hit, (0, 8) miss; cold trigger 8: hit; cold candidate: miss.
+  assert recall == ["recall@2", "0.5000", "1.0000", "1.0000", "0.0000"]
+  assert lines[-1] == ("  eval pairs 2, triggers 2 (1 tail), 2 cold items: "
+                       "1 cold triggers, 1 pairs with a cold candidate; "
+                       "blessed (pushed)")

@@ -98,6 +98,59 @@ def test_ablate_before_any_run_says_what_to_do(tmp_path):
   assert "run the pipeline first" in out.stderr
 
 
+def test_refresh_indexes_new_items_of_the_small_run(small_pipeline_run,
+                                                    tmp_path):
+  """`relvid refresh` on a copy of the small run's serving folder, with two
+  new movies and one without a title added to its items file: the next
+  version indexes them (the untitled one is counted and listed, not
+  indexed) and says so."""
+  import csv  # pylint: disable=g-import-not-at-top
+  import shutil  # pylint: disable=g-import-not-at-top
+  out_dir = tmp_path / "out"
+  serving = config_lib.serving_model_dir(
+      config_lib.load_config(None, [f"output_dir={out_dir}"]))
+  shutil.copytree(small_pipeline_run.serving_base, serving)
+  (source_version,) = os.listdir(serving)
+  with open(small_pipeline_run.items_csv) as f:
+    rows = list(csv.reader(f))
+  new_items = [["new-1", "Toy Story 4 (2019)", "", "", "Animation", ""],
+               ["new-2", "Alien: Covenant (2017)", "", "", "Sci-Fi", ""],
+               ["untitled", "", "", "", "", ""]]
+  items_csv = tmp_path / "items.csv"
+  with open(items_csv, "w", newline="") as f:
+    csv.writer(f).writerows(rows + new_items)
+  overrides = [a for o in small_pipeline_run.overrides + [
+      f"output_dir={out_dir}", f"data.items_path={items_csv}"]
+               for a in ("--set", o)]
+
+  out = relvid("refresh", *overrides, cwd=tmp_path)
+
+  assert "added: 2 (new-1, new-2)" in out.stdout, out.stdout
+  assert "removed: 0" in out.stdout
+  assert ("new without text or media (not indexed): 1 (untitled)"
+          in out.stdout)
+  versions = sorted(os.listdir(serving), key=int)
+  assert versions[0] == source_version and len(versions) == 2
+  version = os.path.join(serving, versions[1])
+  with open(os.path.join(version, "assets.extra", "refresh.json")) as f:
+    report = json.load(f)
+  assert report["source_version"] == int(source_version)
+  with open(os.path.join(version, "assets.extra", "items.json")) as f:
+    indexed = {item["item_id"] for item in json.load(f)["items"]}
+  catalog = {row[0] for row in rows[1:]}
+  assert indexed == (catalog | {"new-1", "new-2"}) and (
+      report["items_indexed"] == len(indexed))
+
+
+def test_refresh_before_any_run_says_what_to_do(tmp_path):
+  out = relvid("refresh", "--set", f"output_dir={tmp_path}", cwd=tmp_path,
+               check=False)
+  assert out.returncode == 2
+  assert "relvid run" in out.stderr and out.stdout == ""
+  assert list(tmp_path.iterdir()) == [] or all(
+      p.name == "airflow_home" for p in tmp_path.iterdir())
+
+
 def free_port() -> int:
   with socket.socket() as s:
     s.bind(("127.0.0.1", 0))

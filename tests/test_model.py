@@ -187,6 +187,149 @@ def test_residual_tower_without_content_is_a_plain_embedding():
       tower.id_embedding(tf.constant([2])).numpy())
 
 
+def make_warm_model(**overrides):
+  config = dataclasses.replace(
+      TrainerConfig(id_dim=4, hidden_dim=8, output_dim=4, fusion="residual",
+                    normalize=False, engagement_weight=1.0,
+                    semantic_weight=0.0, cold_share=0.0), **overrides)
+  warm = np.arange(NUM_ITEMS) != 3  # item 3 has no train engagement
+  return model_lib.RelatedVideoModel(
+      NUM_ITEMS, model_lib.content_features(make_catalog(), config), config,
+      warm=warm)
+
+
+def test_cold_items_are_embedded_by_content_alone():
+  model = make_warm_model()
+  tower = model.candidate_tower
+  tower(tf.constant([0]))  # builds the layers
+  tower.out.kernel.assign(tf.ones_like(tower.out.kernel))
+  index = tf.constant([2, 3])
+  content = tower.out(tower.hidden(tf.concat(
+      [c(index) for c in tower.contents], -1))).numpy()
+  ids = tower.id_embedding(index).numpy()
+  got = tower(index).numpy()
+  np.testing.assert_allclose(got[0], ids[0] + content[0], rtol=1e-5)
+  np.testing.assert_allclose(got[1], content[1], rtol=1e-5)  # cold: no ID
+  # `cold_items: id` keeps the untrained ID embedding; an ID-only tower
+  # always does (it has nothing else).
+  for model in (make_warm_model(cold_items="id"),
+                make_warm_model(use_text=False)):
+    tower = model.candidate_tower
+    np.testing.assert_allclose(tower(tf.constant([3])).numpy(),
+                               tower.id_embedding(tf.constant([3])).numpy())
+
+
+def test_id_dropout_drops_whole_id_vectors_in_training_only():
+  model = make_warm_model(id_dropout=0.5)
+  tower = model.trigger_tower
+  index = tf.constant([0] * 400, tf.int64)
+  content_only = tower.fuse(tf.zeros([400, 4]), [
+      c(index) for c in tower.contents]).numpy()
+  full = tower(index).numpy()
+  tf.random.set_seed(3)
+  dropped = tower(index, training=True).numpy()
+  is_content = np.all(np.isclose(dropped, content_only[0]), axis=1)
+  is_full = np.all(np.isclose(dropped, full[0]), axis=1)
+  assert np.all(is_content ^ is_full)  # each row whole, one or the other
+  assert 0.4 < is_content.mean() < 0.6
+  np.testing.assert_allclose(tower(index).numpy(), full)  # inference: none
+  tf.random.set_seed(3)
+  loss = model.compute_loss(batch([0, 1], [1, 2], [1, 1]), training=True)
+  assert np.isfinite(loss.numpy())
+
+
+def test_cold_boost_column_adds_the_boost_to_cold_candidates_only():
+  model = make_warm_model(cold_boost=0.75)
+  index = tf.constant([2, 3])
+  triggers = model.trigger_tower(index).numpy()
+  candidates = model.candidate_tower(index).numpy()
+  assert triggers.shape == (2, 5) and candidates.shape == (2, 5)
+  np.testing.assert_allclose(triggers[:, -1], [0.75, 0.75])
+  np.testing.assert_allclose(candidates[:, -1], [0.0, 1.0])  # 3 is cold
+  scores = triggers @ candidates.T
+  plain = triggers[:, :4] @ candidates[:, :4].T
+  np.testing.assert_allclose(scores - plain, [[0, 0.75], [0, 0.75]],
+                             atol=1e-6)
+  # Training sees no column.
+  assert model.candidate_tower(index, training=True).shape == (2, 4)
+  assert model.item_embeddings()["candidate"].shape == (NUM_ITEMS, 5)
+
+
+def test_cold_share_counts_cold_items_that_beat_the_warm_cut():
+  # Two triggers, top 3. Trigger 0: warm .9 .8 .7 .1, cold .75 .2;
+  # trigger 1: warm .5 .4 .3 .2, cold .6 .45.
+  warm = np.array([[.9, .8, .7, .1], [.5, .4, .3, .2]])
+  cold = np.array([[.75, .2], [.6, .45]])
+  # No boost: trigger 0 top 3 = .9 .8 .75 (1 cold); trigger 1 = .6 .5 .45
+  # (2 cold). Mean 1.5 of 3.
+  assert model_lib.cold_share_at(0.0, warm, cold, 3) == pytest.approx(0.5)
+  # +0.55: trigger 0 = 1.3 .9 .8 (1 cold: .2 + .55 < .8); trigger 1 =
+  # 1.15 1.0 .5 (2 cold). Mean 1.5 of 3.
+  assert model_lib.cold_share_at(0.55, warm, cold, 3) == pytest.approx(0.5)
+  # +0.65: trigger 0 = 1.4 .9 .85 (2 cold); 2 of 2 for trigger 1: 4 of 6.
+  assert model_lib.cold_share_at(0.65, warm, cold, 3) == pytest.approx(2 / 3)
+  # At most the cold items there are.
+  assert model_lib.cold_share_at(9.0, warm, cold, 3) == pytest.approx(2 / 3)
+
+
+def test_calibrated_cold_boost_buys_the_share_asked_for():
+  num_items, cold_items = 400, 40
+  catalog = artifacts.Catalog(
+      item_ids=np.array([f"i{i}" for i in range(num_items)], dtype=object),
+      text=np.random.default_rng(0).normal(size=(num_items, 8)).astype(
+          np.float32),
+      has_text=np.ones(num_items, np.float32),
+      topics=[[] for _ in range(num_items)],
+      train_engagements=np.ones(num_items, np.int64))
+  config = TrainerConfig(id_dim=8, hidden_dim=8, output_dim=8,
+                         fusion="dense", semantic_weight=0.0, cold_share=0.1,
+                         cold_share_k=20)
+  warm = np.arange(num_items) >= cold_items
+  tf.keras.utils.set_random_seed(0)
+  model = model_lib.RelatedVideoModel(
+      num_items, model_lib.content_features(catalog, config), config,
+      warm=warm)
+  # 40 cold items of 400: about 0.1 of a top 20 without a boost; ask for 0.3.
+  boost = model_lib.calibrate_cold_boost(model, 0.3, 20, num_triggers=100)
+  assert boost > 0
+  vectors = model.item_embeddings()
+  scores = vectors["trigger"] @ vectors["candidate"].T
+  np.fill_diagonal(scores, -np.inf)
+  top = np.argsort(-scores[warm], axis=1)[:, :20]
+  assert np.mean(top < cold_items) == pytest.approx(0.3, abs=0.03)
+  # Nothing to calibrate without cold items: the boost stays 0.
+  all_warm = model_lib.RelatedVideoModel(
+      num_items, model_lib.content_features(catalog, config), config,
+      warm=np.ones(num_items, bool))
+  assert model_lib.calibrate_cold_boost(all_warm, 0.3, 20) == 0.0
+  with pytest.raises(ValueError, match="no cold boost"):
+    model_lib.calibrate_cold_boost(make_warm_model(), 0.1, 3)
+
+
+def test_embed_vectors_matches_the_catalog_path_and_embeds_new_items():
+  model = make_warm_model(cold_boost=0.5)
+  catalog = make_catalog()
+  tower = model.candidate_tower
+  tower(tf.constant([0]))
+  tower.out.kernel.assign(tf.ones_like(tower.out.kernel))
+  index = tf.constant([0, 3, -1], tf.int64)
+  rows = [0, 3, 5]  # the new item (-1) has item 5's text
+  vectors = {"text": (tf.constant(catalog.text[rows]),
+                      tf.constant(catalog.has_text[rows]))}
+  got = tower.embed_vectors(index, vectors).numpy()
+  catalog_path = tower(tf.constant([0, 3])).numpy()
+  np.testing.assert_allclose(got[:2], catalog_path, rtol=1e-5)
+  content_only = tower.fuse(tf.zeros([1, 4]), [tower.contents[0].encode(
+      vectors["text"][0][2:], vectors["text"][1][2:])]).numpy()
+  np.testing.assert_allclose(got[2], np.append(content_only[0], 1.0),
+                             rtol=1e-5)
+  with pytest.raises(ValueError, match="no text vectors"):
+    tower.embed_vectors(index, {})
+  id_only = make_warm_model(use_text=False).candidate_tower
+  with pytest.raises(ValueError, match="ID-only tower cannot embed"):
+    id_only.embed_vectors(index, {})
+
+
 def test_mixed_candidates_append_samples_with_mixture_probability():
   table = tf.constant([0.5, 0.25, 0.125, 0.125])
   candidates, probability = model_lib.mixed_candidates(

@@ -37,7 +37,34 @@ def test_building_any_dag_writes_nothing(tmp_path):
     config = config_lib.load_config(None, [
         f"output_dir={tmp_path / source}", f"data.source={source}",
         "visual.enabled=true"])
-    dag = pipeline_lib.create_pipeline(config)
-    ids = [c.id for c in dag.components]
-    assert ("DemoCatalogGen" in ids) == (source == "demo_media")
+    for create in (pipeline_lib.create_pipeline,
+                   pipeline_lib.create_refresh_pipeline):
+      dag = create(config)
+      ids = [c.id for c in dag.components]
+      assert ("DemoCatalogGen" in ids) == (source == "demo_media")
   assert list(tmp_path.iterdir()) == []
+
+
+def test_refresh_pipeline_indexes_the_catalog_without_training(tmp_path):
+  config = config_lib.load_config(None, [f"output_dir={tmp_path}",
+                                         "trainer.semantic_weight=1"])
+  training = pipeline_lib.create_pipeline(config)
+  refresh = pipeline_lib.create_refresh_pipeline(config)
+  ids = [c.id for c in refresh.components]
+  assert {"CoEngagementPairs", "CatalogRefresh"} <= set(ids)
+  assert not {"Trainer", "RelatedVideoEvaluator", "Pusher"} & set(ids)
+  assert set(ids) - {"CatalogRefresh"} <= {c.id for c in
+                                             training.components}
+  (catalog_refresh,) = [c for c in refresh.components
+                        if c.id == "CatalogRefresh"]
+  assert catalog_refresh.exec_properties["serving_dir"] == (
+      config_lib.serving_model_dir(config))
+  # Its own pipeline and root, beside the training pipeline's, and never
+  # cached: the catalog files change in place.
+  assert refresh.pipeline_info.pipeline_name == "relvid-refresh"
+  assert refresh.pipeline_info.pipeline_root == (
+      training.pipeline_info.pipeline_root + "-refresh")
+  assert not refresh.enable_cache and training.enable_cache
+  # No semantic mining in a refresh: it trains nothing.
+  (pairs,) = [c for c in refresh.components if c.id == "CoEngagementPairs"]
+  assert "semantic_threshold" not in pairs.exec_properties

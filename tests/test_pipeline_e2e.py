@@ -11,7 +11,9 @@ from scann.scann_ops.py import scann_ops  # noqa: F401  (registers ScaNN ops)
 from pipeline import local_runner
 from pipeline import results
 from relvid import config as config_lib
+from relvid import contract
 from tests.test_pair_generation import read_examples
+from trainer import export
 
 
 def test_pipeline_runs_end_to_end(small_pipeline_run):
@@ -86,6 +88,14 @@ def test_pipeline_runs_end_to_end(small_pipeline_run):
   out = served.signatures["serving_default"](
       trigger_id=tf.constant([embeddings[0]["item_id"]]))
   assert out["candidate_ids"].shape == (1, 100)
+  # The towers a catalog refresh needs came through the Pusher whole.
+  towers = export.load_item_towers(
+      os.path.join(serving, versions[0], contract.ITEM_TOWERS_DIR))
+  assert contract.ITEM_TOWERS_SIGNATURE in towers.signatures
+  # The cold slices are in metrics.json, counted.
+  assert {"cold_triggers", "cold_candidates"} <= set(metrics)
+  assert metrics["num_cold_items"] >= metrics["num_cold_triggers"]
+  assert "cold_share@100" in metrics["all"]
 
   # Rerun with a floor no model can reach: everything upstream comes from
   # TFX's cache, the evaluator refuses the blessing, nothing new is pushed.

@@ -10,8 +10,9 @@ eval trigger, and computes the evaluator's metrics; `write_outputs` writes
 match). `relvid ablate` (pipeline/cli.py) finds the newest pairs of the
 configured pipeline and writes them under `<output_dir>/ablation/<suite>/`.
 
-Every suite starts with the baselines (`trainer.baselines`): popularity and
-the plain TFRS two-tower on item IDs, without and with logQ.
+Every suite starts with the baselines (`trainer.baselines`): popularity,
+text k-NN (content only), and the plain TFRS two-tower on item IDs, without
+and with logQ.
 
 Suites (semantic:engagement weights written as the paper does: 1:R means
 semantic_weight=1, engagement_weight=R):
@@ -30,6 +31,11 @@ semantic_weight=1, engagement_weight=R):
              sets of the same size as the mined one at topic precision 0.5,
              0.7, 0.9 and 1.0, built by mixing mined pairs with pairs drawn
              by their topics (the evaluation labels), at 1:1 and 1:10.
+  cold       cold items (no train engagement) with their untrained ID
+             embedding vs by content alone, ID-embedding dropout 0.1, 0.25,
+             0.5, dropout 0.1 with a cold boost of 1 and 2, and boosts
+             calibrated to a cold share of 0.02, 0.05, 0.1 of the top 100
+             (read the cold-candidate and cold-trigger columns).
   modality   needs visual vectors (`--config configs/demo_media.yaml`
              after `make demo-media`): text only; text + visual; visual
              only, each with the ID embedding.
@@ -37,6 +43,7 @@ semantic_weight=1, engagement_weight=R):
 import csv
 import dataclasses
 import io
+import logging
 import os
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -73,7 +80,11 @@ def columns(ks: Sequence[int]) -> List[Tuple[str, str, str]]:
           (f"popular@{small}", "all", f"popular_share@{small}"),
           (f"coverage@{small}", "all", f"coverage@{small}"),
           (f"tail recall@{large}", "tail_triggers", f"recall@{large}"),
-          (f"tail topic@{small}", "tail_triggers", f"topic_match@{small}")]
+          (f"tail topic@{small}", "tail_triggers", f"topic_match@{small}"),
+          (f"cold-candidate recall@{large}", "cold_candidates",
+           f"recall@{large}"),
+          (f"cold-trigger topic@{small}", "cold_triggers",
+           f"topic_match@{small}")]
 
 
 # The per-task loss magnitudes (means over the last epoch), so a ratio such
@@ -164,6 +175,38 @@ def modality_variants(base: config_lib.TrainerConfig
           for name, text, visual in (("text only", True, False),
                                      ("text + visual", True, True),
                                      ("visual only", False, True))]
+
+
+COLD_ID_DROPOUTS = (0.1, 0.25, 0.5)
+COLD_BOOSTS = (1.0, 2.0)
+COLD_SHARES = (0.02, 0.05, 0.1)
+
+
+def cold_start_variants(base: config_lib.TrainerConfig
+                        ) -> List[Tuple[str, config_lib.TrainerConfig]]:
+  """Cold items keeping their untrained ID embedding vs embedded by content
+  alone, ID-embedding dropout rates, fixed cold boosts and boosts
+  calibrated to a cold share of the top 100 (read the cold-slice
+  columns)."""
+  def cold(**fields):
+    unboosted = dict(cold_items="content", id_dropout=0.0, cold_share=0.0,
+                     cold_boost=0.0)
+    return dataclasses.replace(base, **dict(unboosted, **fields))
+
+  grid = [("cold items keep their ID embedding", cold(cold_items="id")),
+          ("cold items by content alone", cold())]
+  for rate in COLD_ID_DROPOUTS:
+    grid.append((f"content alone + ID dropout {rate:g}",
+                 cold(id_dropout=rate)))
+  for boost in COLD_BOOSTS:
+    grid.append((f"ID dropout 0.1 + cold boost {boost:g}",
+                 cold(id_dropout=0.1, cold_boost=boost)))
+  for share in COLD_SHARES:
+    grid.append((f"content alone + cold share {share:g}",
+                 cold(cold_share=share)))
+  grid.append(("ID dropout 0.1 + cold share 0.05",
+               cold(id_dropout=0.1, cold_share=0.05)))
+  return grid
 
 
 def shares_topic(topics: Sequence[Sequence[str]], first: np.ndarray,
@@ -319,7 +362,8 @@ def write_label_quality(examples_uri: str, config: config_lib.PipelineConfig,
 
 SUITES = {"paper": variants, "modality": modality_variants,
           "model": model_variants, "opc": opc_variants,
-          "weighting": weighting_variants, "labels": label_variants}
+          "weighting": weighting_variants, "labels": label_variants,
+          "cold": cold_start_variants}
 
 
 def summarize(runs: Dict[str, List[Dict]], ks: Sequence[int]
@@ -331,8 +375,9 @@ def summarize(runs: Dict[str, List[Dict]], ks: Sequence[int]
     row = {"variant": name, "seeds": str(len(results))}
     for title, section, metric in columns(ks):
       values = np.array([r[section][metric] for r in results], float)
-      row[title] = f"{np.nanmean(values):.4f}"
-      row[title + " std"] = f"{np.nanstd(values):.4f}"
+      values = values[~np.isnan(values)]  # a slice the eval pairs lack
+      row[title] = f"{values.mean():.4f}" if len(values) else "nan"
+      row[title + " std"] = f"{values.std():.4f}" if len(values) else "nan"
     for title, key in LOSS_COLUMNS:
       values = [r.get("losses", {}).get(key) for r in results]
       row[title] = ("" if None in values else f"{np.mean(values):.4g}")
@@ -350,7 +395,8 @@ def markdown_table(rows: List[Dict[str, str]], ks: Sequence[int]) -> str:
            "|" + "---|" * len(titles)]
   for row in rows:
     cells = ([row["variant"], row["seeds"]] +
-             [f"{row[t]} ± {row[t + ' std']}" for t, _, _ in table] +
+             [f"{row[t]} ± {row[t + ' std']}" if row[t] != "nan" else "–"
+              for t, _, _ in table] +
              [row.get(t) or "–" for t, _ in LOSS_COLUMNS])
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines) + "\n"
@@ -456,6 +502,11 @@ def run_ablation(examples_uri: str, config: config_lib.PipelineConfig,
   small, large = min(config.eval.ks), max(config.eval.ks)
   grid = [(n, v) for n, v in grid_for(suite, config.trainer, baseline_rows)
           if not only or n in only]
+  if not catalog.has_text.any() and any(
+      v is baselines.fit_text_knn for _, v in grid):
+    logging.warning("no text embeddings in this catalog: the text k-NN "
+                    "baseline is left out")
+    grid = [(n, v) for n, v in grid if v is not baselines.fit_text_knn]
   if not grid:
     raise ValueError(f"no variant of suite {suite!r} is named {list(only)}")
   from tqdm import tqdm  # pylint: disable=g-import-not-at-top

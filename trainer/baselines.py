@@ -1,16 +1,19 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-"""The two baselines every model change is reported against, trained on the
+"""The baselines every model change is reported against, trained on the
 same train pairs and scored by the same metrics (`trainer.ablation`):
 
   popularity   every trigger gets the items most often co-engaged as a
                candidate in the train pairs.
+  text k-NN    content only, no training: the items whose text embeddings
+               are nearest by cosine (what cold items can get without any
+               engagement).
   ID two-tower the TFRS tutorial's retrieval model on item IDs only: one
                64-d embedding table per tower, unnormalised dot product,
                `tfrs.tasks.Retrieval()` with its defaults (summed in-batch
                softmax loss), Adagrad 0.1, batch 1024, 3 epochs; optionally
                with logQ correction by candidate frequency.
 
-Both expose `item_embeddings()` like `RelatedVideoModel`, so retrieval and
+All expose `item_embeddings()` like `RelatedVideoModel`, so retrieval and
 metrics run through the same code.
 """
 from typing import Dict, Optional
@@ -41,6 +44,24 @@ class PopularityBaseline:
     n = len(self.candidate_counts)
     return {"trigger": np.ones((n, 1), np.float32),
             "candidate": self.candidate_counts[:, None]}
+
+
+class TextKnnBaseline:
+  """Ranks candidates by the cosine of their text embedding with the
+  trigger's; items without text score 0 against everything.
+
+  Args:
+    text: [num_items, d] text embeddings (zero rows where an item has none).
+  """
+
+  def __init__(self, text: np.ndarray):
+    text = np.asarray(text, np.float32)
+    norms = np.linalg.norm(text, axis=1, keepdims=True)
+    self.unit = np.divide(text, norms, out=np.zeros_like(text),
+                          where=norms > 0)
+
+  def item_embeddings(self) -> Dict[str, np.ndarray]:
+    return {"trigger": self.unit, "candidate": self.unit}
 
 
 class IdTwoTower(tfrs.models.Model):
@@ -85,6 +106,17 @@ def fit_popularity(catalog: Catalog, train_pairs: Pairs,
   return PopularityBaseline(data.candidate_counts(train_pairs, len(catalog)))
 
 
+def fit_text_knn(catalog: Catalog, train_pairs: Pairs,
+                 seed: int = 0) -> TextKnnBaseline:
+  """The text k-NN baseline (no training; `train_pairs` and `seed` are
+  unused)."""
+  del train_pairs, seed
+  if not catalog.has_text.any():
+    raise ValueError("the text k-NN baseline needs text embeddings; the "
+                     "catalog has none")
+  return TextKnnBaseline(catalog.text)
+
+
 def fit_id_two_tower(catalog: Catalog, train_pairs: Pairs, seed: int,
                      logq: bool = True, dim: int = 64, epochs: int = 3,
                      batch_size: int = 1024,
@@ -102,6 +134,7 @@ def fit_id_two_tower(catalog: Catalog, train_pairs: Pairs, seed: int,
 
 BASELINES = {
     "popularity": fit_popularity,
+    "text k-NN": fit_text_knn,
     "TFRS ID two-tower": lambda c, p, seed: fit_id_two_tower(c, p, seed,
                                                             logq=False),
     "TFRS ID two-tower + logQ": fit_id_two_tower,

@@ -17,13 +17,17 @@ import logging
 import math
 import os
 import posixpath
-from typing import Dict, Optional, Sequence
+import shutil
+import tempfile
+from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 
 import tensorflow as tf
 import tensorflow_recommenders as tfrs
+from tfx.utils import io_utils
 
+from components import artifacts
 from components import frames
 from relvid import contract
 from relvid.config import ExportConfig
@@ -96,6 +100,83 @@ class RelatedItemsModule(tf.Module):
 
 
 WARMUP_FILE = contract.WARMUP_FILE
+
+
+class ItemTowersModule(tf.Module):
+  """Both trained towers as a function of an item's id and content vectors.
+
+  Signature `embed` (contract.ITEM_TOWERS_SIGNATURE):
+    inputs:  item_id string [b], text float32 [b, dt], has_text float32 [b],
+             visual float32 [b, dv], has_visual float32 [b]
+    outputs: trigger, candidate float32 [b, output_dim]
+  An id from the training catalog keeps its trained ID embedding (unless it
+  was cold); any other id is embedded by its content alone. What
+  `relvid refresh` uses to index new items without retraining.
+
+  Args:
+    model: the trained `trainer.model.RelatedVideoModel`.
+    item_ids: the training catalog's ids, in index order.
+    text_dim, visual_dim: the content vectors' widths (0: none).
+  """
+
+  def __init__(self, model: tf.keras.Model, item_ids: np.ndarray,
+               text_dim: int, visual_dim: int):
+    super().__init__()
+    self.trigger_tower = model.trigger_tower
+    self.candidate_tower = model.candidate_tower
+    self.lookup = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            tf.constant(list(item_ids), tf.string),
+            tf.range(len(item_ids), dtype=tf.int64)), default_value=-1)
+    vector = lambda d, name: tf.TensorSpec([None, d], tf.float32, name=name)
+    bits = lambda name: tf.TensorSpec([None], tf.float32, name=name)
+    self.embed = tf.function(self._embed, input_signature=[
+        tf.TensorSpec([None], tf.string, name="item_id"),
+        vector(text_dim, "text"), bits("has_text"),
+        vector(visual_dim, "visual"), bits("has_visual")])
+
+  def _embed(self, item_id, text, has_text, visual, has_visual):
+    index = self.lookup.lookup(item_id)
+    vectors = {"text": (text, has_text), "visual": (visual, has_visual)}
+    return {"trigger": self.trigger_tower.embed_vectors(index, vectors),
+            "candidate": self.candidate_tower.embed_vectors(index, vectors)}
+
+
+def export_item_towers(model: tf.keras.Model, item_ids: np.ndarray,
+                       text_dim: int, visual_dim: int, export_dir: str
+                       ) -> Optional[str]:
+  """Saves `ItemTowersModule` under the serving version's
+  contract.ITEM_TOWERS_DIR; None (nothing written) for ID-only towers,
+  which cannot embed an item they were not trained with."""
+  if not model.trigger_tower.contents:
+    logging.info("ID-only towers: no %s (refresh needs a content path)",
+                 contract.ITEM_TOWERS_DIR)
+    return None
+  module = ItemTowersModule(model, item_ids, text_dim, visual_dim)
+  path = os.path.join(export_dir, contract.ITEM_TOWERS_DIR)
+  tf.saved_model.save(module, path,
+                      signatures={contract.ITEM_TOWERS_SIGNATURE: module.embed})
+  tf.io.gfile.rename(os.path.join(path, SAVED_MODEL_GRAPH),
+                     os.path.join(path, contract.ITEM_TOWERS_GRAPH_FILE))
+  return path
+
+
+SAVED_MODEL_GRAPH = "saved_model.pb"
+
+
+def load_item_towers(towers_dir: str) -> Any:
+  """The towers saved by `export_item_towers` (their signature
+  contract.ITEM_TOWERS_SIGNATURE), loaded from a local copy with the graph
+  under its SavedModel name; `towers_dir` may be local or gs://. Keep the
+  returned object while using its signature."""
+  local = tempfile.mkdtemp(prefix="relvid-towers-")
+  try:
+    io_utils.copy_dir(towers_dir, local)
+    os.rename(os.path.join(local, contract.ITEM_TOWERS_GRAPH_FILE),
+              os.path.join(local, SAVED_MODEL_GRAPH))
+    return tf.saved_model.load(local)
+  finally:
+    shutil.rmtree(local, ignore_errors=True)
 
 
 class PrecomputedTower(tf.keras.Model):
@@ -203,3 +284,32 @@ def write_item_metadata(export_dir: str, item_ids: Sequence[str],
                                       contract.ITEM_METADATA_FILE), "w") as f:
     json.dump({"items": items}, f, ensure_ascii=False)
   return counts
+
+
+def export_serving_version(model: tf.keras.Model,
+                           catalog: artifacts.Catalog, export_dir: str,
+                           config: ExportConfig,
+                           vectors: Optional[Dict[str, np.ndarray]] = None
+                           ) -> Dict[str, int]:
+  """One complete serving version of a trained model over `catalog`: the
+  retrieval SavedModel, the item towers (for refreshes) and the item
+  metadata.
+
+  Args:
+    model: a trained RelatedVideoModel.
+    catalog: the items it indexes, in the model's catalog order.
+    export_dir: the version folder.
+    config: index and top_k.
+    vectors: the model's `item_embeddings()`, when the caller has them.
+
+  Returns:
+    The item metadata counts (see `write_item_metadata`).
+  """
+  vectors = vectors or model.item_embeddings()
+  export_retrieval_model(model.trigger_tower, catalog.item_ids,
+                         vectors["candidate"], export_dir, config)
+  export_item_towers(model, catalog.item_ids, catalog.text.shape[1],
+                     catalog.visual.shape[1], export_dir)
+  return write_item_metadata(export_dir, catalog.item_ids, catalog.titles,
+                             catalog.topics, catalog.media_paths)
+

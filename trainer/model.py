@@ -25,7 +25,8 @@ TFRS's Retrieval task sums its loss over the batch; here each task is a
 per-example mean, so the ratio w_sem : w_eng means the same at any batch
 size.
 """
-from typing import Any, Dict, Optional, Tuple
+import logging
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -55,6 +56,7 @@ class MaskedContent(tf.keras.layers.Layer):
   def __init__(self, vectors: np.ndarray, present: np.ndarray,
                name: Optional[str] = None):
     super().__init__(name=name)
+    self.modality = name
     self.vectors = tf.constant(vectors, tf.float32)
     self.present = tf.constant(present[:, None], tf.float32)
     self.missing = self.add_weight(name=f"missing_{name or 'content'}",
@@ -62,8 +64,12 @@ class MaskedContent(tf.keras.layers.Layer):
                                    initializer="zeros")
 
   def call(self, item_index: tf.Tensor) -> tf.Tensor:
-    mask = tf.gather(self.present, item_index)
-    vector = tf.gather(self.vectors, item_index)
+    return self.encode(tf.gather(self.vectors, item_index),
+                       tf.gather(self.present, item_index)[:, 0])
+
+  def encode(self, vector: tf.Tensor, present: tf.Tensor) -> tf.Tensor:
+    """The tower input of given vectors [b, d] and present bits [b]."""
+    mask = tf.cast(present, tf.float32)[:, tf.newaxis]
     return tf.concat([mask * vector + (1.0 - mask) * self.missing, mask],
                      axis=-1)
 
@@ -107,14 +113,27 @@ class ItemTower(tf.keras.Model):
   two-layer projection of the content (ID only when there is no content).
   The output is L2-normalised when `config.normalize`.
 
+  Cold start: with content features and `cold_items: content`, an item
+  that is not `warm` (no train-period engagement) has its ID embedding
+  zeroed, in training and after, so it is embedded by content alone; with
+  `id_dropout` > 0 each training example loses its ID embedding with that
+  probability, so the content path learns to rank without it.
+
   Args:
     num_items: catalog size.
     features: modality name -> (vectors, present); see `content_features`.
-    config: id_dim, hidden_dim, output_dim, fusion, normalize.
+    config: id_dim, hidden_dim, output_dim, fusion, normalize, cold_items,
+      id_dropout.
+    warm: [num_items], true for items with train-period engagements (None:
+      every item is).
+    side: "trigger" or "candidate", for `cold_boost` (after training, the
+      outputs get one more column: 1 on cold candidates, cold_boost on
+      triggers).
   """
 
   def __init__(self, num_items: int, features: ContentFeatures,
-               config: TrainerConfig, name: Optional[str] = None):
+               config: TrainerConfig, warm: Optional[np.ndarray] = None,
+               side: str = "candidate", name: Optional[str] = None):
     super().__init__(name=name)
     self.residual = config.fusion == "residual"
     self.normalize = config.normalize
@@ -125,6 +144,25 @@ class ItemTower(tf.keras.Model):
                      for modality, (vectors, present) in features.items()]
     if self.id_embedding is None and not self.contents:
       raise ValueError("ItemTower needs an ID embedding or a content feature")
+    # Without content there is nothing to fall back on: ID-only towers keep
+    # every ID embedding (a cold item's is its untrained initial value).
+    content_fallback = (bool(self.contents) and config.cold_items == "content"
+                        and warm is not None)
+    self.id_mask = tf.constant(
+        (np.asarray(warm, np.float32) if content_fallback
+         else np.ones(num_items, np.float32))[:, None])
+    self.id_dropout = config.id_dropout if self.contents else 0.0
+    # The cold-boost column (after training only): the candidate's is 1 on
+    # cold items, the trigger's is the boost, so their dot product adds
+    # cold_boost to a cold candidate's score.
+    # A variable, so that `calibrate_cold_boost` can set it after training
+    # and the export saves the value.
+    self.cold_boost = (tf.Variable(config.cold_boost, trainable=False,
+                                   dtype=tf.float32, name="cold_boost")
+                       if content_fallback and (config.cold_boost > 0 or
+                                                config.cold_share > 0)
+                       else None)
+    self.side = side
     self.hidden = self.out = None
     if self.contents or not self.residual:
       self.hidden = tf.keras.layers.Dense(config.hidden_dim, activation="relu")
@@ -136,16 +174,86 @@ class ItemTower(tf.keras.Model):
           config.output_dim,
           kernel_initializer="zeros" if from_id else "glorot_uniform")
 
-  def call(self, item_index: tf.Tensor) -> tf.Tensor:
+  def call(self, item_index: tf.Tensor, training: bool = False
+           ) -> tf.Tensor:
     parts = [content(item_index) for content in self.contents]
+    ids, warm = self._id_vectors(item_index, training=training)
+    return self._with_cold_column(self.fuse(ids, parts), 1.0 - warm,
+                                  training)
+
+  def _id_vectors(self, item_index: tf.Tensor,
+                  known: Optional[tf.Tensor] = None, training: bool = False
+                  ) -> Tuple[Optional[tf.Tensor], tf.Tensor]:
+    """(ID vectors or None, [b, 1] warm bits): the ID embedding of warm
+    items, zeros for the rest (`known`: [b, 1], 0 for items the model was
+    not trained with)."""
+    warm = tf.gather(self.id_mask, item_index)
+    if known is not None:
+      warm *= known
+    if self.id_embedding is None:
+      return None, warm
+    ids = self.id_embedding(item_index) * warm
+    if training and self.id_dropout > 0:
+      # Per example, not per unit: the whole ID vector goes, so the
+      # content path alone has to score that example.
+      kept = tf.random.uniform(tf.shape(item_index)) >= self.id_dropout
+      ids *= tf.cast(kept, ids.dtype)[:, tf.newaxis]
+    return ids, warm
+
+  def _with_cold_column(self, output: tf.Tensor, cold: tf.Tensor,
+                        training: bool) -> tf.Tensor:
+    """`output` plus the cold-boost column, after training only."""
+    if training or self.cold_boost is None:
+      return output
+    column = (cold if self.side == "candidate"
+              else tf.ones_like(cold) * tf.cast(self.cold_boost,
+                                                output.dtype))
+    return tf.concat([output, column], axis=-1)
+
+  def embed_vectors(self, item_index: tf.Tensor,
+                    vectors: Dict[str, Tuple[tf.Tensor, tf.Tensor]]
+                    ) -> tf.Tensor:
+    """The tower output for items given by their content vectors (items
+    new to the catalog, or whose content changed).
+
+    Args:
+      item_index: [b] training-catalog index, -1 for an item the model was
+        not trained with (embedded by content alone, as a cold item is).
+      vectors: modality -> ([b, d] vectors, [b] present bits), for each
+        modality the tower uses.
+
+    Returns:
+      [b, output_dim], what `call` returns for a catalog item with these
+      vectors.
+
+    Raises:
+      ValueError: the tower has no content path, or a modality is missing.
+    """
+    if not self.contents:
+      raise ValueError("an ID-only tower cannot embed new items: train with "
+                       "trainer.use_text or trainer.use_visual")
+    missing = [c.modality for c in self.contents if c.modality not in vectors]
+    if missing:
+      raise ValueError(f"no {', '.join(missing)} vectors for the tower")
+    parts = [content.encode(*vectors[content.modality])
+             for content in self.contents]
+    ids, warm = self._id_vectors(
+        tf.maximum(item_index, 0),
+        known=tf.cast(item_index >= 0, tf.float32)[:, tf.newaxis])
+    return self._with_cold_column(self.fuse(ids, parts), 1.0 - warm, False)
+
+  def fuse(self, ids: Optional[tf.Tensor], parts: List[tf.Tensor]
+           ) -> tf.Tensor:
+    """The tower output from the ID vectors (None without an ID embedding;
+    zeros for items embedded by content alone) and the content parts."""
     if self.residual:
       fused = (self.out(self.hidden(tf.concat(parts, axis=-1)))
                if parts else 0.0)
-      if self.id_embedding is not None:
-        fused += self.id_embedding(item_index)
+      if ids is not None:
+        fused += ids
     else:
-      if self.id_embedding is not None:
-        parts.insert(0, self.id_embedding(item_index))
+      if ids is not None:
+        parts = [ids] + parts
       fused = self.out(self.hidden(tf.concat(parts, axis=-1)))
     return tf.math.l2_normalize(fused, axis=-1) if self.normalize else fused
 
@@ -156,6 +264,84 @@ def tower_embeddings(trigger_tower: Any, candidate_tower: Any,
   everything = tf.range(num_items, dtype=tf.int64)
   return {"trigger": trigger_tower(everything).numpy(),
           "candidate": candidate_tower(everything).numpy()}
+
+
+def cold_share_at(boost: float, warm_scores: np.ndarray,
+                  cold_scores: np.ndarray, k: int) -> float:
+  """The mean share of cold items in the top k when cold scores gain
+  `boost`.
+
+  Args:
+    boost: added to every cold score.
+    warm_scores: [t, w] each trigger's warm-candidate scores, descending.
+    cold_scores: [t, c] its cold-candidate scores, descending.
+    k: the cut-off, <= w.
+
+  Returns:
+    mean over triggers of |cold in top k| / k: m cold items are in a top k
+    exactly when the m-th best cold score beats the (k-m+1)-th best warm.
+  """
+  most = min(k, cold_scores.shape[1])
+  cold = cold_scores[:, :most] + boost
+  warm = warm_scores[:, k - 1::-1][:, :most]  # (k-m+1)-th best, m = 1..
+  return float(np.mean(np.sum(cold > warm, axis=1)) / k)
+
+
+def calibrate_cold_boost(model: "RelatedVideoModel", share: float, k: int,
+                         num_triggers: int = 2000, seed: int = 0) -> float:
+  """Sets the towers' cold boost so that cold items take `share` of the top
+  k on average over a sample of warm triggers (bisection; the share grows
+  with the boost), and returns it.
+
+  Without cold items, or with k or fewer warm ones, there is nothing to
+  calibrate: the boost stays as it is (logged).
+
+  Raises:
+    ValueError: the model has no cold boost (no content path, cold_items
+      id, or neither cold_boost nor cold_share configured).
+  """
+  trigger_tower, candidate_tower = model.trigger_tower, model.candidate_tower
+  if trigger_tower.cold_boost is None:
+    raise ValueError("the towers have no cold boost to calibrate")
+  warm = candidate_tower.id_mask.numpy()[:, 0] > 0
+  if warm.all() or warm.sum() <= k:
+    logging.warning("no cold boost: a cold share needs cold items and more "
+                    "than %d warm ones (%d warm of %d)", k, int(warm.sum()),
+                    len(warm))
+    return float(trigger_tower.cold_boost.numpy())
+  rng = np.random.default_rng(seed)
+  warm_ids = np.flatnonzero(warm)
+  triggers = rng.choice(warm_ids, min(num_triggers, len(warm_ids)),
+                        replace=False)
+  dim = model.config.output_dim
+  vectors = candidate_tower(tf.range(len(warm), dtype=tf.int64)).numpy()
+  query = trigger_tower(tf.constant(triggers, tf.int64)).numpy()
+  scores = query[:, :dim] @ vectors[:, :dim].T
+  scores[np.arange(len(triggers)), triggers] = -np.inf  # never itself
+  warm_scores = -np.sort(-scores[:, warm], axis=1)
+  cold_scores = -np.sort(-scores[:, ~warm], axis=1)
+  reachable = cold_share_at(np.inf, warm_scores, cold_scores, k)
+  if share >= reachable:
+    logging.warning("cold share %.3f of the top %d is out of reach (%d cold "
+                    "items): boosting them all in", share, k,
+                    cold_scores.shape[1])
+  low, high = 0.0, float(np.max(warm_scores[:, 0]) - np.min(cold_scores))
+  if cold_share_at(low, warm_scores, cold_scores, k) < share:
+    for _ in range(50):
+      middle = (low + high) / 2
+      if cold_share_at(middle, warm_scores, cold_scores, k) < share:
+        low = middle
+      else:
+        high = middle
+    boost = high
+  else:
+    boost = low  # cold items take that share without a boost
+  trigger_tower.cold_boost.assign(boost)
+  candidate_tower.cold_boost.assign(boost)
+  logging.info("cold boost %.4f: cold items take %.3f of the top %d (target "
+               "%.3f)", boost, cold_share_at(boost, warm_scores,
+                                             cold_scores, k), k, share)
+  return boost
 
 
 def _retrieval_task(config: TrainerConfig) -> tfrs.tasks.Retrieval:
@@ -227,19 +413,22 @@ class RelatedVideoModel(tfrs.models.Model):
       when config.logq_correction is on.
     candidate_counts: [num_items] train-pair occurrences as a candidate, for
       candidate-side OPC.
+    warm: [num_items], true for items with train-period engagements (the
+      towers' cold-start fallback; None: every item is warm).
   """
 
   def __init__(self, num_items: int, features: ContentFeatures,
                config: TrainerConfig,
                candidate_probability: Optional[np.ndarray] = None,
-               candidate_counts: Optional[np.ndarray] = None):
+               candidate_counts: Optional[np.ndarray] = None,
+               warm: Optional[np.ndarray] = None):
     super().__init__()
     self.config = config
     self.num_items = num_items
-    self.trigger_tower = ItemTower(num_items, features, config,
-                                   name="trigger_tower")
-    self.candidate_tower = ItemTower(num_items, features, config,
-                                     name="candidate_tower")
+    self.trigger_tower = ItemTower(num_items, features, config, warm,
+                                   side="trigger", name="trigger_tower")
+    self.candidate_tower = ItemTower(num_items, features, config, warm,
+                                     side="candidate", name="candidate_tower")
     self.engagement_task = _retrieval_task(config)
     self.semantic_task = _retrieval_task(config)
     self.candidate_probability = (
@@ -276,7 +465,7 @@ class RelatedVideoModel(tfrs.models.Model):
     return weight
 
   def _engagement_loss(self, features: Dict[str, tf.Tensor],
-                       weight: tf.Tensor) -> tf.Tensor:
+                       weight: tf.Tensor, training: bool) -> tf.Tensor:
     trigger, candidate = features["trigger"], features["candidate"]
     sampled = tf.random.uniform([self.config.uniform_negatives], 0,
                                 self.num_items, tf.int64)
@@ -285,15 +474,16 @@ class RelatedVideoModel(tfrs.models.Model):
     candidates, probability = mixed_candidates(candidate, sampled, table,
                                                self.num_items)
     return self.engagement_task(
-        self.trigger_tower(trigger), self.candidate_tower(candidates),
+        self.trigger_tower(trigger, training=training),
+        self.candidate_tower(candidates, training=training),
         sample_weight=weight, candidate_sampling_probability=probability,
         candidate_ids=candidates, compute_metrics=False)
 
   def _semantic_loss(self, features: Dict[str, tf.Tensor],
-                     weight: tf.Tensor) -> tf.Tensor:
+                     weight: tf.Tensor, training: bool) -> tf.Tensor:
     anchor, positive = features["sem_trigger"], features["sem_candidate"]
-    queries = self.trigger_tower(anchor)
-    candidates = self.candidate_tower(positive)
+    queries = self.trigger_tower(anchor, training=training)
+    candidates = self.candidate_tower(positive, training=training)
     if self.config.semantic_targets == "binary":
       return self.semantic_task(queries, candidates, sample_weight=weight,
                                 candidate_ids=positive, compute_metrics=False)
@@ -322,7 +512,7 @@ class RelatedVideoModel(tfrs.models.Model):
     if self.config.engagement_weight > 0:
       weight = self._weights(features["trigger"], features["candidate"],
                              features["trigger_count"])
-      engagement = self._engagement_loss(features, weight)
+      engagement = self._engagement_loss(features, weight, training)
       loss += scales[0] * engagement
       active[0] = 1.0
       self.watch["engagement_loss"].update_state(engagement)
@@ -331,7 +521,7 @@ class RelatedVideoModel(tfrs.models.Model):
       semantic = self._semantic_loss(
           features, self._weights(features["sem_trigger"],
                                   features["sem_candidate"],
-                                  features["sem_trigger_count"]))
+                                  features["sem_trigger_count"]), training)
       loss += scales[1] * semantic
       active[1] = 1.0
       self.watch["semantic_loss"].update_state(semantic)

@@ -93,7 +93,8 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
   model = model_lib.RelatedVideoModel(
       len(catalog), model_lib.content_features(catalog, config), config,
       data.candidate_probability(fit_pairs, len(catalog)),
-      data.candidate_counts(fit_pairs, len(catalog)))
+      data.candidate_counts(fit_pairs, len(catalog)),
+      warm=catalog.train_engagements > 0)
   model.compile(optimizer=make_optimizer(config))
   dataset = data.training_dataset(fit_pairs, config.batch_size, config.seed,
                                   semantic, trigger_counts)
@@ -118,6 +119,13 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
   model.kept_epoch = (stopper.best_epoch + 1 if stopper is not None
                       and stopper.best_weights is not None
                       else len(model.history.epoch))
+  if config.cold_share > 0 and config.cold_boost == 0:
+    if model.trigger_tower.cold_boost is None:
+      logging.info("no cold boost: the towers have no content path or keep "
+                   "cold items' ID embeddings (trainer.cold_items=id)")
+    else:
+      model_lib.calibrate_cold_boost(model, config.cold_share,
+                                     config.cold_share_k, seed=config.seed)
   return model
 
 
@@ -174,12 +182,8 @@ def run_fn(fn_args: Any) -> None:
                 monitor_pairs=artifacts.load_pairs(examples_uri,
                                                    contract.EVAL, catalog))
   embeddings = model.item_embeddings()
-  export.export_retrieval_model(model.trigger_tower, catalog.item_ids,
-                                embeddings["candidate"],
-                                fn_args.serving_model_dir, export_config)
-  metadata_counts = export.write_item_metadata(
-      fn_args.serving_model_dir, catalog.item_ids, catalog.titles,
-      catalog.topics, catalog.media_paths)
+  metadata_counts = export.export_serving_version(
+      model, catalog, fn_args.serving_model_dir, export_config, embeddings)
   # The towers' item vectors, for exact-vs-index checks and analysis.
   write_item_embeddings(fn_args.model_run_dir, catalog.item_ids, embeddings)
   example_io.write_json(
