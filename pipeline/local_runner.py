@@ -74,6 +74,7 @@ def main(argv: Optional[List[str]] = None,
       return 2
     run(config, progress_bar=args.progress, refresh=True)
     print(f"\nrelvid refresh finished in {time.time() - started:.1f} s")
+    print(results.summary(results.refresh_pipeline_config(config)))
     print(results.format_refresh(results.latest_refresh_report(config)))
     return 0
   run(config, progress_bar=args.progress)

@@ -8,6 +8,7 @@ published, instead of listing artifact folders, so a remote pipeline root
 (gs://...) works like a local one. Artifact contents are read through
 tf.io.gfile.
 """
+import dataclasses
 import os
 from typing import Any, Dict, List, Optional
 
@@ -217,6 +218,15 @@ def summary(config: config_lib.PipelineConfig) -> str:
     lines += ["", "Evaluation on the time-split eval pairs:",
               format_metrics(metrics)]
   return "\n".join(lines)
+
+
+def refresh_pipeline_config(config: config_lib.PipelineConfig
+                            ) -> config_lib.PipelineConfig:
+  """`config` as this module looks up the refresh pipeline's runs: its own
+  pipeline name, in the ML Metadata store both pipelines share."""
+  return dataclasses.replace(
+      config, pipeline_name=config.pipeline_name + pipeline_lib.REFRESH_SUFFIX,
+      metadata_path=config_lib.metadata_path(config))
 
 
 def latest_refresh_report(config: config_lib.PipelineConfig

@@ -126,6 +126,11 @@ def test_refresh_indexes_new_items_of_the_small_run(small_pipeline_run,
   out = relvid("refresh", *overrides, cwd=tmp_path)
 
   assert "added: 2 (new-1, new-2)" in out.stdout, out.stdout
+  # The refresh pipeline's own reports, as `relvid run` prints its run's:
+  # the text embedder counts the untitled item.
+  assert re.search(r"^  DataIngestion: .*items_written=", out.stdout, re.M)
+  assert re.search(r"^  TextEmbedder: .*items_empty_text=1\b", out.stdout,
+                   re.M), out.stdout
   assert "removed: 0" in out.stdout
   assert ("new without text or media (not indexed): 1 (untitled)"
           in out.stdout)
