@@ -12,6 +12,7 @@ is never returned. `index: scann` uses the TFRS ScaNN layer (saved with the
 TFRS BruteForce layer (stock TF Serving loads it). An unknown trigger id is an
 InvalidArgument error naming the id.
 """
+import dataclasses
 import json
 import logging
 import math
@@ -68,10 +69,20 @@ def build_index(candidate_embeddings: np.ndarray, item_ids: np.ndarray,
 
 
 class RelatedItemsModule(tf.Module):
-  """What the SavedModel holds: id lookup, trigger tower and the index."""
+  """What the SavedModel holds: id lookup, trigger tower and the index.
+
+  Cold items (scored by content alone, with the cold boost; `cold`, given
+  for towers whose last output column is the cold-boost column) get an
+  exact BruteForce index of their own beside the main one, and the two
+  top-K lists are merged by score: an approximate index partitions them
+  among the warm items, and searching a fraction of the partitions drops
+  most of their boosted scores. They are the few new items, so exact
+  search over them is cheap.
+  """
 
   def __init__(self, trigger_tower: tf.keras.Model, item_ids: np.ndarray,
-               candidate_embeddings: np.ndarray, config: ExportConfig):
+               candidate_embeddings: np.ndarray, config: ExportConfig,
+               cold: Optional[np.ndarray] = None):
     super().__init__()
     self.top_k = min(config.top_k, len(item_ids) - 1)
     self.lookup = tf.lookup.StaticHashTable(
@@ -79,9 +90,27 @@ class RelatedItemsModule(tf.Module):
             tf.constant(list(item_ids), tf.string),
             tf.range(len(item_ids), dtype=tf.int64)), default_value=-1)
     self.trigger_tower = trigger_tower
+    item_ids = np.asarray(item_ids)
+    cold = (np.zeros(len(item_ids), bool) if cold is None
+            else np.asarray(cold, bool))
+    if cold.all():
+      cold = np.zeros(len(item_ids), bool)
+    main, side = np.flatnonzero(~cold), np.flatnonzero(cold)
+    # The cold-boost column (the last) is 0 on every other item: the main
+    # index leaves it out, and so does its query (the ANN is more accurate
+    # without a dimension it does not need).
+    self.main_dims = (candidate_embeddings.shape[1] - 1 if len(side)
+                      else candidate_embeddings.shape[1])
     # One extra neighbour, because the trigger usually finds itself first.
-    self.index = build_index(candidate_embeddings, item_ids, self.top_k + 1,
-                             config)
+    self.main_k = min(self.top_k + 1, len(main))
+    self.index = build_index(candidate_embeddings[main, :self.main_dims],
+                             item_ids[main], self.main_k, config)
+    self.cold_k = min(self.top_k + 1, len(side))
+    self.cold_index = (build_index(candidate_embeddings[side],
+                                   item_ids[side], self.cold_k,
+                                   dataclasses.replace(
+                                       config, index="brute_force"))
+                       if len(side) else None)
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=INPUT)])
   def serve(self, trigger_id):
@@ -91,7 +120,12 @@ class RelatedItemsModule(tf.Module):
                                 ["unknown trigger_id:", unknown])
     with tf.control_dependencies([check]):
       index = tf.identity(index)
-    scores, ids = self.index(self.trigger_tower(index), k=self.top_k + 1)
+    query = self.trigger_tower(index)
+    scores, ids = self.index(query[:, :self.main_dims], k=self.main_k)
+    if self.cold_index is not None:
+      cold_scores, cold_ids = self.cold_index(query, k=self.cold_k)
+      scores = tf.concat([scores, cold_scores], axis=1)
+      ids = tf.concat([ids, cold_ids], axis=1)
     scores = tf.where(ids == trigger_id[:, tf.newaxis],
                       tf.constant(-np.inf, scores.dtype), scores)
     best = tf.math.top_k(scores, k=self.top_k)
@@ -108,7 +142,8 @@ class ItemTowersModule(tf.Module):
   Signature `embed` (contract.ITEM_TOWERS_SIGNATURE):
     inputs:  item_id string [b], text float32 [b, dt], has_text float32 [b],
              visual float32 [b, dv], has_visual float32 [b]
-    outputs: trigger, candidate float32 [b, output_dim]
+    outputs: trigger, candidate float32 [b, output_dim (+1 with the cold
+             boost)], cold float32 [b] (1: scored with the cold boost)
   An id from the training catalog keeps its trained ID embedding (unless it
   was cold); any other id is embedded by its content alone. What
   `relvid refresh` uses to index new items without retraining.
@@ -138,8 +173,18 @@ class ItemTowersModule(tf.Module):
   def _embed(self, item_id, text, has_text, visual, has_visual):
     index = self.lookup.lookup(item_id)
     vectors = {"text": (text, has_text), "visual": (visual, has_visual)}
+    candidate = self.candidate_tower.embed_vectors(index, vectors)
     return {"trigger": self.trigger_tower.embed_vectors(index, vectors),
-            "candidate": self.candidate_tower.embed_vectors(index, vectors)}
+            "candidate": candidate,
+            "cold": cold_column(self.candidate_tower, candidate)}
+
+
+def cold_column(candidate_tower: tf.keras.Model, candidates: Any) -> Any:
+  """[n] 1 for the items the candidate tower scores with the cold boost (its
+  last output column), 0 for all when the tower has no boost."""
+  if candidate_tower.cold_boost is None:
+    return candidates[:, 0] * 0
+  return candidates[:, -1]
 
 
 def export_item_towers(model: tf.keras.Model, item_ids: np.ndarray,
@@ -215,10 +260,12 @@ def write_warmup_requests(export_dir: str, model_name: str,
 def export_retrieval_model(trigger_tower: tf.keras.Model,
                            item_ids: np.ndarray,
                            candidate_embeddings: np.ndarray,
-                           export_dir: str, config: ExportConfig) -> str:
-  """Writes the serving SavedModel (with warmup requests) to `export_dir`."""
+                           export_dir: str, config: ExportConfig,
+                           cold: Optional[np.ndarray] = None) -> str:
+  """Writes the serving SavedModel (with warmup requests) to `export_dir`;
+  `cold`: the items scored with the cold boost (see RelatedItemsModule)."""
   module = RelatedItemsModule(trigger_tower, item_ids, candidate_embeddings,
-                              config)
+                              config, cold)
   options = tf.saved_model.SaveOptions(namespace_whitelist=["Scann"])
   tf.saved_model.save(module, export_dir,
                       signatures={contract.SERVING_SIGNATURE: module.serve},
@@ -306,8 +353,9 @@ def export_serving_version(model: tf.keras.Model,
     The item metadata counts (see `write_item_metadata`).
   """
   vectors = vectors or model.item_embeddings()
+  cold = cold_column(model.candidate_tower, vectors["candidate"]) > 0.5
   export_retrieval_model(model.trigger_tower, catalog.item_ids,
-                         vectors["candidate"], export_dir, config)
+                         vectors["candidate"], export_dir, config, cold)
   export_item_towers(model, catalog.item_ids, catalog.text.shape[1],
                      catalog.visual.shape[1], export_dir)
   return write_item_metadata(export_dir, catalog.item_ids, catalog.titles,

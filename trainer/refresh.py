@@ -70,7 +70,8 @@ def latest_version(serving_dir: str) -> Tuple[int, str]:
 
 def embed_catalog(towers_dir: str, catalog: artifacts.Catalog,
                   batch_size: int = 8192) -> Dict[str, np.ndarray]:
-  """{"trigger", "candidate"}: the towers' vectors of every catalog item."""
+  """{"trigger", "candidate"}: the towers' vectors of every catalog item;
+  "cold": 1 where an item is scored with the cold boost."""
   towers = export.load_item_towers(towers_dir)
   embed = towers.signatures[contract.ITEM_TOWERS_SIGNATURE]
   specs = embed.structured_input_signature[1]
@@ -87,7 +88,7 @@ def embed_catalog(towers_dir: str, catalog: artifacts.Catalog,
     text = np.zeros((len(catalog), text_dim), np.float32)
   if visual.shape[1] != visual_dim:
     visual = np.zeros((len(catalog), visual_dim), np.float32)
-  out: Dict[str, list] = {"trigger": [], "candidate": []}
+  out: Dict[str, list] = {"trigger": [], "candidate": [], "cold": []}
   for start in range(0, len(catalog), batch_size):
     rows = slice(start, start + batch_size)
     result = embed(
@@ -169,7 +170,7 @@ def refresh_serving_model(catalog: artifacts.Catalog, serving_dir: str,
     tf.io.gfile.rmtree(staging)
   export.export_retrieval_model(export.PrecomputedTower(vectors["trigger"]),
                                 kept.item_ids, vectors["candidate"], staging,
-                                config)
+                                config, cold=vectors["cold"] > 0.5)
   metadata = export.write_item_metadata(staging, kept.item_ids, kept.titles,
                                         kept.topics, kept.media_paths)
   io_utils.copy_dir(os.path.join(source_dir, contract.ITEM_TOWERS_DIR),
