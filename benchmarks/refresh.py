@@ -9,8 +9,10 @@ rating; titles, genres as topics) and the default pipeline runs on it
 (`relvid run`, timed). Then the items file gains `--new-items` movies of
 MovieLens-1M that MovieLens-100K lacks (real titles and genres, no ratings)
 and the refresh pipeline runs (`relvid refresh`, timed): ingestion, BERT
-text embedding of the whole catalog, the catalog join, then CatalogRefresh
-(the trained towers over the catalog, index build, export).
+text embedding of the new items (the others' vectors come from the
+embedding store), the catalog join, then CatalogRefresh (the trained
+towers over the catalog, index build, export); then once more with
+`text.reuse_embeddings=false`, which embeds the whole catalog.
 
 Synthetic: a catalog of `--synthetic-items` items with clustered unit text
 vectors (the shape of benchmarks.pipeline_scale's catalogs), a model
@@ -94,21 +96,42 @@ def bench_movielens(workdir: str, new_items: int) -> List[str]:
   if not versions:
     raise RuntimeError("the pipeline pushed no version (not blessed); "
                        "nothing to refresh")
-  print(f"MovieLens-100K: refresh with {new_items} new items ...",
-        flush=True)
-  config = config_lib.load_config(None, base + [f"data.items_path={plus}"])
-  started = time.time()
-  local_runner.run(config, refresh=True)
-  refresh_seconds = time.time() - started
-  report = results.latest_refresh_report(config)
-  return [
-      f"| MovieLens-100K, full pipeline run (`relvid run`) | "
-      f"{report['items_indexed'] - report['added']['count']} | - | "
-      f"{run_seconds:.0f} | - |",
-      f"| MovieLens-100K + {report['added']['count']} MovieLens-1M movies, "
-      f"refresh pipeline (`relvid refresh`) | {report['items_indexed']} | "
-      f"{report['added']['count']} | {refresh_seconds:.0f} | "
-      f"{report['embed_seconds']:.1f} / {report['total_seconds']:.1f} |"]
+  ingested = results.latest_reports(config)["DataIngestion"]["counts"]
+  rows = [f"| MovieLens-100K, full pipeline run (`relvid run`) | "
+          f"{_text_counts(config)} | {ingested['items_written']:,} | - | "
+          f"{run_seconds:.0f} | - |"]
+  for reuse in ("true", "false"):
+    print(f"MovieLens-100K: refresh with {new_items} new items "
+          f"(text.reuse_embeddings={reuse}) ...", flush=True)
+    config = config_lib.load_config(None, base + [
+        f"data.items_path={plus}", f"text.reuse_embeddings={reuse}"])
+    started = time.time()
+    local_runner.run(config, refresh=True)
+    refresh_seconds = time.time() - started
+    report = results.latest_refresh_report(config)
+    rows.append(
+        f"| MovieLens-100K + {report['added']['count']} MovieLens-1M "
+        f"movies, `relvid refresh`, reuse_embeddings={reuse} | "
+        f"{_text_counts(results.refresh_pipeline_config(config))} | "
+        f"{report['items_indexed']} | {report['added']['count']} | "
+        f"{refresh_seconds:.0f} | {report['embed_seconds']:.1f} / "
+        f"{report['total_seconds']:.1f} |")
+    # The next refresh starts from the trained version again.
+    shutil.rmtree(os.path.join(config_lib.serving_model_dir(config),
+                               str(report["version"])))
+  return rows
+
+
+def _text_counts(config) -> str:
+  """The newest TextEmbedder run's `embedded / reused` text vectors and
+  its seconds (from ML Metadata's execution times)."""
+  from pipeline import results  # pylint: disable=g-import-not-at-top
+  counts = results.latest_reports(config)["TextEmbedder"]["counts"]
+  execution = results.executions(config, "TextEmbedder")[-1]
+  seconds = (execution.last_update_time_since_epoch
+             - execution.create_time_since_epoch) / 1000
+  return (f"{counts.get('items_embedded', 0):,} / "
+          f"{counts.get('items_reused', 0):,} | {seconds:.1f}")
 
 
 def synthetic_catalog(num_items: int, rng: np.random.Generator,
@@ -177,11 +200,11 @@ def bench_synthetic(workdir: str, num_items: int, new_items: int
   refresh_seconds = time.time() - started_refresh
   return [
       f"| synthetic, train 1 epoch on {pairs_count:,} pairs + export "
-      f"({export_config.index}) | {num_items:,} | - | "
+      f"({export_config.index}) | - (given) | - | {num_items:,} | - | "
       f"{exported - started:.0f} (train {trained - started:.0f}, export "
       f"{exported - trained:.0f}) | - |",
       f"| synthetic + {report['added']['count']:,} new, "
-      f"`refresh_serving_model` (text vectors given) | "
+      f"`refresh_serving_model` | - (given) | - | "
       f"{report['items_indexed']:,} | {report['added']['count']:,} | "
       f"{refresh_seconds:.0f} | {report['embed_seconds']:.1f} / "
       f"{report['total_seconds']:.1f} |"]
@@ -208,8 +231,9 @@ def main(argv: Optional[List[str]] = None) -> int:
   finally:
     if not args.workdir:
       shutil.rmtree(workdir, ignore_errors=True)
-  print("\n| what | items indexed | new items | seconds | CatalogRefresh: "
-        "towers / total s |\n|---|---|---|---|---|")
+  print("\n| what | text vectors embedded / reused | TextEmbedder s | "
+        "items indexed | new items | seconds | CatalogRefresh: towers / "
+        "total s |\n|---|---|---|---|---|---|---|")
   print("\n".join(rows))
   return 0
 

@@ -6,10 +6,15 @@ TextEmbedder loads it with tensorflow-hub inside a Beam DoFn and embeds the
 text of every item. The text is the configured item fields joined with ". ";
 an item whose text is empty gets no vector (it is counted, listed in the
 report and left for the trainer to mask), never a made-up one.
+
+With an embedding store (`text.reuse_embeddings`, see
+`components.embedding_store`), an item whose text is what it was at the
+last run, under the same encoder, keeps its stored vector: a catalog
+refresh embeds only its new and changed items.
 """
 import logging
 import os
-from typing import Any, Dict, Iterable, List, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -20,6 +25,7 @@ from tfx.dsl.component.experimental.annotations import InputArtifact
 from tfx.dsl.component.experimental.annotations import OutputArtifact
 from tfx.dsl.component.experimental.annotations import Parameter
 
+from components import embedding_store
 from components import example_io
 from components import ingestion
 from components import text_encoder
@@ -68,10 +74,12 @@ class _EmbedBatch(beam.DoFn):
     for row, vector in zip(batch, vectors):
       self._embedded.inc()
       yield {contract.ITEM_ID: row[contract.ITEM_ID],
-             EMBEDDING_FEATURE: [float(v) for v in vector]}
+             EMBEDDING_FEATURE: [float(v) for v in vector],
+             embedding_store.CONTENT_KEY: row[embedding_store.CONTENT_KEY]}
 
 
-def _with_text(item: Dict[str, Any], text_fields: Sequence[str]):
+def _with_text(item: Dict[str, Any], text_fields: Sequence[str],
+               encoder_key: str):
   text = item_text(item, text_fields)
   if not text:
     Metrics.counter(NAMESPACE, "items_empty_text").inc()
@@ -79,13 +87,18 @@ def _with_text(item: Dict[str, Any], text_fields: Sequence[str]):
                     item[contract.ITEM_ID], list(text_fields))
     yield beam.pvalue.TaggedOutput("empty", item[contract.ITEM_ID])
     return
-  yield {contract.ITEM_ID: item[contract.ITEM_ID], "text": text}
+  yield (item[contract.ITEM_ID],
+         {contract.ITEM_ID: item[contract.ITEM_ID], "text": text,
+          embedding_store.CONTENT_KEY: (embedding_store.content_key(
+              encoder_key, text) if encoder_key else "")})
 
 
 def build_text_embedding(root: beam.Pipeline, items_glob: str,
                          encoder_dir: str, output_dir: str,
                          empty_text_prefix: str, text_fields: Sequence[str],
-                         batch_size: int) -> None:
+                         batch_size: int,
+                         store: Optional[embedding_store.StoreRun] = None
+                         ) -> None:
   """Adds the embedding graph: items -> (item_id, text_embedding) Examples.
 
   Args:
@@ -96,18 +109,26 @@ def build_text_embedding(root: beam.Pipeline, items_glob: str,
     empty_text_prefix: path prefix of the list of items with empty text.
     text_fields: item fields that make up the text.
     batch_size: items per encoder call.
+    store: the embedding store to reuse vectors from and write to, if any.
   """
   text_fields = list(text_fields)
+  encoder_key = store.encoder_key if store else ""
   texts = (root
            | "ReadItems" >> example_io.ReadExamples(
                items_glob, list_fields=ingestion.ITEM_LIST_FIELDS)
-           | "ItemText" >> beam.FlatMap(_with_text, text_fields).with_outputs(
-               "empty", main="text"))
-  _ = (texts.text
-       | "Batch" >> beam.BatchElements(
-           min_batch_size=1, max_batch_size=batch_size * LENGTH_SORT_BATCHES)
-       | "Embed" >> beam.ParDo(_EmbedBatch(encoder_dir, batch_size))
-       | "Write" >> example_io.WriteExamples(output_dir))
+           | "ItemText" >> beam.FlatMap(
+               _with_text, text_fields, encoder_key).with_outputs(
+                   "empty", main="text"))
+  split = texts.text | "Reuse" >> embedding_store.ReuseStored(
+      NAMESPACE, store and store.stored_glob, EMBEDDING_FEATURE)
+  embedded = (split.compute
+              | "Batch" >> beam.BatchElements(
+                  min_batch_size=1,
+                  max_batch_size=batch_size * LENGTH_SORT_BATCHES)
+              | "Embed" >> beam.ParDo(_EmbedBatch(encoder_dir, batch_size)))
+  embedding_store.write_vectors(
+      (split.reused, embedded) | "Vectors" >> beam.Flatten(), output_dir,
+      store)
   _ = (texts.empty
        | "WriteEmptyTextIds" >> beam.io.WriteToText(
            empty_text_prefix, file_name_suffix=".txt"))
@@ -132,17 +153,25 @@ def TextEmbedder(  # pylint: disable=invalid-name
     report: OutputArtifact[example_io.RunReport],
     text_fields: Parameter[str] = "title,description,tags",
     batch_size: Parameter[int] = 64,
+    embedding_store_dir: Parameter[str] = "",
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None):
-  """Embeds each item's text (comma-separated `text_fields`) with BERT."""
+  """Embeds each item's text (comma-separated `text_fields`) with BERT;
+  with `embedding_store_dir`, only the items whose text or encoder changed
+  since the store's last version (the others keep their stored vector)."""
   fields = [f.strip() for f in text_fields.split(",") if f.strip()]
   example_io.set_splits(item_embeddings, [SPLIT])
+  store = embedding_store.StoreRun.open(embedding_store_dir, encoder.uri)
   build_text_embedding(
       beam_pipeline, example_io.split_glob(items, ingestion.SPLIT),
       encoder.uri, example_io.split_dir(item_embeddings, SPLIT),
-      os.path.join(report.uri, "empty_text_item_ids"), fields, batch_size)
+      os.path.join(report.uri, "empty_text_item_ids"), fields, batch_size,
+      store)
   counts = example_io.run_and_report(
       beam_pipeline, NAMESPACE, report.uri, "TextEmbedder",
-      text_fields=fields)["counts"]
-  if not counts.get("items_embedded"):
+      text_fields=fields,
+      embedding_store=store.output_dir if store else "")["counts"]
+  if not counts.get("items_embedded") and not counts.get("items_reused"):
     raise RuntimeError(f"TextEmbedder: no item has text in {fields} "
                        f"(counts: {counts})")
+  if store:
+    embedding_store.publish(store.output_dir)

@@ -116,7 +116,11 @@ class MiniLMSentenceEncoder(tf.Module):
       config = json.load(f)
     weights = load_minilm_weights(model_dir)
     eps = float(config["layer_norm_eps"])
-    self.max_seq_length = max_seq_length
+    # A variable, not a graph constant, so that it is part of the
+    # checkpoint and so of the key that identifies this encoder's vectors
+    # (embedding_store.saved_model_key).
+    self.max_seq_length = tf.Variable(max_seq_length, dtype=tf.int64,
+                                      trainable=False, name="max_seq_length")
     vocab_path = os.path.join(model_dir, "vocab.txt")
     with open(vocab_path, encoding="utf-8") as f:
       vocab = [line.rstrip("\n") for line in f]

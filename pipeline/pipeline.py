@@ -102,7 +102,9 @@ def _catalog_components(config: PipelineConfig, semantic_mining: bool
       items=ingestion.outputs["items"],
       encoder=encoder.outputs["encoder"],
       text_fields=",".join(config.data.text_fields),
-      batch_size=config.text.batch_size)
+      batch_size=config.text.batch_size,
+      embedding_store_dir=config_lib.embedding_store_dir(config,
+                                                         config_lib.TEXT))
   visual = []
   if config.visual.enabled:
     visual_encoder = VisualEncoderExport()
@@ -110,7 +112,9 @@ def _catalog_components(config: PipelineConfig, semantic_mining: bool
         items=ingestion.outputs["items"],
         encoder=visual_encoder.outputs["encoder"],
         frame_count=config.visual.frame_count,
-        method=config.visual.frame_method)
+        method=config.visual.frame_method,
+        embedding_store_dir=config_lib.embedding_store_dir(
+            config, config_lib.VISUAL))
     visual = [visual_encoder, visual_embedder]
   pairs = CoEngagementPairs(
       interactions=ingestion.outputs["interactions"],

@@ -30,6 +30,8 @@ COLD_ITEMS = ("content", "id")
 TASK_WEIGHTINGS = ("fixed", "uncertainty")
 SEMANTIC_TARGETS = ("binary", "soft")
 FILE_FORMATS = ("csv", "tsv", "parquet", "tfrecord")
+# The kinds of embedding store (`embedding_store_dir`).
+TEXT, VISUAL = "text", "visual"
 # The curated schemas shipped with the package (relvid/schemas/<table>/).
 PACKAGED_SCHEMA_DIR = os.path.join(os.path.dirname(__file__), "schemas")
 # Where they sit relative to the source root (the Docker image's WORKDIR).
@@ -70,6 +72,11 @@ class TextConfig:
   max_seq_length: int = 256
   # Items per encoder call inside the Beam DoFn.
   batch_size: int = 64
+  # Keep every item's vector in an embedding store
+  # (<output_dir>/embedding_store/<pipeline_name>/text, shared by the
+  # training and refresh pipelines) and embed only the items whose text or
+  # encoder changed since the last run; false embeds every item every run.
+  reuse_embeddings: bool = True
 
 
 @dataclasses.dataclass
@@ -83,6 +90,9 @@ class VisualConfig:
   # `uniform`: evenly spaced; `scene`: the first frame plus the largest
   # colour-histogram changes.
   frame_method: str = "uniform"
+  # As text.reuse_embeddings (store <...>/visual): only items whose media
+  # file bytes, encoder or frame settings changed are decoded and embedded.
+  reuse_embeddings: bool = True
 
 
 @dataclasses.dataclass
@@ -634,6 +644,16 @@ def metadata_path(config: PipelineConfig) -> str:
         f"({config.output_dir}): ML Metadata's SQLite file must be local")
   return os.path.join(output_root(config), "metadata", config.pipeline_name,
                       "metadata.db")
+
+
+def embedding_store_dir(config: PipelineConfig, kind: str) -> str:
+  """The embedding store of `kind` (TEXT or VISUAL) shared by the training
+  and refresh pipelines, or "" when that kind's reuse is off."""
+  section = {TEXT: config.text, VISUAL: config.visual}[kind]
+  if not section.reuse_embeddings:
+    return ""
+  return "/".join([output_root(config), "embedding_store",
+                   config.pipeline_name, kind])
 
 
 def serving_dir(config: PipelineConfig) -> str:

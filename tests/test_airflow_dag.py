@@ -66,9 +66,13 @@ def test_airflow_dagbag_loads_the_dag_file(tmp_path):
       "else [], 'schedule': str(dag.schedule_interval) if dag else '', "
       "'catchup': dag.catchup if dag else None, "
       "'max_active_runs': dag.max_active_runs if dag else None}))\n")
+  # Parsing imports TFX and TensorFlow, which can outlast Airflow's default
+  # 30 s import timeout on a busy 2-core machine: the README's settings.
   env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"),
              RELVID_CONFIG=str(config_file), PYTHONPATH=PROJECT,
-             AIRFLOW__CORE__LOAD_EXAMPLES="false")
+             AIRFLOW__CORE__LOAD_EXAMPLES="false",
+             AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="180",
+             AIRFLOW__CORE__DAG_FILE_PROCESSOR_TIMEOUT="240")
   out = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path,
                        capture_output=True, text=True, timeout=300)
   assert out.returncode == 0, out.stderr[-3000:]

@@ -107,9 +107,15 @@ def test_refresh_indexes_new_items_of_the_small_run(small_pipeline_run,
   import csv  # pylint: disable=g-import-not-at-top
   import shutil  # pylint: disable=g-import-not-at-top
   out_dir = tmp_path / "out"
-  serving = config_lib.serving_model_dir(
-      config_lib.load_config(None, [f"output_dir={out_dir}"]))
+  config = config_lib.load_config(
+      None, small_pipeline_run.overrides + [f"output_dir={out_dir}"])
+  serving = config_lib.serving_model_dir(config)
   shutil.copytree(small_pipeline_run.serving_base, serving)
+  # The text vectors the training run stored: only new text is embedded.
+  shutil.copytree(
+      config_lib.embedding_store_dir(small_pipeline_run.config,
+                                     config_lib.TEXT),
+      config_lib.embedding_store_dir(config, config_lib.TEXT))
   (source_version,) = os.listdir(serving)
   with open(small_pipeline_run.items_csv) as f:
     rows = list(csv.reader(f))
@@ -129,8 +135,12 @@ def test_refresh_indexes_new_items_of_the_small_run(small_pipeline_run,
   # The refresh pipeline's own reports, as `relvid run` prints its run's:
   # the text embedder counts the untitled item.
   assert re.search(r"^  DataIngestion: .*items_written=", out.stdout, re.M)
-  assert re.search(r"^  TextEmbedder: .*items_empty_text=1\b", out.stdout,
-                   re.M), out.stdout
+  text_counts = re.search(r"^  TextEmbedder: (.*)$", out.stdout, re.M)
+  assert text_counts, out.stdout
+  assert re.search(r"\bitems_empty_text=1\b", text_counts[1])
+  assert re.search(r"\bitems_embedded=2\b", text_counts[1])
+  assert re.search(r"\bitems_reused=%d\b" % (len(rows) - 1),
+                   text_counts[1]), text_counts[1]
   assert "removed: 0" in out.stdout
   assert ("new without text or media (not indexed): 1 (untitled)"
           in out.stdout)

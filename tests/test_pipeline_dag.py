@@ -68,3 +68,23 @@ def test_refresh_pipeline_indexes_the_catalog_without_training(tmp_path):
   # No semantic mining in a refresh: it trains nothing.
   (pairs,) = [c for c in refresh.components if c.id == "CoEngagementPairs"]
   assert "semantic_threshold" not in pairs.exec_properties
+
+
+def test_training_and_refresh_share_the_embedding_stores(tmp_path):
+  def store_dirs(*overrides):
+    config = config_lib.load_config(None, [
+        f"output_dir={tmp_path}", "visual.enabled=true", *overrides])
+    found = set()
+    for create in (pipeline_lib.create_pipeline,
+                   pipeline_lib.create_refresh_pipeline):
+      found |= {(c.id, c.exec_properties["embedding_store_dir"])
+                for c in create(config).components
+                if c.id in ("TextEmbedder", "VisualEmbedder")}
+    return found
+
+  assert store_dirs() == {
+      ("TextEmbedder", f"{tmp_path}/embedding_store/relvid/text"),
+      ("VisualEmbedder", f"{tmp_path}/embedding_store/relvid/visual")}
+  assert store_dirs("text.reuse_embeddings=false") == {
+      ("TextEmbedder", ""),
+      ("VisualEmbedder", f"{tmp_path}/embedding_store/relvid/visual")}
