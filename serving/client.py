@@ -209,9 +209,18 @@ def main(argv: Optional[List[str]] = None,
   except UnreachableError as e:
     print(f"error: {e}", file=sys.stderr)
     return 1
-  print(f"related to {args.item_id} {titles.get(args.item_id, '')}".rstrip())
-  for rank, (item_id, score) in enumerate(results, 1):
-    print(f"{rank:>3}. {item_id:>8}  {score:7.4f}  {titles.get(item_id, '')}")
+  try:
+    print(f"related to {args.item_id} "
+          f"{titles.get(args.item_id, '')}".rstrip())
+    for rank, (item_id, score) in enumerate(results, 1):
+      print(f"{rank:>3}. {item_id:>8}  {score:7.4f}  "
+            f"{titles.get(item_id, '')}")
+    sys.stdout.flush()
+  except BrokenPipeError:
+    # The reader stopped early (`related 50 | head -3`): not a failure.
+    # Point stdout at /dev/null so that the flush at exit does not raise
+    # again and print a traceback.
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
   return 0
 
 

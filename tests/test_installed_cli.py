@@ -221,6 +221,18 @@ def test_serve_then_related(small_pipeline_run, tmp_path):
         capture_output=True, text=True, timeout=120)
     assert over_grpc.returncode == 0, over_grpc.stderr
     assert over_grpc.stdout == out.stdout
+    # A reader that stops early (`related ... | head -1`): here one that
+    # never reads. No traceback, a clean exit.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+      piped = subprocess.run(
+          [script("related"), trigger, "--url", url, "-k", "5", "--titles",
+           small_pipeline_run.items_csv], cwd=tmp_path, stdout=write_end,
+          stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+      os.close(write_end)
+    assert (piped.returncode, piped.stderr) == (0, "")
     # TF users' shells often hold TF_CPP_MIN_LOG_LEVEL=2, which still lets
     # TensorFlow's CUDA-plugin error lines through on import.
     tf_user_env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
