@@ -90,15 +90,11 @@ ABANDONED_AFTER_MS = 24 * 3600 * 1000
 
 
 def _versions(store_dir: str, complete: bool = True) -> List[int]:
-  if not tf.io.gfile.isdir(store_dir):
-    return []
-  versions = []
-  for entry in tf.io.gfile.listdir(store_dir):
-    entry = entry.rstrip("/")
-    if entry.isdigit() and (not complete or tf.io.gfile.exists(
-        os.path.join(store_dir, entry, COMPLETE_MARKER))):
-      versions.append(int(entry))
-  return sorted(versions)
+  if not complete:
+    return example_io.numbered_folders(store_dir)
+  return example_io.numbered_folders(
+      store_dir,
+      lambda path: tf.io.gfile.exists(os.path.join(path, COMPLETE_MARKER)))
 
 
 def latest_glob(store_dir: str) -> Optional[str]:
