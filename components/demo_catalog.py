@@ -18,8 +18,11 @@ the paper assumes. It is small (about 50 items), which is the caveat of
 every figure measured on it.
 
 `build_demo_catalog(folder)` writes `items.csv`, `interactions.csv` and
-`media/` into `folder` (a local folder or a remote URI); the DemoCatalogGen
-component writes them into its output artifact, which DataIngestion reads.
+`media/` into `folder` (a local folder or a remote URI). The DemoCatalogGen
+component writes them into the demo catalog folder
+(`config.demo_catalog_dir`), where the two ExampleGens read them: an
+ExampleGen reads files at a path fixed when the pipeline is built, not an
+upstream artifact. Its own `catalog` artifact records what it wrote.
 """
 import csv
 import dataclasses
@@ -326,7 +329,10 @@ def build_demo_catalog(folder: str,
 @tfx.dsl.components.component
 def DemoCatalogGen(  # pylint: disable=invalid-name
     catalog: OutputArtifact[example_io.SourceFiles],
+    catalog_dir: Parameter[str],
     version: Parameter[int] = VERSION):
-  """Writes the real-media demo catalog into its `catalog` artifact."""
-  del version  # part of the cache key only
-  build_demo_catalog(catalog.uri)
+  """Writes the real-media demo catalog into `catalog_dir`; the `catalog`
+  artifact records the tables' paths there."""
+  interactions, items = build_demo_catalog(catalog_dir)
+  example_io.write_json(os.path.join(catalog.uri, "catalog.json"), {
+      "version": version, "interactions": interactions, "items": items})

@@ -27,7 +27,8 @@ class RunReport(tfx.dsl.Artifact):
 
 
 class SourceFiles(tfx.dsl.Artifact):
-  """Raw input files (interactions.csv, items.csv, media/) for DataIngestion."""
+  """Where raw input files (interactions.csv, items.csv, media/) were
+  written (DemoCatalogGen's record of the demo catalog)."""
   TYPE_NAME = contract.SOURCE_FILES_TYPE
 
 

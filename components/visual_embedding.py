@@ -104,7 +104,7 @@ def build_visual_embedding(root: beam.Pipeline, items_glob: str,
 
   Args:
     root: the Beam pipeline.
-    items_glob: item tf.Examples written by DataIngestion.
+    items_glob: item tf.Examples written by items_ExampleGen.
     encoder_dir: the exported visual encoder SavedModel.
     output_dir: split folder for the embedding tf.Examples.
     errors_prefix: path prefix of the media-error JSON lines.

@@ -20,8 +20,27 @@ from typing import List, Optional
 
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
-from relvid import config as config_lib
+from components import ingestion
 from pipeline import pipeline as pipeline_lib
+from relvid import config as config_lib
+
+
+def _read_packaged_files_in_the_image(config: config_lib.PipelineConfig
+                                      ) -> config_lib.PipelineConfig:
+  """The steps read the curated schemas and a packaged MovieLens copy from
+  the image, not from this machine's install."""
+  data = config.data
+  if data.schema_dir == config_lib.PACKAGED_SCHEMA_DIR:
+    data = dataclasses.replace(data, schema_dir=posixpath.join(
+        config.orchestration.image_workdir,
+        *config_lib.PACKAGED_SCHEMA_SUBDIR))
+  if data.source in (config_lib.MOVIELENS_100K, config_lib.MOVIELENS_1M):
+    interactions, items, _ = ingestion.movielens_patterns(
+        data.source, config.orchestration.image_site_packages)
+    data = dataclasses.replace(
+        data, interactions_path=data.interactions_path or interactions,
+        items_path=data.items_path or items)
+  return dataclasses.replace(config, data=data)
 
 
 def compile_pipeline(config: config_lib.PipelineConfig,
@@ -42,12 +61,7 @@ def compile_pipeline(config: config_lib.PipelineConfig,
         "config field output_dir: must be shared storage such as gs://... on "
         f"Kubeflow/Vertex (every step runs in its own container), got "
         f"{config.output_dir!r}")
-  if config.data.schema_dir == config_lib.PACKAGED_SCHEMA_DIR:
-    # The steps read the curated schemas from the image, not this machine.
-    config = dataclasses.replace(config, data=dataclasses.replace(
-        config.data, schema_dir=posixpath.join(
-            config.orchestration.image_workdir,
-            *config_lib.PACKAGED_SCHEMA_SUBDIR)))
+  config = _read_packaged_files_in_the_image(config)
   output_file = os.path.abspath(
       output_file or config.orchestration.kfp_output_file)
   runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(

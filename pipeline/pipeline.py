@@ -1,8 +1,11 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """The relvid TFX pipeline, built from one `PipelineConfig`.
 
-  [data.source=demo_media] DemoCatalogGen -> media + tables (SourceFiles)
-  DataIngestion -> interactions, items (tf.Examples) + report
+  [data.source=demo_media] DemoCatalogGen -> media + tables in the demo
+                  catalog folder
+  interactions_ExampleGen, items_ExampleGen (TableExampleGen, TFX
+                  FileBasedExampleGen: span, version and input fingerprint
+                  before the cache check) -> tf.Examples + report
     each table -> StatisticsGen -> SchemaGen (or ImportSchemaGen) ->
                   ExampleValidator (anomalies)
   TextEncoderExport -> BERT SavedModel (TF Hub loadable)
@@ -33,9 +36,9 @@ from typing import Any, Dict, List, Optional
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
+from components import ingestion
 from components.demo_catalog import DemoCatalogGen
 from components.evaluator import RelatedVideoEvaluator
-from components.ingestion import DataIngestion
 from components.pair_generation import CoEngagementPairs
 from components.text_embedding import TextEmbedder
 from components.text_embedding import TextEncoderExport
@@ -45,7 +48,7 @@ from relvid import config as config_lib
 from relvid.config import PipelineConfig
 from trainer.refresh import CatalogRefresh
 
-TABLES = ("interactions", "items")
+TABLES = ingestion.TABLES
 
 
 def _validation_components(name: str, examples, schema_dir: str):
@@ -68,15 +71,25 @@ def _validation_components(name: str, examples, schema_dir: str):
 
 
 def _ingestion(config: PipelineConfig) -> List[Any]:
-  """DataIngestion, preceded by DemoCatalogGen for the demo catalog (which
-  writes the media and tables into its own artifact when it runs)."""
-  if config.data.source == config_lib.DEMO_MEDIA:
-    demo = DemoCatalogGen()
-    return [demo, DataIngestion(source_files=demo.outputs["catalog"])]
-  return [DataIngestion(source=config.data.source,
-                        interactions_path=config.data.interactions_path,
-                        items_path=config.data.items_path,
-                        file_format=config.data.file_format)]
+  """One TableExampleGen per table (interactions, items), preceded by
+  DemoCatalogGen for the demo catalog, which writes the files they read."""
+  span = config_lib.span_number(config.data.span)
+  demo = (DemoCatalogGen(catalog_dir=config_lib.demo_catalog_dir(config))
+          if config.data.source == config_lib.DEMO_MEDIA else None)
+  components = [demo] if demo else []
+  for table in TABLES:
+    input_base, pattern, file_format = ingestion.input_location(config,
+                                                                table)
+    example_gen = ingestion.TableExampleGen(
+        table=table, input_base=input_base, pattern=pattern,
+        file_format=file_format, source=config.data.source,
+        range_config=(ingestion.static_span(span) if span is not None and
+                      config_lib.has_span_placeholder(pattern) else None)
+    ).with_id(ingestion.component_id(table))
+    if demo:  # the demo catalog must be written before it is read
+      example_gen.add_upstream_node(demo)
+    components.append(example_gen)
+  return components
 
 
 def _semantic_mining(config: PipelineConfig) -> Dict[str, Any]:
@@ -96,10 +109,11 @@ def _catalog_components(config: PipelineConfig, semantic_mining: bool
   CoEngagementPairs, whose catalog split is what the towers index; the
   last component is CoEngagementPairs."""
   sources = _ingestion(config)
-  ingestion = sources[-1]
+  tables = {table: sources[-len(TABLES) + i].outputs["examples"]
+            for i, table in enumerate(TABLES)}
   encoder = TextEncoderExport(max_seq_length=config.text.max_seq_length)
   embedder = TextEmbedder(
-      items=ingestion.outputs["items"],
+      items=tables[ingestion.ITEMS],
       encoder=encoder.outputs["encoder"],
       text_fields=",".join(config.data.text_fields),
       batch_size=config.text.batch_size,
@@ -109,7 +123,7 @@ def _catalog_components(config: PipelineConfig, semantic_mining: bool
   if config.visual.enabled:
     visual_encoder = VisualEncoderExport()
     visual_embedder = VisualEmbedder(
-        items=ingestion.outputs["items"],
+        items=tables[ingestion.ITEMS],
         encoder=visual_encoder.outputs["encoder"],
         frame_count=config.visual.frame_count,
         method=config.visual.frame_method,
@@ -117,8 +131,8 @@ def _catalog_components(config: PipelineConfig, semantic_mining: bool
             config, config_lib.VISUAL))
     visual = [visual_encoder, visual_embedder]
   pairs = CoEngagementPairs(
-      interactions=ingestion.outputs["interactions"],
-      items=ingestion.outputs["items"],
+      interactions=tables[ingestion.INTERACTIONS],
+      items=tables[ingestion.ITEMS],
       item_embeddings=embedder.outputs["item_embeddings"],
       visual_embeddings=(visual[1].outputs["item_embeddings"] if visual
                          else None),
@@ -131,7 +145,7 @@ def _catalog_components(config: PipelineConfig, semantic_mining: bool
   validation = [
       component for table in TABLES
       for component in _validation_components(
-          table, ingestion.outputs[table], config.data.schema_dir)]
+          table, tables[table], config.data.schema_dir)]
   return sources + validation + [encoder, embedder] + visual + [pairs]
 
 
@@ -160,15 +174,18 @@ def create_components(config: PipelineConfig) -> List[Any]:
   return components + [trainer, evaluator, pusher]
 
 
-def create_refresh_components(config: PipelineConfig) -> List[Any]:
+def create_refresh_components(config: PipelineConfig,
+                              source_version: int = 0) -> List[Any]:
   """The refresh pipeline: the catalog components of training (no
   semantic mining), then CatalogRefresh publishing the next serving
-  version from the newest one's towers (no training)."""
+  version from the newest one's towers (no training); `source_version` as
+  `create_refresh_pipeline`."""
   components = _catalog_components(config, semantic_mining=False)
   refresh = CatalogRefresh(
       examples=components[-1].outputs["pairs"],
       serving_dir=config_lib.serving_model_dir(config),
-      export_config=json.dumps(config_lib.to_dict(config.export)))
+      export_config=json.dumps(config_lib.to_dict(config.export)),
+      source_version=source_version)
   return components + [refresh]
 
 
@@ -211,20 +228,22 @@ REFRESH_SUFFIX = "-refresh"
 
 
 def create_refresh_pipeline(config: PipelineConfig,
-                            metadata_connection_config: Optional[object] = None
-                            ) -> tfx.dsl.Pipeline:
+                            metadata_connection_config: Optional[object] = None,
+                            source_version: int = 0) -> tfx.dsl.Pipeline:
   """The catalog refresh as its own TFX pipeline (`<pipeline_name>-refresh`,
   beside the training pipeline's root), for schedulers to run between
-  retrainings; arguments as `create_pipeline`.
+  retrainings; arguments as `create_pipeline`, plus `source_version`: the
+  newest serving version as the runner found it (0: unknown).
 
-  It never uses TFX's cache: a refresh exists to pick up a catalog that
-  changed in place, and the cache key of DataIngestion sees only the
-  files' paths, so a cached run would republish the old catalog."""
+  It uses TFX's cache like training: the ExampleGens fingerprint the
+  catalog's files, so a changed catalog is ingested again and an unchanged
+  one is not. CatalogRefresh's cache key holds `source_version`, so a newly
+  pushed version is refreshed even when the catalog is unchanged."""
   config.validate()
   return tfx.dsl.Pipeline(
       pipeline_name=config.pipeline_name + REFRESH_SUFFIX,
       pipeline_root=config_lib.pipeline_root(config) + REFRESH_SUFFIX,
-      components=create_refresh_components(config),
-      enable_cache=False,
+      components=create_refresh_components(config, source_version),
+      enable_cache=config.enable_cache,
       metadata_connection_config=metadata_connection_config,
       beam_pipeline_args=config.beam.pipeline_args(config.orchestration.image))

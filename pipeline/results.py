@@ -10,7 +10,7 @@ tf.io.gfile.
 """
 import dataclasses
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -68,15 +68,11 @@ def executions(config: config_lib.PipelineConfig, component: str,
                 key=lambda e: e.id)
 
 
-def latest_output_uri(config: config_lib.PipelineConfig, component: str,
-                      output: str,
-                      store: Optional[metadata_store.MetadataStore] = None
-                      ) -> Optional[str]:
-  """URI of `component.outputs[output]` of its newest finished execution
-  that has that output, or None."""
-  store = store or open_store(config)
-  if store is None:
-    return None
+def _latest_output(config: config_lib.PipelineConfig, component: str,
+                   output: str, store: metadata_store.MetadataStore
+                   ) -> Optional[Tuple[int, str]]:
+  """(execution id, URI) of `component.outputs[output]` from its newest
+  finished execution that has that output, or None."""
   for execution in reversed(executions(config, component, store)):
     if execution.last_known_state not in _FINISHED:
       continue
@@ -86,8 +82,21 @@ def latest_output_uri(config: config_lib.PipelineConfig, component: str,
         if event.type == metadata_store_pb2.Event.OUTPUT
         and event.path.steps and event.path.steps[0].key == output]
     if artifact_ids:
-      return store.get_artifacts_by_id(artifact_ids[:1])[0].uri
+      return execution.id, store.get_artifacts_by_id(artifact_ids[:1])[0].uri
   return None
+
+
+def latest_output_uri(config: config_lib.PipelineConfig, component: str,
+                      output: str,
+                      store: Optional[metadata_store.MetadataStore] = None
+                      ) -> Optional[str]:
+  """URI of `component.outputs[output]` of its newest finished execution
+  that has that output, or None."""
+  store = store or open_store(config)
+  if store is None:
+    return None
+  found = _latest_output(config, component, output, store)
+  return found[1] if found else None
 
 
 def _require(uri: Optional[str], what: str,
@@ -119,16 +128,27 @@ def latest_item_embeddings(config: config_lib.PipelineConfig) -> Dict[str, Any]:
   return task.read_item_embeddings(latest_model_run_uri(config))
 
 
+# Where a component's report.json lies: its `report` output, or (the
+# ExampleGens, which have one output) beside the splits of `examples`.
+_REPORT_OUTPUTS = ("report", "examples")
+
+
 def latest_reports(config: config_lib.PipelineConfig) -> Dict[str, dict]:
-  """The newest report.json of each reporting component, by component id."""
+  """The newest report.json of each reporting component, by component id,
+  in the order those executions ran."""
   store = open_store(config)
-  reports = {}
+  if store is None:
+    return {}
+  found = []
   for component in component_ids(config, store):
-    uri = latest_output_uri(config, component, "report", store)
-    if uri and tf.io.gfile.exists(os.path.join(uri,
-                                               example_io.REPORT_FILE)):
-      reports[component] = example_io.read_report(uri)
-  return reports
+    for output in _REPORT_OUTPUTS:
+      latest = _latest_output(config, component, output, store)
+      if latest and tf.io.gfile.exists(
+          os.path.join(latest[1], example_io.REPORT_FILE)):
+        found.append((latest[0], component, latest[1]))
+        break
+  return {component: example_io.read_report(uri)
+          for _, component, uri in sorted(found)}
 
 
 def latest_anomalies(config: config_lib.PipelineConfig
@@ -243,6 +263,9 @@ def latest_refresh_report(config: config_lib.PipelineConfig
 
 def format_refresh(report: dict) -> str:
   """The refresh report as a few lines."""
+  if report.get("up_to_date"):
+    return (f"  version {report['version']} is up to date: it was refreshed "
+            "from this catalog; nothing published")
   lines = [f"  version {report['version']} (from {report['source_version']}"
            f"): {report['items_indexed']} items indexed in "
            f"{report['total_seconds']} s"]

@@ -8,6 +8,7 @@ command line); `validate()` fails fast with a message naming the field.
 import dataclasses
 import datetime
 import os
+import re
 import sys
 import typing
 from typing import Any, Dict, List, Optional, Sequence
@@ -52,9 +53,19 @@ class DataConfig:
   # Glob of interaction files: columns user_id, item_id, timestamp.
   interactions_path: str = ""
   # Glob of item files: item_id, title, description, tags, topics, media_path.
+  # (With a MovieLens source both are empty: the installed package's files.
+  # `relvid compile` points them at the package inside the image.)
   items_path: str = ""
   # csv | tsv | parquet | tfrecord (tf.Example); used with source=files.
   file_format: str = "csv"
+  # Both paths may name a span: `{SPAN}` (a number) or `{YYYY}`, `{MM}` and
+  # `{DD}` (a date), optionally with `{VERSION}`, as TFX's ExampleGen reads
+  # them, e.g. gs://acme/logs/{YYYY}-{MM}-{DD}/*.parquet. `span` picks the
+  # span a run reads: a span number, or a YYYY-MM-DD date (a date pattern's
+  # span is its day number since 1970-01-01). Empty: the latest span
+  # present, as ExampleGen reads by default. A path without a placeholder
+  # is read whole whatever the span.
+  span: str = ""
   # Item fields joined (in this order) into the text that BERT embeds. Topics
   # are the evaluation labels, so they are refused here (no label leak).
   text_fields: List[str] = dataclasses.field(
@@ -256,7 +267,7 @@ BEAM_ENVIRONMENTS = ("DOCKER", "EXTERNAL", "PROCESS", "LOOPBACK")
 
 @dataclasses.dataclass
 class BeamConfig:
-  """Beam runner for the Beam-based components (DataIngestion, embedders,
+  """Beam runner for the Beam-based components (the ExampleGens, embedders,
   CoEngagementPairs, StatisticsGen, ...): one of BEAM_RUNNERS."""
   runner: str = "DirectRunner"
   # DirectRunner only: parallel workers and how they run. `multi_processing`
@@ -328,6 +339,9 @@ class OrchestrationConfig:
   # Where the image holds this package's source (the Dockerfile's WORKDIR);
   # packaged files such as the curated schemas are referenced there.
   image_workdir: str = "/app"
+  # The image's Python site-packages folder (python:3.10-slim's): the
+  # packaged MovieLens files are read there on Kubeflow/Vertex.
+  image_site_packages: str = "/usr/local/lib/python3.10/site-packages"
   # Where `relvid compile` writes the KFP v2 / Vertex pipeline JSON.
   kfp_output_file: str = "relvid_pipeline.json"
   # Airflow: the DAG's schedule (cron or preset) and first logical date.
@@ -373,6 +387,21 @@ class PipelineConfig:
              "is required when data.source=files")
       _check(self.data.items_path, "data.items_path",
              "is required when data.source=files")
+    for name in ("interactions_path", "items_path"):
+      _check(self.data.source == FILES or not has_span_placeholder(
+          getattr(self.data, name)), f"data.{name}",
+             "may name a span only with data.source=files")
+    if self.data.span:
+      try:
+        span_number(self.data.span)
+      except ValueError as e:
+        raise ValueError(f"config field data.span: {e}") from None
+      _check(self.data.source == FILES and any(
+          has_span_placeholder(p) for p in (self.data.interactions_path,
+                                            self.data.items_path)),
+             "data.span", "needs data.source=files and a {SPAN} or "
+             "{YYYY}/{MM}/{DD} placeholder in data.interactions_path or "
+             "data.items_path")
     _check(self.data.file_format in FILE_FORMATS, "data.file_format",
            f"must be one of {FILE_FORMATS}, got {self.data.file_format!r}")
     _check(self.data.text_fields, "data.text_fields", "must name a field")
@@ -494,6 +523,38 @@ class PipelineConfig:
       raise ValueError("config field orchestration.start_date: must be a "
                        f"YYYY-MM-DD date, got {o.start_date!r}") from None
     return self
+
+
+_SPAN_PLACEHOLDER = re.compile(r"\{SPAN(:\d+)?\}|\{YYYY\}|\{MM\}|\{DD\}")
+
+
+def has_span_placeholder(path: str) -> bool:
+  """True when `path` names a span ({SPAN} or a {YYYY}/{MM}/{DD} date)."""
+  return bool(_SPAN_PLACEHOLDER.search(path or ""))
+
+
+def span_number(span: str) -> Optional[int]:
+  """The span number `data.span` names (None for the latest span): an
+  integer as it is, a YYYY-MM-DD date as its day number since 1970-01-01
+  (how TFX numbers the spans of date patterns).
+
+  Raises:
+    ValueError: neither a non-negative integer nor a date.
+  """
+  span = (span or "").strip()
+  if not span:
+    return None
+  if span.isdigit():
+    return int(span)
+  try:
+    date = datetime.date.fromisoformat(span)
+  except ValueError:
+    raise ValueError(f"{span!r} is neither a span number nor a YYYY-MM-DD "
+                     "date") from None
+  days = (date - datetime.date(1970, 1, 1)).days
+  if days < 0:
+    raise ValueError(f"{span!r} is before 1970-01-01")
+  return days
 
 
 def _check(ok: Any, field: str, message: str) -> None:
@@ -654,6 +715,12 @@ def embedding_store_dir(config: PipelineConfig, kind: str) -> str:
     return ""
   return "/".join([output_root(config), "embedding_store",
                    config.pipeline_name, kind])
+
+
+def demo_catalog_dir(config: PipelineConfig) -> str:
+  """Where DemoCatalogGen writes the demo catalog (data.source=demo_media)
+  and the two ExampleGens read it."""
+  return "/".join([output_root(config), "demo_catalog", config.pipeline_name])
 
 
 def serving_dir(config: PipelineConfig) -> str:

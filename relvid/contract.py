@@ -8,14 +8,19 @@ producer and its consumers cannot drift apart.
 import posixpath
 
 # Splits of the Examples artifacts.
-ALL = "all"              # DataIngestion's tables and the embedders' vectors
+ALL = "all"              # the ingested tables and the embedders' vectors
 TRAIN = "train"          # co-engagement pairs before the eval cutoff
 EVAL = "eval"            # co-engagement pairs at or after it
 CATALOG = "catalog"      # one row per item: what the towers and metrics use
 SEMANTIC = "semantic"    # semantic pseudo-label pairs (when mining is on)
 PAIR_SPLITS = (TRAIN, EVAL)
 
-# Item and interaction tables (DataIngestion's output).
+# The two input tables, each ingested by its own ExampleGen
+# (components/ingestion.py: TableExampleGen, node id `<table>_ExampleGen`).
+INTERACTIONS_TABLE = "interactions"
+ITEMS_TABLE = "items"
+TABLES = (INTERACTIONS_TABLE, ITEMS_TABLE)
+# Fields of the item and interaction tables.
 ITEM_ID = "item_id"
 USER_ID = "user_id"
 TIMESTAMP = "timestamp"

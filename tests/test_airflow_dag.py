@@ -44,7 +44,7 @@ def test_dag_pipeline_compiles_in_dependency_order(tmp_path):
   assert sorted(nodes) == sorted(
       c.id for c in pipeline_lib.create_components(config))
   order = {n: i for i, n in enumerate(nodes)}
-  assert order["DataIngestion"] < order["CoEngagementPairs"] < order[
+  assert order["interactions_ExampleGen"] < order["CoEngagementPairs"] < order[
       "Trainer"] < order["RelatedVideoEvaluator"] < order["Pusher"]
   assert list(tmp_path.iterdir()) == []  # building the DAG writes nothing
 
@@ -84,6 +84,83 @@ def test_airflow_dagbag_loads_the_dag_file(tmp_path):
   assert loaded["schedule"] == "0 3 * * *"
   assert loaded["catchup"] is False and loaded["max_active_runs"] == 1
   assert (tmp_path / "out" / "metadata" / "relvid").is_dir()
+
+
+# One Airflow task run, as a worker runs it: a fresh interpreter that loads
+# the DAG file and executes the task for one DAG run (its TaskInstance only
+# gives the run id to TFX's Airflow launcher).
+RUN_TASK = """
+import sys, types
+from airflow.models import DagBag
+bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
+assert not bag.import_errors, bag.import_errors
+run = types.SimpleNamespace(run_id=sys.argv[3])
+bag.dags["relvid"].get_task(sys.argv[2]).execute(
+    context={"ti": types.SimpleNamespace(get_dagrun=lambda: run)})
+"""
+
+
+@needs_airflow
+def test_airflow_runs_ingestion_with_its_driver(tmp_path):
+  """TFX's Airflow launcher runs TableExampleGen's driver before its cache
+  check: an unchanged log is served from the cache, rows appended to it
+  make a new execution with a new input fingerprint."""
+  from components import ingestion  # pylint: disable=g-import-not-at-top
+  from ml_metadata.metadata_store import metadata_store  # pylint: disable=g-import-not-at-top
+  from tests.conftest import write_csv  # pylint: disable=g-import-not-at-top
+  (tmp_path / "logs").mkdir()
+  log = write_csv(tmp_path / "logs" / "day1.csv",
+                  ["user_id", "item_id", "timestamp"],
+                  [["u1", "a", "100"], ["u1", "b", "200"]])
+  items = write_csv(tmp_path / "items.csv", ["item_id", "title"],
+                    [["a", "Alien"], ["b", "Heat"]])
+  config_file = tmp_path / "prod.yaml"
+  config_file.write_text(
+      f"output_dir: {tmp_path / 'out'}\ndata:\n  source: files\n"
+      f"  interactions_path: {tmp_path / 'logs'}/*.csv\n"
+      f"  items_path: {items}\n")
+  env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"),
+             RELVID_CONFIG=str(config_file), PYTHONPATH=PROJECT,
+             AIRFLOW__CORE__LOAD_EXAMPLES="false",
+             AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="180")
+
+  def run_task(run_id):
+    out = subprocess.run(
+        [sys.executable, "-c", RUN_TASK, DAG_FILE, "interactions_ExampleGen",
+         run_id], env=env, cwd=tmp_path, capture_output=True, text=True,
+        timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+
+  run_task("scheduled__2026-12-01")
+  run_task("scheduled__2026-12-02")  # the same file: cached
+  with open(log, "a") as f:
+    f.write("u2,a,300\n")
+  run_task("scheduled__2026-12-03")
+
+  config = config_lib.load_config(str(config_file))
+  store = metadata_store.MetadataStore(pipeline_lib.sqlite_metadata(
+      config, read_only=True))
+  runs = sorted(store.get_executions_by_type(
+      "components.ingestion.TableExampleGen"), key=lambda e: e.id)
+
+  def value(execution, name):  # TFX's legacy launcher records both kinds
+    for properties in (execution.properties, execution.custom_properties):
+      if name in properties:
+        return properties[name].string_value
+    return None
+
+  assert [value(e, "state") for e in runs] == ["complete", "cached",
+                                               "complete"]
+  prints = [value(e, "input_fingerprint") for e in runs]
+  assert prints[0] == prints[1] != prints[2]
+  assert prints[2] == ingestion.files_fingerprint(
+      "all", str(tmp_path / "logs" / "*.csv"))
+  written = [store.get_artifacts_by_id([event.artifact_id])[0]
+             for event in store.get_events_by_execution_ids([runs[2].id])
+             if event.type == event.OUTPUT]
+  (examples,) = written
+  with open(os.path.join(examples.uri, "report.json")) as f:
+    assert json.load(f)["counts"]["interactions_written"] == 3
 
 
 def test_bad_schedule_config_is_refused():

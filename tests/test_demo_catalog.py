@@ -4,6 +4,7 @@ tf.io.gfile (a remote folder works) by the DemoCatalogGen component."""
 import collections
 import csv
 import io
+import json
 import os
 
 import numpy as np
@@ -83,21 +84,27 @@ def test_catalog_lands_on_a_remote_filesystem_and_its_media_decode():
     frames.read_frames(folder + "/media/no-such-clip.mp4")
 
 
-def test_component_writes_the_catalog_into_its_artifact(tmp_path):
-  component = demo_catalog.DemoCatalogGen()
+def test_component_writes_the_catalog_where_the_example_gens_read_it(
+    tmp_path):
+  catalog_dir = str(tmp_path / "demo_catalog")
+  component = demo_catalog.DemoCatalogGen(catalog_dir=catalog_dir)
   tfx.orchestration.LocalDagRunner().run(tfx.dsl.Pipeline(
       pipeline_name="demo", pipeline_root=str(tmp_path / "root"),
       components=[component],
       metadata_connection_config=(
           tfx.orchestration.metadata.sqlite_metadata_connection_config(
               str(tmp_path / "metadata.db")))))
+  with open(os.path.join(catalog_dir, demo_catalog.ITEMS_FILE)) as f:
+    rows = list(csv.DictReader(f))
+  media = [r["media_path"] for r in rows if r["media_path"]]
+  assert media and all(p.startswith(os.path.join(catalog_dir, "media")) and
+                       os.path.isfile(p) for p in media)
+  assert os.path.getsize(os.path.join(
+      catalog_dir, demo_catalog.INTERACTIONS_FILE)) > 0
+  # Its own artifact records what it wrote, for lineage.
   (uri,) = [os.path.join(folder, run) for folder, runs, _ in os.walk(
       tmp_path / "root" / "DemoCatalogGen" / "catalog") for run in runs
             if run.isdigit()]
-  with open(os.path.join(uri, demo_catalog.ITEMS_FILE)) as f:
-    rows = list(csv.DictReader(f))
-  media = [r["media_path"] for r in rows if r["media_path"]]
-  assert media and all(p.startswith(os.path.join(uri, "media")) and
-                       os.path.isfile(p) for p in media)
-  assert os.path.getsize(os.path.join(
-      uri, demo_catalog.INTERACTIONS_FILE)) > 0
+  with open(os.path.join(uri, "catalog.json")) as f:
+    assert json.load(f)["items"] == os.path.join(catalog_dir,
+                                                 demo_catalog.ITEMS_FILE)

@@ -2,6 +2,7 @@
 import glob
 import json
 import os
+import re
 
 import apache_beam as beam
 import pytest
@@ -46,7 +47,7 @@ def test_normalize_rows():
           "interaction_bad_timestamp")
 
 
-def test_build_ingestion_counts_every_skip(tmp_path):
+def test_tables_count_every_skip(tmp_path):
   items = write_csv(tmp_path / "items.csv", ITEM_HEADER, [
       ["a", "Space Odyssey", "Astronauts and a monolith", "space|ai",
        "scifi", ""],
@@ -58,58 +59,62 @@ def test_build_ingestion_counts_every_skip(tmp_path):
   interactions = write_csv(
       tmp_path / "log.csv", ["user_id", "item_id", "timestamp"], [
           ["u1", "a", "100"], ["u1", "b", "2020-01-01T00:00:00Z"],
-          ["u2", "zzz", "100"],                    # unknown item
+          ["u2", "zzz", "100"],   # unknown item: CoEngagementPairs' to reject
           ["u2", "a", "soon"],                     # bad timestamp
           ["", "a", "100"],                        # missing user
           ["u3", "c", "50"]])
   out = tmp_path / "out"
   with beam.Pipeline() as p:
-    ingestion.build_ingestion(
-        p, interactions, items, "csv", str(out / "inter"), str(out / "items"),
-        str(out / "rejected"))
+    ingestion.build_items(p, items, "csv", str(out / "items"),
+                          str(out / "rejected-items"))
+  with beam.Pipeline() as p:
+    ingestion.build_interactions(p, interactions, "csv", str(out / "inter"),
+                                 str(out / "rejected-inter"))
   written_items = {r["item_id"]: r for r in _read(str(out / "items"))}
   assert sorted(written_items) == ["a", "b", "c"]
   assert written_items["b"]["title"] == "Love Actually"
   assert written_items["a"]["tags"] == ["space", "ai"]
   written = _read(str(out / "inter"), ())
   assert sorted((r["user_id"], r["item_id"]) for r in written) == [
-      ("u1", "a"), ("u1", "b"), ("u3", "c")]
+      ("u1", "a"), ("u1", "b"), ("u2", "zzz"), ("u3", "c")]
   assert {r["timestamp"] for r in written} == {100, 1577836800, 50}
-  rejected = [json.loads(line) for path in glob.glob(str(out / "rejected*"))
-              for line in open(path)]
-  assert sorted(r["reason"] for r in rejected) == [
-      "interaction_bad_timestamp", "interaction_missing_user_id",
-      "interaction_unknown_item", "item_duplicate_id", "item_missing_id"]
+  rejected = lambda name: sorted(
+      json.loads(line)["reason"] for path in glob.glob(str(out / name) + "*")
+      for line in open(path))
+  assert rejected("rejected-items") == ["item_duplicate_id",
+                                        "item_missing_id"]
+  assert rejected("rejected-inter") == ["interaction_bad_timestamp",
+                                        "interaction_missing_user_id"]
 
 
-def test_run_ingestion_reports_counts_and_fails_when_empty(tmp_path):
-  items = write_csv(tmp_path / "items.csv", ITEM_HEADER,
-                    [["a", "A film", "", "", "drama", ""]])
+def test_run_table_ingestion_reports_counts_and_fails_when_empty(tmp_path):
   interactions = write_csv(
       tmp_path / "log.csv", ["user_id", "item_id", "timestamp"],
-      [["u1", "a", "1"], ["u1", "nope", "2"]])
-  report = ingestion.run_ingestion(
-      beam.Pipeline(), "files", interactions, items, "csv",
-      str(tmp_path / "i"), str(tmp_path / "t"), str(tmp_path / "report"))
-  assert report["counts"]["interactions_written"] == 1
-  assert report["counts"]["interaction_unknown_item"] == 1
-  assert report["counts"]["interaction_rows_read"] == 2
+      [["u1", "a", "1"], ["u1", "nope", "2"], ["", "a", "3"]])
+  report = ingestion.run_table_ingestion(
+      beam.Pipeline(), "interactions", interactions, "csv", "files",
+      str(tmp_path / "i"), str(tmp_path / "report"), span=0)
+  assert report["counts"] == {"interaction_missing_user_id": 1,
+                              "interaction_rows_read": 3,
+                              "interactions_written": 2}
+  assert report["table"] == "interactions" and report["span"] == 0
+  assert report["pattern"] == interactions
   assert example_io.read_report(str(tmp_path / "report")) == report
 
   bad = write_csv(tmp_path / "bad.csv", ["user_id", "item_id", "timestamp"],
                   [["u1", "a", "never"]])
-  with pytest.raises(RuntimeError, match="no usable interaction rows"):
-    ingestion.run_ingestion(
-        beam.Pipeline(), "files", bad, items, "csv", str(tmp_path / "i2"),
-        str(tmp_path / "t2"), str(tmp_path / "report2"))
+  with pytest.raises(RuntimeError, match="no usable interactions rows in "
+                     + re.escape(bad)):
+    ingestion.run_table_ingestion(
+        beam.Pipeline(), "interactions", bad, "csv", "files",
+        str(tmp_path / "i2"), str(tmp_path / "report2"))
 
 
 def test_missing_input_files_fail_clearly(tmp_path):
   with pytest.raises(Exception, match="nothing.csv"):
     with beam.Pipeline() as p:
-      ingestion.build_ingestion(
-          p, str(tmp_path / "nothing.csv"), str(tmp_path / "nothing.csv"),
-          "csv", str(tmp_path / "a"), str(tmp_path / "b"), str(tmp_path / "r"))
+      ingestion.build_items(p, str(tmp_path / "nothing.csv"), "csv",
+                            str(tmp_path / "a"), str(tmp_path / "r"))
 
 
 @pytest.mark.parametrize("file_format", ["parquet", "tfrecord"])
@@ -131,12 +136,15 @@ def test_binary_formats(tmp_path, file_format):
     from tests.test_pair_generation import write_examples
     items_path = write_examples(str(tmp_path / "items"), items)
     log_path = write_examples(str(tmp_path / "log"), log)
-  report = ingestion.run_ingestion(
-      beam.Pipeline(), "files", str(log_path), str(items_path), file_format,
-      str(tmp_path / "i"), str(tmp_path / "t"), str(tmp_path / "r"))
-  assert report["counts"]["items_written"] == 2
-  assert report["counts"]["interactions_written"] == 1
-  assert report["counts"]["interaction_bad_timestamp"] == 1
+  items_report = ingestion.run_table_ingestion(
+      beam.Pipeline(), "items", str(items_path), file_format, "files",
+      str(tmp_path / "t"), str(tmp_path / "r1"))
+  log_report = ingestion.run_table_ingestion(
+      beam.Pipeline(), "interactions", str(log_path), file_format, "files",
+      str(tmp_path / "i"), str(tmp_path / "r2"))
+  assert items_report["counts"]["items_written"] == 2
+  assert log_report["counts"]["interactions_written"] == 1
+  assert log_report["counts"]["interaction_bad_timestamp"] == 1
   written = {r["item_id"]: r for r in _read(str(tmp_path / "t"))}
   assert written["a"]["topics"] == ["scifi", "horror"]
   assert written["b"]["tags"] == []
@@ -199,15 +207,22 @@ def test_movielens_1m_ingestion_keeps_title_ids_verbatim(tmp_path,
       str(folder / "ml-1m.inter"), str(folder / "ml-1m.item"),
       ingestion.ATOMIC_FORMAT)
 
-  # The configured paths and format are ignored for a packaged source.
-  report = ingestion.run_ingestion(
-      beam.Pipeline(), config_lib.MOVIELENS_1M, "unused", "unused", "csv",
-      str(tmp_path / "i"), str(tmp_path / "t"), str(tmp_path / "report"))
-  counts = report["counts"]
-  assert counts["items_written"] == 10 and counts["item_rows_read"] == 10
-  assert counts["interactions_written"] == 30
-  assert counts["interaction_unknown_item"] == 1
-  assert report["items_path"] == str(folder / "ml-1m.item")
+  config = config_lib.load_config(None, ["data.source=movielens_1m",
+                                         "data.file_format=parquet"])
+  reports = {}
+  for table, out in (("items", "t"), ("interactions", "i")):
+    # The configured format is ignored for a packaged source.
+    input_base, pattern, file_format = ingestion.input_location(config,
+                                                                table)
+    assert (input_base, file_format) == (str(folder), "atomic")
+    reports[table] = ingestion.run_table_ingestion(
+        beam.Pipeline(), table, os.path.join(input_base, pattern),
+        file_format, config.data.source, str(tmp_path / out),
+        str(tmp_path / f"report-{table}"))
+  assert reports["items"]["counts"] == {"item_rows_read": 10,
+                                        "items_written": 10}
+  assert reports["interactions"]["counts"]["interactions_written"] == 31
+  assert reports["items"]["pattern"] == str(folder / "ml-1m.item")
 
   items = sorted(_read(str(tmp_path / "t")), key=lambda i: i["item_id"])
   assert items == sorted(
@@ -218,13 +233,11 @@ def test_movielens_1m_ingestion_keeps_title_ids_verbatim(tmp_path,
   written = _read(str(tmp_path / "i"), ())
   assert sorted((r["user_id"], r["item_id"], r["timestamp"])
                 for r in written) == sorted(
-                    (u, i, int(t)) for u, i, _, t in ratings)
-  assert {r["item_id"] for r in written} == {i[0] for i in ML1M_ITEMS}
-  rejected = [json.loads(line) for path in
-              glob.glob(str(tmp_path / "report" / "rejected*"))
-              for line in open(path)]
-  assert [(r["reason"], r["row"]["item_id"]) for r in rejected] == [
-      ("interaction_unknown_item", "Not A Movie (2000)")]
+                    (u, i, int(t)) for u, i, _, t in ratings + [
+                        ("1m_9", "Not A Movie (2000)", "3", "978300760")])
+  # Item ids with commas, quotes and parentheses survive verbatim.
+  assert {r["item_id"] for r in written} - {"Not A Movie (2000)"} == {
+      i[0] for i in ML1M_ITEMS}
 
 
 def test_movielens_1m_assets_are_installed_with_the_expected_layout():

@@ -60,7 +60,7 @@ def test_airflow_validates_the_dag(tmp_path):
   out = relvid("airflow", "--set", f"output_dir={tmp_path / 'out'}",
                cwd=tmp_path)
   match = re.search(r"DAG relvid: schedule @daily, start 2026-01-01, "
-                    r"(\d+) tasks: DataIngestion", out.stdout)
+                    r"(\d+) tasks: .*interactions_ExampleGen", out.stdout)
   assert match and "-> Pusher" in out.stdout
   if importlib.util.find_spec("airflow"):  # the `airflow` extra
     assert f"Airflow installed: DAG built with {match.group(1)} tasks" in (
@@ -134,7 +134,8 @@ def test_refresh_indexes_new_items_of_the_small_run(small_pipeline_run,
   assert "added: 2 (new-1, new-2)" in out.stdout, out.stdout
   # The refresh pipeline's own reports, as `relvid run` prints its run's:
   # the text embedder counts the untitled item.
-  assert re.search(r"^  DataIngestion: .*items_written=", out.stdout, re.M)
+  assert re.search(r"^  items_ExampleGen: .*items_written=", out.stdout,
+                   re.M)
   text_counts = re.search(r"^  TextEmbedder: (.*)$", out.stdout, re.M)
   assert text_counts, out.stdout
   assert re.search(r"\bitems_empty_text=1\b", text_counts[1])
@@ -155,6 +156,40 @@ def test_refresh_indexes_new_items_of_the_small_run(small_pipeline_run,
   catalog = {row[0] for row in rows[1:]}
   assert indexed == (catalog | {"new-1", "new-2"}) and (
       report["items_indexed"] == len(indexed))
+
+  # Nothing changed since: the refresh pipeline comes from TFX's cache
+  # (the ExampleGens fingerprinted the same files) and publishes nothing.
+  again = relvid("refresh", *overrides, cwd=tmp_path)
+  assert (f"version {versions[1]} is up to date: it was refreshed from this "
+          "catalog; nothing published") in again.stdout, again.stdout
+  assert sorted(os.listdir(serving), key=int) == versions
+  from pipeline import results  # pylint: disable=g-import-not-at-top
+  refresh_config = results.refresh_pipeline_config(config)
+  store = results.open_store(refresh_config)
+  for node in ("items_ExampleGen", "interactions_ExampleGen",
+               "TextEmbedder", "CoEngagementPairs"):
+    assert [e.last_known_state for e in results.executions(
+        refresh_config, node, store)] == [3, 5], node  # COMPLETE, CACHED
+
+
+def test_run_with_a_missing_span_names_the_pattern(tmp_path):
+  """`relvid run --span` over a dated log without that day: one line naming
+  the span and the pattern, exit status 2, nothing pushed."""
+  (tmp_path / "logs" / "2000-06-01").mkdir(parents=True)
+  (tmp_path / "logs" / "2000-06-01" / "part-0.csv").write_text(
+      "user_id,item_id,timestamp\nu1,a,1\nu1,b,2\n")
+  (tmp_path / "items.csv").write_text("item_id,title\na,Alien\nb,Heat\n")
+  pattern = f"{tmp_path}/logs/{{YYYY}}-{{MM}}-{{DD}}/*.csv"
+  out = relvid("run", "--no-progress", "--set", "data.source=files",
+               "--set", f"data.interactions_path={pattern}",
+               "--set", f"data.items_path={tmp_path / 'items.csv'}",
+               "--set", f"output_dir={tmp_path / 'out'}",
+               "--span", "2000-06-05", cwd=tmp_path, check=False)
+  assert out.returncode == 2, out.stderr[-2000:]
+  assert out.stderr.splitlines()[-1] == (
+      "error: no input file for span 11113 (as a date: 2000-06-05) "
+      f"matches {pattern}")
+  assert not (tmp_path / "out" / "serving").exists()
 
 
 def test_refresh_before_any_run_says_what_to_do(tmp_path):

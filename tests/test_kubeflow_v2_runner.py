@@ -58,7 +58,8 @@ def test_beam_components_get_the_dataflow_args(tmp_path):
 def test_flink_args(tmp_path):
   _, job = compiled(tmp_path, ["beam.runner=FlinkRunner",
                                "beam.flink_master=flink-jm:8081"])
-  args = executors(job)["DataIngestion_executor"]["container"]["args"]
+  args = executors(job)["interactions_ExampleGen_executor"]["container"][
+      "args"]
   assert "--flink_master=flink-jm:8081" in args
   assert "--environment_type=DOCKER" in args
   assert f"--environment_config={IMAGE}" in args
@@ -120,3 +121,58 @@ def test_the_kfp_sdk_parses_and_recompiles_the_spec(tmp_path):
     recompiled = yaml.safe_load(f)
   assert set(recompiled["root"]["dag"]["tasks"]) == expected
   assert recompiled["deploymentSpec"] == job["pipelineSpec"]["deploymentSpec"]
+  # The ExampleGens' driver hook survives the SDK's strict parse.
+  for table in ("interactions", "items"):
+    assert recompiled["deploymentSpec"]["executors"][
+        f"{table}_ExampleGen_executor"]["container"]["lifecycle"][
+            "preCacheCheck"]["command"][-1] == (
+                "tfx.orchestration.kubeflow.v2.file_based_example_gen.driver")
+
+
+@pytest.mark.parametrize("overrides", [
+    [], ["data.source=files", "data.interactions_path=gs://acme/logs/"
+         "{YYYY}-{MM}-{DD}/*.parquet", "data.items_path=gs://acme/items/*",
+         "data.file_format=parquet"]])
+def test_ingestion_runs_tfx_example_gen_driver_before_the_cache_check(
+    tmp_path, overrides):
+  """Vertex runs a FileBasedExampleGen's driver as the step's
+  pre-cache-check hook: span, version and the input fingerprint enter the
+  cache key before the cache is looked up (TFX compiles the hook for
+  FileBasedExampleGen subclasses only)."""
+  _, job = compiled(tmp_path, overrides)
+  tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
+  hooks = {}
+  for name, executor in executors(job).items():
+    hook = executor["container"].get("lifecycle", {}).get("preCacheCheck")
+    if hook:
+      hooks[name] = hook
+  assert sorted(hooks) == ["interactions_ExampleGen_executor",
+                           "items_ExampleGen_executor"]
+  for name, hook in hooks.items():
+    assert hook["command"] == [
+        "python", "-m",
+        "tfx.orchestration.kubeflow.v2.file_based_example_gen.driver"]
+    assert hook["args"][:2] == ["--json_serialized_invocation_args", "{{$}}"]
+    container = executors(job)[name]["container"]
+    assert container["args"][:2] == [
+        "--executor_class_path",
+        "components.ingestion.TableExampleGenExecutor"]
+  for table in ("interactions", "items"):
+    assert tasks[f"{table}_ExampleGen"]["cachingOptions"] == {
+        "enableCache": True}
+  parameters = {
+      table: {k: v["runtimeValue"]["constantValue"] for k, v in tasks[
+          f"{table}_ExampleGen"]["inputs"]["parameters"].items()}
+      for table in ("interactions", "items")}
+  if overrides:  # a date-span glob on gs://, read in place
+    assert parameters["interactions"]["input_base"] == {
+        "stringValue": "gs://acme/logs"}
+    assert json.loads(parameters["interactions"]["input_config"][
+        "stringValue"])["splits"][0]["pattern"] == (
+            "{YYYY}-{MM}-{DD}/*.parquet")
+  else:  # packaged MovieLens: read inside the image, not this machine
+    assert parameters["items"]["input_base"] == {"stringValue": (
+        "/usr/local/lib/python3.10/site-packages/recbole/dataset_example/"
+        "ml-100k")}
+    assert parameters["items"]["file_format"] == {"stringValue": "atomic"}
+    assert config_lib.PACKAGED_SCHEMA_DIR not in json.dumps(job)

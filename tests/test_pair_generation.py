@@ -139,3 +139,39 @@ def test_semantic_split_when_neighbors_are_asked_for(tmp_path, small_logs):
   assert sorted((r["trigger_id"], r["candidate_id"]) for r in rows) == [
       ("a", "b"), ("b", "a")]
   assert rows[0]["cosine"] == pytest.approx(0.6)
+
+
+def test_interactions_with_an_unknown_item_are_rejected_before_pairing(
+    tmp_path):
+  """The tables are ingested separately: an engagement of an item that is
+  not in the item table is counted, written as rejected, and leaves no
+  pair (u1's a -> zz -> b pairs as a -> b)."""
+  import json
+  rows = (events("u1", ("a", 0), ("zz", 5), ("b", 10))
+          + events("u2", ("b", 0), ("a", 20), ("zz", 30), ("yy", 2000)))
+  inputs = (write_examples(str(tmp_path / "inter"), rows),
+            write_examples(str(tmp_path / "items"),
+                           [{"item_id": "a", "topics": ["x"]},
+                            {"item_id": "b", "topics": ["x"]}]),
+            write_examples(str(tmp_path / "emb"),
+                           [{"item_id": "a", "text_embedding": [1.0, 0.0]}]))
+  dirs = {s: str(tmp_path / "out" / s) for s in pg.OUTPUT_SPLITS}
+  p = beam.Pipeline()
+  pg.build_pair_generation(p, *inputs, dirs, window_seconds=100,
+                           max_lookahead=1, symmetric=False, dedupe=True,
+                           eval_fraction=0.1,
+                           rejected_prefix=str(tmp_path / "rejected"))
+  counts = example_io.run_and_count(p, pg.NAMESPACE)
+  assert counts["interactions_read"] == 7
+  assert counts["interaction_unknown_item"] == 3
+  pairs = read_examples(dirs["train"]) + read_examples(dirs["eval"])
+  assert sorted((r["trigger_id"], r["candidate_id"]) for r in pairs) == [
+      ("a", "b"), ("b", "a")]
+  rejected = [json.loads(line)
+              for path in tf.io.gfile.glob(str(tmp_path / "rejected*"))
+              for line in open(path)]
+  assert sorted((r["reason"], r["row"]["item_id"]) for r in rejected) == [
+      ("interaction_unknown_item", "yy"), ("interaction_unknown_item", "zz"),
+      ("interaction_unknown_item", "zz")]
+  catalog = read_examples(dirs["catalog"])
+  assert sorted(r["item_id"] for r in catalog) == ["a", "b"]

@@ -1,6 +1,8 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """The DAG itself: what each component is given, and that building it reads
 and writes nothing."""
+import json
+
 from pipeline import pipeline as pipeline_lib
 from relvid import config as config_lib
 
@@ -59,12 +61,18 @@ def test_refresh_pipeline_indexes_the_catalog_without_training(tmp_path):
                         if c.id == "CatalogRefresh"]
   assert catalog_refresh.exec_properties["serving_dir"] == (
       config_lib.serving_model_dir(config))
-  # Its own pipeline and root, beside the training pipeline's, and never
-  # cached: the catalog files change in place.
+  # Its own pipeline and root, beside the training pipeline's, cached like
+  # training (the ExampleGens fingerprint the catalog files); the version
+  # it refreshes from is part of CatalogRefresh's cache key.
   assert refresh.pipeline_info.pipeline_name == "relvid-refresh"
   assert refresh.pipeline_info.pipeline_root == (
       training.pipeline_info.pipeline_root + "-refresh")
-  assert not refresh.enable_cache and training.enable_cache
+  assert refresh.enable_cache and training.enable_cache
+  assert catalog_refresh.exec_properties["source_version"] == 0
+  (from_version_7,) = [
+      c for c in pipeline_lib.create_refresh_pipeline(
+          config, source_version=7).components if c.id == "CatalogRefresh"]
+  assert from_version_7.exec_properties["source_version"] == 7
   # No semantic mining in a refresh: it trains nothing.
   (pairs,) = [c for c in refresh.components if c.id == "CoEngagementPairs"]
   assert "semantic_threshold" not in pairs.exec_properties
@@ -88,3 +96,45 @@ def test_training_and_refresh_share_the_embedding_stores(tmp_path):
   assert store_dirs("text.reuse_embeddings=false") == {
       ("TextEmbedder", ""),
       ("VisualEmbedder", f"{tmp_path}/embedding_store/relvid/visual")}
+
+
+def test_each_table_gets_an_example_gen_with_its_span(tmp_path):
+  """The two ExampleGens read the configured paths as FileBasedExampleGen
+  does (input_base + pattern), with a static span only where a path names
+  one; the demo catalog is written before it is read."""
+  config = config_lib.load_config(None, [
+      f"output_dir={tmp_path}", "data.source=files",
+      "data.interactions_path=gs://acme/logs/{YYYY}-{MM}-{DD}/*.parquet",
+      "data.items_path=gs://acme/catalog/*.parquet",
+      "data.file_format=parquet", "data.span=2000-06-02"])
+  gens = {c.id: c for c in pipeline_lib.create_components(config)
+          if c.id.endswith("_ExampleGen")}
+  assert sorted(gens) == ["interactions_ExampleGen", "items_ExampleGen"]
+  logs = gens["interactions_ExampleGen"].exec_properties
+  assert logs["input_base"] == "gs://acme/logs"
+  assert json.loads(logs["input_config"])["splits"] == [
+      {"name": "all", "pattern": "{YYYY}-{MM}-{DD}/*.parquet"}]
+  assert json.loads(logs["range_config"]) == {"static_range": {
+      "start_span_number": 11110, "end_span_number": 11110}}
+  assert (logs["table"], logs["file_format"]) == ("interactions", "parquet")
+  items = gens["items_ExampleGen"].exec_properties
+  assert items["input_base"] == "gs://acme/catalog"
+  assert items["range_config"] is None
+  latest = config_lib.load_config(None, [
+      f"output_dir={tmp_path}", "data.source=files",
+      "data.interactions_path=/logs/{SPAN}/*.csv", "data.items_path=/i.csv"])
+  (logs,) = [c for c in pipeline_lib.create_components(latest)
+             if c.id == "interactions_ExampleGen"]
+  assert logs.exec_properties["range_config"] is None  # the latest span
+
+  demo = config_lib.load_config(None, [f"output_dir={tmp_path}",
+                                       "data.source=demo_media"])
+  components = pipeline_lib.create_components(demo)
+  (catalog,) = [c for c in components if c.id == "DemoCatalogGen"]
+  assert catalog.exec_properties["catalog_dir"] == (
+      f"{tmp_path}/demo_catalog/relvid")
+  for gen in (c for c in components if c.id.endswith("_ExampleGen")):
+    assert gen.upstream_nodes == {catalog}
+    assert gen.exec_properties["input_base"] == (
+        catalog.exec_properties["catalog_dir"])
+  assert list(tmp_path.iterdir()) == []

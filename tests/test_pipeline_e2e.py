@@ -26,11 +26,17 @@ def test_pipeline_runs_end_to_end(small_pipeline_run):
   # No Beam component left a copy of TFX's source in the temp folder.
   assert run.new_ephemeral_packages == set()
 
-  counts = reports["DataIngestion"]["counts"]
-  assert counts["items_written"] == n_items
-  assert counts["interactions_written"] == n_ratings
-  assert counts["interaction_unknown_item"] == 1
+  assert reports["items_ExampleGen"]["counts"]["items_written"] == n_items
+  counts = reports["interactions_ExampleGen"]["counts"]
+  # The unknown movie's row is a valid row of the log; CoEngagementPairs,
+  # where the tables meet, leaves it out.
+  assert counts["interactions_written"] == n_ratings + 1
   assert counts["interaction_bad_timestamp"] == 1
+  assert reports["CoEngagementPairs"]["counts"][
+      "interaction_unknown_item"] == 1
+  for table in ("interactions", "items"):
+    examples = latest(f"{table}_ExampleGen", "examples")
+    assert tf.io.gfile.exists(os.path.join(examples, "report.json"))
 
   embeddings = read_examples(os.path.join(
       latest("TextEmbedder", "item_embeddings"), "Split-all"))

@@ -1,5 +1,5 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-"""The scale benchmark's data generator writes what DataIngestion writes."""
+"""The scale benchmark's data generator writes what the ExampleGens write."""
 import os
 
 from benchmarks import pipeline_scale

@@ -26,7 +26,8 @@ from tests.beam_services import PortableServices
 from tests.test_pair_generation import read_examples
 from tests.test_pair_generation import write_examples
 
-BEAM_COMPONENTS = ("DataIngestion", "TextEmbedder", "CoEngagementPairs")
+BEAM_COMPONENTS = ("interactions_ExampleGen", "items_ExampleGen",
+                   "TextEmbedder", "CoEngagementPairs")
 # Counters that depend on how Beam groups elements into bundles.
 BUNDLE_DEPENDENT = {"index_builds"}
 
@@ -87,8 +88,8 @@ def test_beam_components_write_what_the_direct_runner_wrote(
     small_pipeline_run, portable_run):
   direct = small_pipeline_run.config
   for component, output, split in (
-      ("DataIngestion", "interactions", "all"),
-      ("DataIngestion", "items", "all"),
+      ("interactions_ExampleGen", "examples", "all"),
+      ("items_ExampleGen", "examples", "all"),
       ("TextEmbedder", "item_embeddings", "all"),
       ("CoEngagementPairs", "pairs", "train"),
       ("CoEngagementPairs", "pairs", "eval"),

@@ -81,14 +81,18 @@ def test_pipeline_on_a_non_local_root_keeps_every_artifact_there(
   base = f"{root}/out/pipelines/relvid"
   assert config_lib.pipeline_root(config) == base
   reports = results.latest_reports(config)
-  assert reports["DataIngestion"]["counts"]["items_written"] == num_items
-  for component in ("DataIngestion", "TextEmbedder", "CoEngagementPairs"):
-    assert results.latest_output_uri(config, component, "report").startswith(
-        base + f"/{component}/report/")
+  assert reports["items_ExampleGen"]["counts"]["items_written"] == num_items
+  for component, output in (("interactions_ExampleGen", "examples"),
+                            ("items_ExampleGen", "examples"),
+                            ("TextEmbedder", "report"),
+                            ("CoEngagementPairs", "report")):
+    assert results.latest_output_uri(config, component, output).startswith(
+        base + f"/{component}/{output}/")
   pairs = results.latest_pairs_uri(config)
   for split in ("train", "eval", "catalog", "semantic"):
     assert gfile.glob(f"{pairs}/Split-{split}/*.gz"), split
-  assert only(f"{base}/DataIngestion/report/*/rejected-*.jsonl")
+  assert only(f"{base}/interactions_ExampleGen/examples/*/rejected-*.jsonl")
+  assert only(f"{base}/CoEngagementPairs/report/*/rejected-*.jsonl")
   only(f"{base}/items_StatisticsGen/statistics/*/Split-all/FeatureStats.pb")
   model = results.latest_output_uri(config, "Trainer", "model")
   assert gfile.exists(f"{model}/Format-Serving/saved_model.pb")
@@ -185,8 +189,9 @@ def run_beam_stages(interactions, items, vectors, out, rejected):
   """Ingestion, then pair generation with semantic mining, as the
   components run them."""
   p = beam.Pipeline()
-  ingestion.build_ingestion(p, interactions, items, "csv", f"{out}/inter",
-                            f"{out}/items", rejected)
+  ingestion.build_interactions(p, interactions, "csv", f"{out}/inter",
+                               rejected + "-interactions")
+  ingestion.build_items(p, items, "csv", f"{out}/items", rejected + "-items")
   p.run().wait_until_finish()
   p = beam.Pipeline()
   _ = (p | beam.Create(vectors)
@@ -198,7 +203,8 @@ def run_beam_stages(interactions, items, vectors, out, rejected):
       {split: f"{out}/{split}" for split in ("train", "eval", "catalog",
                                              "semantic")},
       window_seconds=3600, max_lookahead=1, symmetric=False, dedupe=True,
-      eval_fraction=0.2, semantic_threshold=0.5, semantic_neighbors=3)
+      eval_fraction=0.2, semantic_threshold=0.5, semantic_neighbors=3,
+      rejected_prefix=rejected + "-pairs")
   return example_io.run_and_count(p, pair_generation.NAMESPACE)
 
 

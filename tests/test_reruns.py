@@ -1,13 +1,20 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-"""Reruns and faults on the local runner, on the small MovieLens sample:
+"""Reruns and faults on the local runner, on the small MovieLens sample
+(the log read through a glob, `logs/*.csv`, as a scheduled job reads it):
 
 1. a component that fails leaves no model pushed (nor blessed);
 2. a run killed mid-way (SIGKILL during the Trainer) and started again
    completes, reusing what finished and pushing once; both runs go through
    the installed `relvid run` console script;
-3. rerunning the unchanged pipeline is served from TFX's cache.
+3. rerunning the unchanged pipeline is served from TFX's cache;
+4. a new file under the glob, then rows appended to a log file and a
+   catalog row changed in place, are each ingested again and retrained
+   and pushed (`relvid run`): TFX's cache never serves stale input.
 
-The three steps share one output folder and run in file order."""
+The steps share one output folder and run in file order."""
+import csv
+import io
+import json
 import os
 import signal
 import subprocess
@@ -32,7 +39,10 @@ RELVID = os.path.join(os.path.dirname(sys.executable), "relvid")
 def setup(tmp_path_factory):
   folder = tmp_path_factory.mktemp("reruns")
   interactions, items, _, _ = movielens_sample(str(folder))
-  overrides = sample_overrides(folder, interactions, items) + [
+  (folder / "logs").mkdir()
+  os.rename(interactions, folder / "logs" / "day1.csv")
+  overrides = sample_overrides(folder, str(folder / "logs" / "*.csv"),
+                               items) + [
       "trainer.epochs=1", "eval.recall_floor=0.0",
       "eval.topic_match_floor=0.0"]
   return overrides, config_lib.load_config(None, overrides)
@@ -64,11 +74,16 @@ def test_failed_component_pushes_nothing(setup):
   assert results.pushed_versions(failing) == []
 
 
-def test_killed_run_restarts_and_then_hits_the_cache(setup, tmp_path):
-  overrides, config = setup
+def relvid_run(overrides):
   command = [RELVID, "run", "--no-progress"]
   for override in overrides:
     command += ["--set", override]
+  return command
+
+
+def test_killed_run_restarts_and_then_hits_the_cache(setup, tmp_path):
+  overrides, config = setup
+  command = relvid_run(overrides)
   process = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE,
                              stdout=subprocess.DEVNULL, text=True,
                              start_new_session=True)
@@ -96,7 +111,7 @@ def test_killed_run_restarts_and_then_hits_the_cache(setup, tmp_path):
   assert restart.returncode == 0, restart.stderr[-3000:]
   # What a user sees at the end of `relvid run`: the reports, the metrics.
   assert "relvid pipeline finished in" in restart.stdout
-  assert "DataIngestion: " in restart.stdout
+  assert "interactions_ExampleGen: " in restart.stdout
   assert "Evaluation on the time-split eval pairs:" in restart.stdout
   restarted = executions(config)
   # What finished before the kill is reused, not recomputed.
@@ -107,10 +122,91 @@ def test_killed_run_restarts_and_then_hits_the_cache(setup, tmp_path):
   versions = results.pushed_versions(config)
   assert len(versions) == 1
   reports = results.latest_reports(config)
-  assert reports["DataIngestion"]["counts"]["interactions_written"] > 0
+  assert reports["interactions_ExampleGen"]["counts"][
+      "interactions_written"] > 0
 
   local_runner.run(config)
   rerun = executions(config)
   for node in nodes(config):
     assert rerun[node] == restarted[node] + ["CACHED"], node
   assert results.pushed_versions(config) == versions
+
+
+def _changed_since(before, after):
+  """node -> the states of the executions `after` added to `before`."""
+  return {node: states[len(before.get(node, [])):]
+          for node, states in after.items()}
+
+
+def _rerun(overrides, config, tmp_path):
+  before = executions(config)
+  out = subprocess.run(relvid_run(overrides), cwd=tmp_path,
+                       capture_output=True, text=True, timeout=900)
+  assert out.returncode == 0, out.stderr[-3000:]
+  return _changed_since(before, executions(config)), out.stdout
+
+
+# What depends on each table (the rest of the DAG is the catalog's text
+# path: the encoder, TextEmbedder).
+AFTER_THE_LOG = ["interactions_StatisticsGen", "interactions_ExampleValidator",
+                 "CoEngagementPairs", "Trainer", "RelatedVideoEvaluator",
+                 "Pusher"]
+AFTER_THE_CATALOG = ["items_StatisticsGen", "items_ExampleValidator",
+                     "TextEmbedder", "CoEngagementPairs", "Trainer",
+                     "RelatedVideoEvaluator", "Pusher"]
+
+
+def test_new_and_changed_input_is_never_served_from_the_cache(setup,
+                                                             tmp_path):
+  overrides, config = setup
+  folder = os.path.dirname(os.path.dirname(config.data.interactions_path))
+  day1 = os.path.join(folder, "logs", "day1.csv")
+  with open(day1) as f:
+    header, *rows = f.read().splitlines()
+  read_before = results.latest_reports(config)["interactions_ExampleGen"][
+      "counts"]["interaction_rows_read"]
+  versions = results.pushed_versions(config)
+
+  # A second day's file under the glob: other users, a day later.
+  later = [r.split(",") for r in rows[:300]]
+  assert all(time.isdigit() for _, _, time in later)
+  day2 = os.path.join(folder, "logs", "day2.csv")
+  with open(day2, "w") as f:
+    f.write("\n".join([header] + [
+        f"x{user},{item},{int(time) + 86400}"
+        for user, item, time in later]) + "\n")
+  ran, stdout = _rerun(overrides, config, tmp_path)
+  assert ran["interactions_ExampleGen"] == ["COMPLETE"]
+  assert ran["items_ExampleGen"] == ["CACHED"]
+  for node in AFTER_THE_LOG:
+    assert ran[node] == ["COMPLETE"], node
+  for node in ("TextEmbedder", "items_StatisticsGen"):
+    assert ran[node] == ["CACHED"], node
+  report = results.latest_reports(config)["interactions_ExampleGen"]
+  assert report["counts"]["interaction_rows_read"] == read_before + 300
+  assert report["input_files"] == 2
+  assert f"interaction_rows_read={read_before + 300}" in stdout
+  assert len(results.pushed_versions(config)) == len(versions) + 1
+
+  # Rows appended to a file and a catalog title changed, both in place.
+  with open(day2, "a") as f:
+    f.write("\n".join(f"y{user},{item},{int(time) + 2 * 86400}"
+                      for user, item, time in later[:100]) + "\n")
+  items = config.data.items_path
+  with open(items, newline="") as f:
+    catalog = f.read()
+  first_title = next(csv.DictReader(io.StringIO(catalog)))["title"]
+  with open(items, "w") as f:
+    f.write(catalog.replace(first_title, first_title.upper(), 1))
+  ran, _ = _rerun(overrides, config, tmp_path)
+  for node in ["interactions_ExampleGen", "items_ExampleGen"] + sorted(
+      set(AFTER_THE_LOG + AFTER_THE_CATALOG)):
+    assert ran[node] == ["COMPLETE"], node
+  assert results.latest_reports(config)["interactions_ExampleGen"][
+      "counts"]["interaction_rows_read"] == read_before + 400
+  pushed = results.pushed_versions(config)
+  assert len(pushed) == len(versions) + 2
+  with open(os.path.join(config_lib.serving_model_dir(config), pushed[-1],
+                         "assets.extra", "items.json")) as f:
+    titles = {item["title"] for item in json.load(f)["items"]}
+  assert first_title.upper() in titles and first_title not in titles

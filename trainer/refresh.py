@@ -11,6 +11,10 @@ hot-reloads. Items no longer in the catalog leave the index; new items
 with neither text nor visual vectors cannot be embedded and are counted,
 listed and left out.
 
+A refresh whose newest version was itself refreshed from the same catalog
+artifact publishes nothing and says the version is up to date (the refresh
+pipeline uses TFX's cache: an unchanged catalog is the same artifact).
+
 The version is written under a hidden staging name and renamed when
 complete, so a server never loads a partial version. Every path goes
 through tf.io.gfile (a gs:// serving_dir works).
@@ -126,8 +130,16 @@ def _listed(ids) -> Dict[str, Any]:
   return {"count": len(ids), "ids": ids[:LISTED]}
 
 
+def _refresh_report(version_dir: str) -> Dict[str, Any]:
+  """A version's refresh report, or {} for a version that came from
+  training."""
+  path = os.path.join(version_dir, contract.REFRESH_REPORT_FILE)
+  return example_io.read_json(path) if tf.io.gfile.exists(path) else {}
+
+
 def refresh_serving_model(catalog: artifacts.Catalog, serving_dir: str,
-                          config: ExportConfig) -> Dict[str, Any]:
+                          config: ExportConfig, catalog_uri: str = ""
+                          ) -> Dict[str, Any]:
   """Publishes the next serving version: the newest version's towers over
   the whole current catalog.
 
@@ -137,11 +149,15 @@ def refresh_serving_model(catalog: artifacts.Catalog, serving_dir: str,
     serving_dir: the model's folder of numeric versions (the Pusher's
       destination).
     config: the index (scann / brute_force, leaves) and top_k.
+    catalog_uri: where `catalog` was read (the Examples artifact), recorded
+      in the report; when the newest version was refreshed from the same
+      one, nothing is published.
 
   Returns:
     The refresh report (also written to the version's
     contract.REFRESH_REPORT_FILE): source and new version, items indexed,
-    added, removed and skipped (new without any content vector), timings.
+    added, removed and skipped (new without any content vector), timings;
+    or, when up to date, {"up_to_date": True, "version": the newest}.
 
   Raises:
     FileNotFoundError: no version with item towers under serving_dir.
@@ -149,6 +165,11 @@ def refresh_serving_model(catalog: artifacts.Catalog, serving_dir: str,
   """
   started = time.time()
   source_version, source_dir = latest_version(serving_dir)
+  if catalog_uri and _refresh_report(source_dir).get("catalog") == catalog_uri:
+    logging.info("refresh: version %d already indexes %s; nothing published",
+                 source_version, catalog_uri)
+    return {"up_to_date": True, "version": source_version,
+            "catalog": catalog_uri}
   previous = set(_indexed_ids(source_dir))
   ids = [str(i) for i in catalog.item_ids]
   new = np.array([i not in previous for i in ids], bool)
@@ -178,6 +199,7 @@ def refresh_serving_model(catalog: artifacts.Catalog, serving_dir: str,
   current = set(ids)
   report = {
       "source_version": source_version, "version": version,
+      "catalog": catalog_uri,
       "items_indexed": len(kept),
       "added": _listed(np.array(ids)[new & ~skipped]),
       "removed": _listed(previous - current),
@@ -203,12 +225,19 @@ def CatalogRefresh(  # pylint: disable=invalid-name
     examples: InputArtifact[tfx.types.standard_artifacts.Examples],
     report: OutputArtifact[example_io.RunReport],
     serving_dir: Parameter[str],
-    export_config: Parameter[str] = "{}"):
+    export_config: Parameter[str] = "{}",
+    source_version: Parameter[int] = 0):
   """Indexes the catalog split of `examples` with the newest version under
   `serving_dir` and publishes the next version there (`export_config`:
-  ExportConfig as JSON); the refresh report also goes into `report`."""
+  ExportConfig as JSON); the refresh report also goes into `report`.
+
+  `source_version` is the newest version when the run was started (0:
+  not known). It is part of TFX's cache key only: with the catalog
+  unchanged, a new version to refresh from still makes a new execution."""
+  del source_version
   config = config_lib.from_dict(ExportConfig, json.loads(export_config))
   catalog = artifacts.load_catalog(examples.uri)
-  outcome = refresh_serving_model(catalog, serving_dir, config)
+  outcome = refresh_serving_model(catalog, serving_dir, config,
+                                  catalog_uri=examples.uri)
   example_io.write_json(os.path.join(report.uri, contract.REPORT_FILE),
                         outcome)
