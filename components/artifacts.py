@@ -97,14 +97,27 @@ def _stack_vectors(rows: List[Dict], feature: str
 
 @dataclasses.dataclass
 class Pairs:
-  """Co-engagement pairs as catalog indices."""
+  """Co-engagement pairs as catalog indices; `recent_count` is each train
+  pair's occurrences in the validation window (zeros where the pairs have
+  no window)."""
   trigger: np.ndarray
   candidate: np.ndarray
   pair_count: np.ndarray
   trigger_count: np.ndarray
+  recent_count: Optional[np.ndarray] = None
+
+  def __post_init__(self):
+    if self.recent_count is None:
+      self.recent_count = np.zeros(len(self.trigger), np.int64)
 
   def __len__(self) -> int:
     return len(self.trigger)
+
+  def rows(self, rows: np.ndarray) -> "Pairs":
+    """The pairs at these row indices."""
+    return Pairs(self.trigger[rows], self.candidate[rows],
+                 self.pair_count[rows], self.trigger_count[rows],
+                 self.recent_count[rows])
 
 
 def _catalog_indices(rows: List[Dict[str, Any]], split: str,
@@ -130,7 +143,9 @@ def load_pairs(examples_uri: str, split: str, catalog: Catalog) -> Pairs:
       trigger=trigger, candidate=candidate,
       pair_count=np.array([r[contract.PAIR_COUNT] for r in rows], np.int64),
       trigger_count=np.array([r[contract.TRIGGER_COUNT] for r in rows],
-                             np.float32))
+                             np.float32),
+      recent_count=np.array([r.get(contract.RECENT_COUNT, 0) for r in rows],
+                            np.int64))
 
 
 def load_semantic_pairs(examples_uri: str, catalog: Catalog

@@ -18,6 +18,13 @@ Each output row carries `pair_count` (occurrences of the pair, 1 when not
 deduplicated) and `trigger_count` (pair occurrences with that trigger in the
 split), the count that off-policy correction weights by.
 
+Validation window: the `validation_fraction` of the timeline just before
+the cutoff (the same quantiles) is the train period's newest part. Each
+train row also carries `recent_count`, its occurrences in that window, so
+the trainer can fit on what came before the window and pick the training
+length on the window's pairs, a miniature of the time split it is judged
+on (`trainer.validation: window`).
+
 A third split, `catalog`, holds one row per item, the view of the catalog
 that training and evaluation share: item_id, topics, `text_embedding` (absent
 when the item had no text), `visual_embedding` (when VisualEmbedder ran and
@@ -66,8 +73,11 @@ def _counter(name: str):
 
 def user_pairs(user_and_events: Tuple[str, Iterable[Dict[str, Any]]],
                window_seconds: int, max_lookahead: int, symmetric: bool,
-               cutoff: int) -> Iterable[Tuple[str, str, str]]:
-  """Yields (split, trigger_id, candidate_id) for one user's engagements."""
+               cutoff: int, window_start: Optional[int] = None
+               ) -> Iterable[Tuple[str, str, str, bool]]:
+  """Yields (split, trigger_id, candidate_id, recent) for one user's
+  engagements; `recent` is true for a train pair whose candidate engagement
+  is at or after `window_start` (the validation window; None: none)."""
   _, events = user_and_events
   events = sorted(events,
                   key=lambda e: (e[contract.TIMESTAMP], e[contract.ITEM_ID]))
@@ -79,10 +89,15 @@ def user_pairs(user_and_events: Tuple[str, Iterable[Dict[str, Any]]],
       if candidate[contract.ITEM_ID] == trigger[contract.ITEM_ID]:
         _counter("self_pairs_dropped").inc()
         continue
-      split = EVAL if candidate[contract.TIMESTAMP] >= cutoff else TRAIN
-      yield split, trigger[contract.ITEM_ID], candidate[contract.ITEM_ID]
+      time = candidate[contract.TIMESTAMP]
+      split = EVAL if time >= cutoff else TRAIN
+      recent = (split == TRAIN and window_start is not None
+                and time >= window_start)
+      yield (split, trigger[contract.ITEM_ID], candidate[contract.ITEM_ID],
+             recent)
       if symmetric:
-        yield split, candidate[contract.ITEM_ID], trigger[contract.ITEM_ID]
+        yield (split, candidate[contract.ITEM_ID], trigger[contract.ITEM_ID],
+               recent)
 
 
 def cutoff_from_quantiles(quantiles: List[int], eval_fraction: float) -> int:
@@ -97,17 +112,34 @@ def _count_read(row):
 
 
 def _with_trigger_count(key_and_groups, dedupe: bool):
+  """Rows of one (split, trigger): each candidate's pair_count, the
+  trigger's count and, for train rows, the occurrences in the validation
+  window (`recent_count`; one row per occurrence when not deduplicated)."""
   (split, trigger), groups = key_and_groups
-  occurrences = list(groups["pairs"])
-  trigger_count = sum(n for _, n in occurrences)
-  for candidate, n in occurrences:
+  per_candidate: Dict[str, List[int]] = {}
+  for candidate, recent, n in groups["pairs"]:
+    counts = per_candidate.setdefault(candidate, [0, 0])
+    counts[0] += n
+    counts[1] += n if recent else 0
+  trigger_count = sum(total for total, _ in per_candidate.values())
+  for candidate, (n, recent) in sorted(per_candidate.items()):
     _counter(f"pair_occurrences_{split}").inc(n)
     _counter(f"pairs_written_{split}").inc(1 if dedupe else n)
+    if recent:
+      _counter("pair_occurrences_validation_window").inc(recent)
+      _counter("pairs_in_validation_window").inc(1 if dedupe else recent)
     row = {contract.TRIGGER_ID: trigger, contract.CANDIDATE_ID: candidate,
            contract.PAIR_COUNT: n if dedupe else 1,
            contract.TRIGGER_COUNT: trigger_count}
-    for _ in range(1 if dedupe else n):
-      yield split, row
+    if dedupe:
+      rows = [dict(row, **{contract.RECENT_COUNT: recent})]
+    else:
+      rows = ([dict(row, **{contract.RECENT_COUNT: 1})] * recent
+              + [dict(row, **{contract.RECENT_COUNT: 0})] * (n - recent))
+    for one in rows:
+      if split != TRAIN:
+        one = {k: v for k, v in one.items() if k != contract.RECENT_COUNT}
+      yield split, one
 
 
 def _attach_topics(key_and_groups, side: str):
@@ -186,8 +218,10 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
                           semantic_threshold: float = 0.7,
                           semantic_neighbors: int = 0,
                           semantic_index: str = "auto",
-                          rejected_prefix: Optional[str] = None):
-  """Adds the pair graph to `root`; returns the cutoff PCollection.
+                          rejected_prefix: Optional[str] = None,
+                          validation_fraction: float = 0.0):
+  """Adds the pair graph to `root`; returns the cutoff PCollection and the
+  validation window's start (one timestamp each).
 
   Args:
     root: the Beam pipeline.
@@ -196,8 +230,8 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
       topic-overlap figures of the report).
     embeddings_glob: item text embeddings written by TextEmbedder.
     output_dirs: split name (OUTPUT_SPLITS) -> folder for that split.
-    window_seconds, max_lookahead, symmetric, dedupe, eval_fraction: see
-      `relvid.config.PairConfig`.
+    window_seconds, max_lookahead, symmetric, dedupe, eval_fraction,
+      validation_fraction: see `relvid.config.PairConfig`.
     visual_glob: item visual embeddings written by VisualEmbedder, or None.
     semantic_threshold, semantic_neighbors, semantic_index: semantic
       pseudo-label mining into output_dirs[SEMANTIC] (see
@@ -223,21 +257,30 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
   if rejected_prefix:
     _ = checked[UNKNOWN_ITEM] | "WriteRejected" >> beam.io.WriteToText(
         rejected_prefix, file_name_suffix=".jsonl")
-  cutoff = (interactions
-            | "Times" >> beam.Map(lambda r: r[contract.TIMESTAMP])
-            | "Quantiles" >> ApproximateQuantiles.Globally(_QUANTILES)
-            | "Cutoff" >> beam.Map(cutoff_from_quantiles, eval_fraction))
-  pair_counts = (
+  quantiles = (interactions
+               | "Times" >> beam.Map(lambda r: r[contract.TIMESTAMP])
+               | "Quantiles" >> ApproximateQuantiles.Globally(_QUANTILES))
+  cutoff = quantiles | "Cutoff" >> beam.Map(cutoff_from_quantiles,
+                                            eval_fraction)
+  window_start = quantiles | "WindowStart" >> beam.Map(
+      cutoff_from_quantiles, eval_fraction + validation_fraction)
+  occurrences = (
       interactions
       | "ByUser" >> beam.Map(lambda r: (r[contract.USER_ID], r))
       | "GroupByUser" >> beam.GroupByKey()
       | "UserPairs" >> beam.FlatMap(
           user_pairs, window_seconds, max_lookahead, symmetric,
-          cutoff=beam.pvalue.AsSingleton(cutoff))
-      | "CountPairs" >> beam.combiners.Count.PerElement())
+          cutoff=beam.pvalue.AsSingleton(cutoff),
+          window_start=(beam.pvalue.AsSingleton(window_start)
+                        if validation_fraction > 0 else None))
+      | "CountOccurrences" >> beam.combiners.Count.PerElement())
+  pair_counts = (occurrences
+                 | "DropRecent" >> beam.Map(
+                     lambda kv: ((kv[0][0], kv[0][1], kv[0][2]), kv[1]))
+                 | "CountPairs" >> beam.CombinePerKey(sum))
 
-  by_trigger = pair_counts | "KeyByTrigger" >> beam.Map(
-      lambda kv: ((kv[0][0], kv[0][1]), (kv[0][2], kv[1])))
+  by_trigger = occurrences | "KeyByTrigger" >> beam.Map(
+      lambda kv: ((kv[0][0], kv[0][1]), (kv[0][2], kv[0][3], kv[1])))
   rows = ({"pairs": by_trigger}
           | "GroupByTrigger" >> beam.CoGroupByKey()
           | "TriggerCount" >> beam.FlatMap(_with_trigger_count, dedupe))
@@ -285,7 +328,7 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
        | "JoinCandidateTopics" >> beam.CoGroupByKey()
        | "CandidateTopics" >> beam.FlatMap(_attach_topics, "candidate_topics")
        | "TopicOverlap" >> beam.Map(_count_topic_overlap))
-  return cutoff
+  return cutoff, window_start
 
 
 def summarize(counts: Dict[str, int]) -> Dict[str, Any]:
@@ -312,6 +355,7 @@ def CoEngagementPairs(  # pylint: disable=invalid-name
     symmetric: Parameter[int] = 0,
     dedupe: Parameter[int] = 1,
     eval_fraction: Parameter[float] = 0.1,
+    validation_fraction: Parameter[float] = 0.0,
     visual_embeddings: InputArtifact[
         tfx.types.standard_artifacts.Examples] = None,
     semantic_threshold: Parameter[float] = 0.7,
@@ -323,7 +367,7 @@ def CoEngagementPairs(  # pylint: disable=invalid-name
   semantic pseudo-label pairs (split semantic)."""
   splits = list(OUTPUT_SPLITS) + ([SEMANTIC] if semantic_neighbors > 0 else [])
   example_io.set_splits(pairs, splits)
-  cutoff = build_pair_generation(
+  cutoff, window_start = build_pair_generation(
       beam_pipeline, example_io.split_glob(interactions, ingestion.SPLIT),
       example_io.split_glob(items, ingestion.SPLIT),
       example_io.split_glob(item_embeddings, ingestion.SPLIT),
@@ -336,15 +380,21 @@ def CoEngagementPairs(  # pylint: disable=invalid-name
       semantic_threshold=semantic_threshold,
       semantic_neighbors=semantic_neighbors,
       semantic_index=semantic_index,
-      rejected_prefix=os.path.join(report.uri, "rejected"))
-  cutoff_prefix = os.path.join(report.uri, "cutoff")
-  _ = cutoff | "WriteCutoff" >> beam.io.WriteToText(
-      cutoff_prefix, shard_name_template="")
+      rejected_prefix=os.path.join(report.uri, "rejected"),
+      validation_fraction=validation_fraction)
+  times = {}
+  for name, value in (("cutoff", cutoff), ("window_start", window_start)):
+    times[name] = os.path.join(report.uri, name)
+    _ = value | f"Write_{name}" >> beam.io.WriteToText(
+        times[name], shard_name_template="")
   counts = example_io.run_and_count(beam_pipeline, NAMESPACE)
-  with tf.io.gfile.GFile(cutoff_prefix) as f:
-    cutoff_time = int(f.read().strip())
-  report_dict = {"eval_cutoff_timestamp": cutoff_time, "counts": counts,
+  for name, path in times.items():
+    with tf.io.gfile.GFile(path) as f:
+      times[name] = int(f.read().strip())
+  report_dict = {"eval_cutoff_timestamp": times["cutoff"], "counts": counts,
                  **summarize(counts)}
+  if validation_fraction > 0:
+    report_dict["validation_window_start_timestamp"] = times["window_start"]
   example_io.write_report(report.uri, report_dict, "CoEngagementPairs")
   for split in SPLITS:
     if not counts.get(f"pairs_written_{split}"):

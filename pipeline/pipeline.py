@@ -141,6 +141,7 @@ def _catalog_components(config: PipelineConfig, semantic_mining: bool
       symmetric=int(config.pairs.symmetric),
       dedupe=int(config.pairs.dedupe),
       eval_fraction=config.pairs.eval_fraction,
+      validation_fraction=config.pairs.validation_fraction,
       **(_semantic_mining(config) if semantic_mining else {}))
   validation = [
       component for table in TABLES

@@ -25,11 +25,12 @@ SOURCES = (MOVIELENS_100K, MOVIELENS_1M, FILES, DEMO_MEDIA)
 FRAME_METHODS = ("uniform", "scene")
 SEMANTIC_INDEXES = ("auto", "exact", "scann")
 FUSIONS = ("dense", "residual")
-OPTIMIZERS = ("adam", "adagrad")
+OPTIMIZERS = ("adam", "adagrad", "adagrad_embeddings")
 OPC_SIDES = ("trigger", "candidate", "both")
 COLD_ITEMS = ("content", "id")
 TASK_WEIGHTINGS = ("fixed", "uncertainty")
 SEMANTIC_TARGETS = ("binary", "soft")
+VALIDATIONS = ("window", "random", "off")
 FILE_FORMATS = ("csv", "tsv", "parquet", "tfrecord")
 # The kinds of embedding store (`embedding_store_dir`).
 TEXT, VISUAL = "text", "visual"
@@ -120,6 +121,11 @@ class PairConfig:
   dedupe: bool = True
   # Share of the timeline, latest first, whose pairs form the eval split.
   eval_fraction: float = 0.1
+  # The validation window: the share of the timeline just before the eval
+  # split. Train pairs count their occurrences in it (`recent_count`), and
+  # the trainer picks the training length on it (trainer.validation:
+  # window). 0: no window.
+  validation_fraction: float = 0.05
 
 
 @dataclasses.dataclass
@@ -129,7 +135,7 @@ class TrainerConfig:
   id_dim: int = 32
   # Fusion layer width and the output (retrieval) embedding size.
   hidden_dim: int = 128
-  output_dim: int = 128
+  output_dim: int = 64
   # Content features fused with the ID embedding in both towers: the BERT
   # text vector and the visual vector (needs visual.enabled). Text-only,
   # visual-only and both are these two switches.
@@ -156,8 +162,12 @@ class TrainerConfig:
   # which carries across data sets where a score offset does not: cold
   # items take this share of the top `cold_share_k` related items, on
   # average over a sample of warm triggers (0: no boost). With
-  # `cold_items: id` there are no content-only items and no boost.
-  cold_share: float = 0.1
+  # `cold_items: id` there are no content-only items and no boost. Off by
+  # default: it buys cold reach where cold items are engaged like their
+  # content neighbours and costs recall where they are not
+  # (docs/model-quality.md, "Cold boost"); `relvid ablate --suite cold`
+  # measures both on a user's own pairs.
+  cold_share: float = 0.0
   cold_share_k: int = 100
   # A boost in score units (cosine units when `normalize`) instead; > 0
   # turns the calibration to `cold_share` off.
@@ -170,24 +180,45 @@ class TrainerConfig:
   # Mixed negative sampling: this many catalog items drawn uniformly per
   # batch are extra negatives beside the in-batch ones (0 = in-batch only).
   uniform_negatives: int = 0
-  # At most `epochs`; training stops after `early_stopping_patience` epochs
-  # without a better recall on `validation_fraction` of the train pairs
-  # (held out at random) and keeps the best epoch. Fraction 0 trains all
-  # `epochs` on every pair.
-  epochs: int = 4
-  validation_fraction: float = 0.0
+  # Training length. `window` (default): fit on the train pairs' occurrences
+  # before the pairs' validation window (pairs.validation_fraction), score
+  # the window's pairs after every epoch, stop after
+  # `early_stopping_patience` epochs without a better recall@gate_k and
+  # keep the best epoch (at most `epochs`): a miniature of the time split
+  # the model is judged on. `random`: the same on `validation_fraction` of
+  # the train pairs held out at random (its validation pairs are never
+  # trained on, unlike the future's repeat pairs, so it stops early). `off`:
+  # `epochs` epochs on every train pair.
+  validation: str = "window"
+  epochs: int = 10
+  validation_fraction: float = 0.05
   early_stopping_patience: int = 1
-  batch_size: int = 2048
-  # `adam` or `adagrad` (TFRS's tutorials use Adagrad 0.1).
-  optimizer: str = "adam"
-  learning_rate: float = 0.008
+  # After the validation picked the training length, train a new model for
+  # that many epochs on every train pair (the validation window's pairs
+  # included, the newest engagements, which the first fit leaves out):
+  # about twice the training time.
+  refit: bool = True
+  batch_size: int = 1024
+  # `adam` or `adagrad` (TFRS's tutorials use Adagrad 0.1) at
+  # `learning_rate` for every variable, or `adagrad_embeddings`: Adagrad at
+  # `embedding_learning_rate` on the ID embedding tables and Adam at
+  # `learning_rate` on the rest (TFRS's CompositeOptimizer): the default,
+  # the TFRS recipe's optimizer for the ID tables, which Adam over-fits,
+  # and Adam for the content projection, which Adagrad trains unstably
+  # (docs/model-quality.md, the ladder).
+  optimizer: str = "adagrad_embeddings"
+  learning_rate: float = 0.004
+  embedding_learning_rate: float = 0.1
   seed: int = 42
   # L = engagement_weight * L_eng + semantic_weight * L_sem, each L the
   # weighted MEAN over its batch (so the ratio means the same at any batch
-  # size). The paper writes semantic:engagement = 1:500, the default here
-  # (README, Model quality); semantic_weight 0 switches the task off.
-  engagement_weight: float = 500.0
-  semantic_weight: float = 1.0
+  # size). The paper writes semantic:engagement = 1:500; the default is
+  # 2:1024, about that ratio, with the engagement weight at the batch size
+  # so that the ID tables' Adagrad sees the gradients of TFRS's summed loss
+  # (Adam's steps do not depend on the scale). semantic_weight 0 switches
+  # the task off.
+  engagement_weight: float = 1024.0
+  semantic_weight: float = 2.0
   # Semantic pseudo-labels: item pairs whose BERT cosine >= threshold, at most
   # `semantic_neighbors` per item (their size, topic precision and coverage
   # per setting: `relvid ablate --suite labels`).
@@ -417,6 +448,10 @@ class PipelineConfig:
     _check(self.pairs.max_lookahead >= 1, "pairs.max_lookahead", "must be >= 1")
     _check(0.0 < self.pairs.eval_fraction < 1.0, "pairs.eval_fraction",
            "must be in (0, 1)")
+    _check(0.0 <= self.pairs.validation_fraction and
+           self.pairs.eval_fraction + self.pairs.validation_fraction < 1.0,
+           "pairs.validation_fraction", "must be >= 0, and below 1 with "
+           "pairs.eval_fraction")
     t = self.trainer
     _check(t.id_dim >= 0, "trainer.id_dim", "must be >= 0")
     _check(t.id_dim > 0 or t.use_text or t.use_visual, "trainer.use_text",
@@ -446,13 +481,20 @@ class PipelineConfig:
            "soft targets are BERT cosines: they need trainer.use_text=true")
     _check(0.0 <= t.validation_fraction < 1.0, "trainer.validation_fraction",
            "must be in [0, 1)")
+    _check(t.validation != "random" or t.validation_fraction > 0,
+           "trainer.validation_fraction", "must be > 0 with "
+           "trainer.validation=random")
+    _check(t.validation != "window" or self.pairs.validation_fraction > 0,
+           "trainer.validation", "window needs pairs.validation_fraction > 0 "
+           "(or trainer.validation=off with a fixed trainer.epochs)")
     _check(t.early_stopping_patience >= 1, "trainer.early_stopping_patience",
            "must be >= 1")
     for name, allowed in (("fusion", FUSIONS), ("optimizer", OPTIMIZERS),
                           ("cold_items", COLD_ITEMS),
                           ("opc_side", OPC_SIDES),
                           ("task_weighting", TASK_WEIGHTINGS),
-                          ("semantic_targets", SEMANTIC_TARGETS)):
+                          ("semantic_targets", SEMANTIC_TARGETS),
+                          ("validation", VALIDATIONS)):
       _check(getattr(t, name) in allowed, f"trainer.{name}",
              f"must be one of {allowed}, got {getattr(t, name)!r}")
     for name in ("engagement_weight", "semantic_weight", "opc_beta"):

@@ -41,6 +41,8 @@ TRIGGER_ID = "trigger_id"
 CANDIDATE_ID = "candidate_id"
 PAIR_COUNT = "pair_count"
 TRIGGER_COUNT = "trigger_count"
+RECENT_COUNT = "recent_count"  # a train pair's occurrences in the validation
+                               # window (the train period's newest part)
 TRAIN_ENGAGEMENTS = "train_engagements"
 COSINE = "cosine"
 

@@ -51,10 +51,11 @@ def test_summary_and_outputs_follow_the_configured_ks(tmp_path):
 
 
 def test_every_suite_starts_with_the_baselines():
-  for suite in ("paper", "model", "opc", "weighting", "labels"):
+  for suite in ("paper", "model", "opc", "weighting", "labels", "cold",
+                "ladder"):
     names = [n for n, _ in ablation.grid_for(suite, TrainerConfig())]
-    assert names[:4] == ["popularity", "text k-NN", "TFRS ID two-tower",
-                         "TFRS ID two-tower + logQ"], suite
+    assert names[:4] == ["popularity", "co-visitation counts", "text k-NN",
+                         "TFRS recipe (ID two-tower + logQ)"], suite
     assert len(names) == len(set(names)), suite
   assert [n for n, _ in ablation.grid_for(
       "paper", TrainerConfig(), baseline_rows=False)][0] == "engagement only"
@@ -132,3 +133,54 @@ def test_controlled_labels_fail_clearly_when_topics_cannot_give_them():
   with pytest.raises(ValueError, match="do not share a topic"):
     ablation.labels_at_precision(catalog, np.array([0]), np.array([1]),
                                  0.0, seed=0)
+
+
+@pytest.mark.parametrize("base", [
+    TrainerConfig(),
+    TrainerConfig(optimizer="adagrad", learning_rate=0.1, opc=True,
+                  validation_fraction=0.05, epochs=10, cold_share=0.0)])
+def test_ladder_goes_from_the_recipe_to_the_configured_model(base):
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  rungs = ablation.ladder_variants(base)
+  first = rungs[0][1]
+  assert (first.id_dim, first.output_dim, first.use_text, first.optimizer,
+          first.learning_rate, first.batch_size, first.epochs,
+          first.logq_correction, first.remove_accidental_hits,
+          first.semantic_weight, first.opc, first.cold_share) == (
+              64, 64, False, "adagrad", 0.1, 1024, 3, True, False, 0.0,
+              False, 0.0)
+  # The engagement loss is a per-example mean: weighted by the batch size
+  # it is TFRS's summed loss.
+  assert first.engagement_weight == first.batch_size
+  assert rungs[-1][1] == base
+  groups = dict(ablation.LADDER)
+  for (_, before), (name, after) in zip(rungs, rungs[1:]):
+    group = groups[name.split("+ ", 1)[1].split(":")[0]]
+    changed = {f.name for f in dataclasses.fields(base)
+               if getattr(before, f.name) != getattr(after, f.name)}
+    assert changed and changed <= set(group), name
+
+
+def test_ladder_first_rung_computes_the_recipes_loss():
+  """The product's model at the recipe's settings is the recipe: with the
+  same embedding weights, the same loss on a full batch."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from trainer import baselines  # pylint: disable=g-import-not-at-top
+  from trainer import model as model_lib  # pylint: disable=g-import-not-at-top
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  config = dataclasses.replace(ablation.ladder_variants(TrainerConfig())[0][1],
+                               batch_size=4, engagement_weight=4.0)
+  probability = np.array([0.1, 0.2, 0.3, 0.25, 0.15], np.float32)
+  product = model_lib.RelatedVideoModel(5, {}, config, probability)
+  recipe = baselines.IdTwoTower(5, dim=64, candidate_probability=probability)
+  features = {"trigger": tf.constant([0, 1, 2, 3]),
+              "candidate": tf.constant([1, 2, 3, 4]),
+              "trigger_count": tf.constant([1.0, 1.0, 1.0, 1.0])}
+  recipe.compute_loss(features)
+  product.compute_loss(features)
+  product.trigger_tower.id_embedding.set_weights(
+      recipe.trigger_tower.get_weights())
+  product.candidate_tower.id_embedding.set_weights(
+      recipe.candidate_tower.get_weights())
+  assert float(product.compute_loss(features)) == pytest.approx(
+      float(recipe.compute_loss(features)), rel=1e-5)

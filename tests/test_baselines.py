@@ -1,7 +1,10 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """The baselines compute what they claim: popularity ranks by train-pair
-candidate counts; text k-NN by the cosine of the text embeddings; the ID two-tower's loss is TFRS's summed in-batch softmax,
-with logQ when asked, and it learns the co-engagements it is shown."""
+candidate counts; co-visitation by the pair's own count; text k-NN by the
+cosine of the text embeddings; the TFRS recipe is the tutorial's settings
+(none of the product's), its loss TFRS's summed in-batch softmax with logQ
+by the batches' candidate frequency, and it learns the co-engagements it is
+shown."""
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -96,3 +99,47 @@ def test_id_two_tower_learns_the_pairs_it_is_shown():
       model, catalog, make_pairs(list(range(n)), [i ^ 1 for i in range(n)]),
       EvalConfig(ks=[1], gate_k=1, popular_fraction=0.1, tail_fraction=0.1))
   assert metrics["all"]["recall@1"] == 1.0
+
+
+def test_co_visitation_ranks_by_the_pair_count_then_popularity():
+  catalog = make_catalog(6)
+  # From 0: 2 (count 1), 3 (count 4); from 1: 2 (count 5). Popularity as a
+  # candidate: 4 (3 + 4 = 7), 2 (1 + 5 = 6), 3 (4), 5 (2), 0 and 1 (0).
+  pairs = make_pairs([0, 0, 1, 2, 3, 3], [2, 3, 2, 4, 4, 5],
+                     pair_count=[1, 4, 5, 3, 4, 2])
+  model = baselines.fit_co_visitation(catalog, pairs)
+  scores = model.scores(np.array([0, 1, 5]))
+  top = validation.top_k_of_scores(scores, np.array([0, 1, 5]), k=4)
+  assert top[0].tolist() == [3, 2, 4, 5]  # counts 4, 1; then popularity
+  assert top[1].tolist() == [2, 4, 3, 5]  # count 5; then popularity
+  assert top[2][:3].tolist() == [4, 2, 3]  # never a trigger: popularity
+  np.testing.assert_allclose(model.scores(np.array([0]))[0, 3] -
+                             model.scores(np.array([1]))[0, 3], 4.0)
+
+
+def test_recipe_baseline_is_the_tutorial_verbatim():
+  """64-d separate ID tables, TFRS's default Retrieval task (summed loss,
+  no temperature, no accidental-hit removal), logQ by the batches'
+  candidate frequency, Adagrad 0.1, batch 1024, 3 epochs."""
+  import tensorflow_recommenders as tfrs  # pylint: disable=g-import-not-at-top
+  from trainer import data  # pylint: disable=g-import-not-at-top
+  assert baselines.RECIPE == {"dim": 64, "epochs": 3, "batch_size": 1024,
+                              "learning_rate": 0.1}
+  assert baselines.BASELINES[baselines.RECIPE_NAME] is (
+      baselines.fit_id_two_tower)
+  n, rows = 30, 2050  # 3 batches of at most 1024 per epoch
+  rng = np.random.default_rng(0)
+  pairs = make_pairs(rng.integers(0, n, rows), rng.integers(0, n, rows),
+                     pair_count=rng.integers(1, 9, rows))
+  model = baselines.fit_id_two_tower(make_catalog(n), pairs, seed=0)
+  assert isinstance(model.optimizer, tf.keras.optimizers.Adagrad)
+  assert float(model.optimizer.learning_rate) == pytest.approx(0.1)
+  assert int(model.optimizer.iterations) == 3 * 3
+  assert model.trigger_tower is not model.candidate_tower
+  assert model.trigger_tower.output_dim == model.candidate_tower.output_dim == 64
+  default = tfrs.tasks.Retrieval()
+  assert model.task._loss.reduction == default._loss.reduction == "sum"
+  assert model.task._temperature is None
+  assert model.task._remove_accidental_hits is False
+  np.testing.assert_allclose(model.candidate_probability.numpy(),
+                             data.candidate_probability(pairs, n))

@@ -154,6 +154,8 @@ def test_movielens_1m_config_file_loads():
   config = config_lib.load_config(path)
   assert config.data.source == config_lib.MOVIELENS_1M
   assert config.output_dir == "outputs/movielens_1m"
+  # One default configuration for every data set: no per-set training.
+  assert config.trainer == config_lib.TrainerConfig()
   assert config_lib.MOVIELENS_1M in config_lib.SOURCES
   with pytest.raises(ValueError, match="data.source"):
     config_lib.load_config(None, ["data.source=movielens_10m"])

@@ -256,3 +256,30 @@ def test_movielens_1m_assets_are_installed_with_the_expected_layout():
   # MovieLens-100K still resolves through the same function.
   assert ingestion.movielens_patterns(config_lib.MOVIELENS_100K)[1].endswith(
       os.path.join("ml-100k", "ml-100k.item"))
+
+
+def test_movielens_written_as_the_generic_tables(tmp_path, monkeypatch):
+  """benchmarks/movielens_as_files: the packaged layout becomes the
+  generic CSV tables a user brings (title-string ids kept verbatim, genres
+  as `|`-separated topics)."""
+  import csv  # pylint: disable=g-import-not-at-top
+  from benchmarks import movielens_as_files  # pylint: disable=g-import-not-at-top
+  from components import assets  # pylint: disable=g-import-not-at-top
+  folder = tmp_path / "ml-1m"
+  folder.mkdir()
+  ratings = _ml1m_ratings()
+  _write_atomic(folder / "ml-1m.item", ML1M_ITEM_HEADER, ML1M_ITEMS)
+  _write_atomic(folder / "ml-1m.inter", ML1M_INTER_HEADER, ratings)
+  monkeypatch.setattr(assets, "movielens_1m_dir", lambda: str(folder))
+  interactions, items = movielens_as_files.write_tables(
+      "movielens_1m", str(tmp_path / "tables"))
+  with open(items, newline="", encoding="utf-8") as f:
+    rows = list(csv.DictReader(f))
+  assert [(r["item_id"], r["title"], r["topics"]) for r in rows] == [
+      (item_id, title, genre.replace(" ", "|"))
+      for item_id, title, _, genre in ML1M_ITEMS]
+  assert all(r["description"] == r["tags"] == r["media_path"] == ""
+             for r in rows)
+  with open(interactions, newline="", encoding="utf-8") as f:
+    log = [tuple(r.values()) for r in csv.DictReader(f)]
+  assert log == [(u, i, t) for u, i, _, t in ratings]

@@ -440,3 +440,32 @@ def test_logq_probabilities_reach_the_engagement_loss():
   want = np.mean([-(row[b] - np.log(np.exp(row).sum()))
                   for b, row in enumerate(logits)])
   assert got == pytest.approx(want, rel=1e-5)
+
+
+def test_adagrad_embeddings_trains_the_id_tables_with_adagrad_only():
+  """`optimizer: adagrad_embeddings`: the ID tables of both towers get
+  Adagrad's accumulators and the embedding learning rate, every other
+  variable Adam's moments; none is in both groups or in neither."""
+  from trainer import task  # pylint: disable=g-import-not-at-top
+  model = make_model(fusion="residual", normalize=False, temperature=1.0,
+                     optimizer="adagrad_embeddings", learning_rate=0.01,
+                     embedding_learning_rate=0.3)
+  optimizer = task.make_optimizer(model.config, model)
+  model.compile(optimizer=optimizer)
+  model.fit(tf.data.Dataset.from_tensors(
+      batch([0, 1, 2], [3, 4, 5], [1.0, 1.0, 1.0])), verbose=0)
+  tables = model_lib.id_embedding_variables(model)
+  rest = model_lib.id_embedding_variables(model, complement=True)
+  assert [v.shape for v in tables] == [(NUM_ITEMS, 4)] * 2
+  assert rest and not {v.ref() for v in tables} & {v.ref() for v in rest}
+  assert len(tables) + len(rest) == len(model.trainable_variables)
+  (adagrad, _), (adam, _) = optimizer._optimizers_and_vars  # pylint: disable=protected-access
+  assert float(adagrad.learning_rate) == pytest.approx(0.3)
+  assert float(adam.learning_rate) == pytest.approx(0.01)
+  for table in tables:
+    assert adagrad.get_slot(table, "accumulator") is not None
+    assert table.ref() not in {v.ref() for v in adam.variables()}
+  for variable in rest:
+    assert adam.get_slot(variable, "m") is not None
+  with pytest.raises(ValueError, match="needs the model"):
+    task.make_optimizer(model.config)

@@ -34,13 +34,18 @@ def test_user_pairs_window_lookahead_self_pairs():
   got = list(pg.user_pairs(("u", history), window_seconds=3600,
                            max_lookahead=1, symmetric=False, cutoff=10**9))
   # c->c is a self pair; c->d is 9750 s apart (> window).
-  assert got == [("train", "a", "b"), ("train", "b", "c")]
+  assert got == [("train", "a", "b", False), ("train", "b", "c", False)]
   got = list(pg.user_pairs(("u", history), 3600, 2, False, cutoff=150))
-  assert got == [("train", "a", "b"), ("eval", "a", "c"), ("eval", "b", "c"),
-                 ("eval", "b", "c")]
+  assert got == [("train", "a", "b", False), ("eval", "a", "c", False),
+                 ("eval", "b", "c", False), ("eval", "b", "c", False)]
   got = list(pg.user_pairs(("u", history[:3]), 3600, 1, True, cutoff=10**9))
-  assert got == [("train", "a", "b"), ("train", "b", "a"),
-                 ("train", "b", "c"), ("train", "c", "b")]
+  assert got == [("train", "a", "b", False), ("train", "b", "a", False),
+                 ("train", "b", "c", False), ("train", "c", "b", False)]
+  # The validation window [150, 250): b (t=100) -> c (t=200) is recent;
+  # from the cutoff on, a pair is eval, never recent.
+  got = list(pg.user_pairs(("u", history), 3600, 1, False, cutoff=250,
+                           window_start=150))
+  assert got == [("train", "a", "b", False), ("train", "b", "c", True)]
 
 
 def test_cutoff_from_quantiles():
@@ -69,7 +74,7 @@ def small_logs(tmp_path):
 def test_pairs_trigger_counts_and_time_split(tmp_path, small_logs, dedupe):
   dirs = {s: str(tmp_path / f"out_{dedupe}" / s) for s in pg.OUTPUT_SPLITS}
   p = beam.Pipeline()
-  cutoff = pg.build_pair_generation(
+  cutoff, _ = pg.build_pair_generation(
       p, *small_logs, dirs, window_seconds=100,
       max_lookahead=1, symmetric=False, dedupe=dedupe, eval_fraction=0.1)
   cutoff_path = str(tmp_path / f"cutoff_{dedupe}")
@@ -175,3 +180,47 @@ def test_interactions_with_an_unknown_item_are_rejected_before_pairing(
       ("interaction_unknown_item", "zz")]
   catalog = read_examples(dirs["catalog"])
   assert sorted(r["item_id"] for r in catalog) == ["a", "b"]
+
+
+@pytest.mark.parametrize("dedupe", [True, False])
+def test_train_rows_count_their_occurrences_in_the_validation_window(
+    tmp_path, dedupe):
+  """The window is the timeline's newest part before the cutoff: with
+  eval_fraction 0.1 and validation_fraction 0.4 it starts at the 0.5
+  quantile of the interaction times."""
+  rows = (events("u1", ("a", 0), ("b", 10), ("a", 20), ("b", 30),
+                 ("a", 40), ("b", 50))
+          + events("u2", ("c", 60), ("a", 70), ("c", 80), ("b", 1000)))
+  inputs = (write_examples(str(tmp_path / "inter"), rows),
+            write_examples(str(tmp_path / "items"),
+                           [{"item_id": i, "topics": ["x"]} for i in "abc"]),
+            write_examples(str(tmp_path / "emb"),
+                           [{"item_id": "a", "text_embedding": [1.0, 0.0]}]))
+  dirs = {s: str(tmp_path / f"out{dedupe}" / s) for s in pg.OUTPUT_SPLITS}
+  p = beam.Pipeline()
+  cutoff, start = pg.build_pair_generation(
+      p, *inputs, dirs, window_seconds=100, max_lookahead=1, symmetric=False,
+      dedupe=dedupe, eval_fraction=0.1, validation_fraction=0.4)
+  times = {}
+  for name, value in (("cutoff", cutoff), ("start", start)):
+    _ = value | f"Write{name}" >> beam.io.WriteToText(
+        str(tmp_path / f"{name}{dedupe}"), shard_name_template="")
+  counts = example_io.run_and_count(p, pg.NAMESPACE)
+  for name in times or ("cutoff", "start"):
+    times[name] = int(open(tmp_path / f"{name}{dedupe}").read())
+  # 10 times 0..80 and 1000: the 0.9 quantile is 80 (of 11 values, index
+  # 9 of 0..10), the 0.5 quantile 40.
+  assert (times["start"], times["cutoff"]) == (40, 80)
+  train = read_examples(dirs["train"])
+  got = sorted((r["trigger_id"], r["candidate_id"], r["pair_count"],
+                r["recent_count"]) for r in train)
+  # a->b at 10, 30, 50 (50 recent); b->a at 20, 40 (40 recent); c->a at 70
+  # (recent); a->c at 80 is eval; c->b is past the 100 s window.
+  if dedupe:
+    assert got == [("a", "b", 3, 1), ("b", "a", 2, 1), ("c", "a", 1, 1)]
+  else:
+    assert got == [("a", "b", 1, 0), ("a", "b", 1, 0), ("a", "b", 1, 1),
+                   ("b", "a", 1, 0), ("b", "a", 1, 1), ("c", "a", 1, 1)]
+  assert all("recent_count" not in r for r in read_examples(dirs["eval"]))
+  assert counts["pair_occurrences_validation_window"] == 3
+  assert counts["pairs_in_validation_window"] == 3

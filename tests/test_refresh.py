@@ -64,7 +64,8 @@ def trained(tmp_path_factory):
                               triggers].astype(np.float32))
   config = TrainerConfig(id_dim=8, hidden_dim=16, output_dim=8,
                          semantic_weight=0.0, engagement_weight=1.0,
-                         epochs=15, batch_size=256, id_dropout=0.3, seed=1)
+                         epochs=15, validation="off", batch_size=256,
+                         id_dropout=0.3, seed=1)
   model = task.train(old, pairs, config)
   base = tmp_path_factory.mktemp("serving") / "relvid"
   version_dir = str(base / "1")

@@ -2,6 +2,7 @@
 """The validation split, the per-epoch validation metrics in the logs, and
 early stopping that keeps the best epoch."""
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from components import artifacts
@@ -12,17 +13,47 @@ from tests.test_baselines import make_catalog
 from tests.test_baselines import make_pairs
 
 
-def test_split_validation_holds_out_a_disjoint_fraction():
+def test_random_split_holds_out_a_disjoint_fraction():
   pairs = make_pairs(list(range(20)), list(range(1, 21)))
-  train, held = validation.split_validation(pairs, 0.25, seed=3)
+  train, held = validation.split_validation(
+      pairs, TrainerConfig(validation="random", validation_fraction=0.25,
+                           seed=3))
   assert len(train) == 15 and len(held) == 5
   rows = sorted(zip(train.trigger, train.candidate)) + sorted(
       zip(held.trigger, held.candidate))
   assert sorted(rows) == sorted(zip(pairs.trigger, pairs.candidate))
-  train, held = validation.split_validation(pairs, 0.0, seed=3)
+  train, held = validation.split_validation(
+      pairs, TrainerConfig(validation="off"))
   assert len(train) == 20 and len(held) == 0
-  _, held = validation.split_validation(pairs, 0.001, seed=3)
+  _, held = validation.random_split(pairs, 0.001, seed=3)
   assert len(held) == 1
+
+
+def test_window_split_fits_before_the_window_and_scores_it():
+  """Pair (0, 1) occurred 3 times, once in the window; (0, 2) twice, both
+  in it; (1, 2) once, before it. The fit keeps the earlier occurrences
+  (trigger 0's count is now 2), the window scores the later ones."""
+  pairs = make_pairs([0, 0, 1], [1, 2, 2], pair_count=[3, 2, 1])
+  pairs.recent_count = np.array([1, 2, 0])
+  pairs.trigger_count = np.array([5, 5, 1], np.float32)
+  fit, window = validation.split_validation(pairs, TrainerConfig())
+  assert TrainerConfig().validation == "window"
+  assert sorted(zip(fit.trigger.tolist(), fit.candidate.tolist(),
+                    fit.pair_count.tolist(), fit.trigger_count.tolist())) == [
+      (0, 1, 2, 2.0), (1, 2, 1, 1.0)]
+  assert sorted(zip(window.trigger.tolist(), window.candidate.tolist(),
+                    window.pair_count.tolist())) == [(0, 1, 1), (0, 2, 2)]
+  # Not deduplicated: one row per occurrence, recent_count 0 or 1.
+  rows = make_pairs([0, 0, 0, 1], [1, 1, 1, 2])
+  rows.recent_count = np.array([0, 1, 0, 0])
+  fit, window = validation.window_split(rows)
+  assert (len(fit), len(window)) == (3, 1)
+  assert fit.trigger_count.tolist() == [2.0, 2.0, 1.0]
+
+
+def test_window_split_without_a_window_says_how_to_get_one():
+  with pytest.raises(ValueError, match="pairs.validation_fraction > 0"):
+    validation.window_split(make_pairs([0, 1], [1, 2]))
 
 
 class _Fixed:
@@ -64,3 +95,45 @@ def test_early_stopping_keeps_the_best_epoch():
   assert model.stop_training
   stopper.on_train_end()
   assert float(model.layers[0].kernel[0, 0]) == 1.0
+
+
+def _window_pairs(n: int, repeats: int) -> artifacts.Pairs:
+  """Items 2k and 2k+1 co-engaged `repeats` times each way, the last of
+  those occurrences in the validation window."""
+  pairs = make_pairs(list(range(n)), [i ^ 1 for i in range(n)],
+                     pair_count=[repeats] * n)
+  pairs.recent_count = np.ones(n, np.int64)
+  pairs.trigger_count = np.full(n, repeats, np.float32)
+  return pairs
+
+
+@pytest.mark.parametrize("refit", [False, True])
+def test_training_length_is_chosen_on_the_window_and_the_best_epoch_kept(
+    refit):
+  """Window validation scores every epoch, stops after `patience` epochs
+  without a better recall and keeps the best one; with refit a new model
+  trains that many epochs on every train pair."""
+  from trainer import task  # pylint: disable=g-import-not-at-top
+  n = 16
+  catalog = make_catalog(n)
+  pairs = _window_pairs(n, repeats=3)
+  config = TrainerConfig(
+      id_dim=8, hidden_dim=8, output_dim=8, use_text=False,
+      semantic_weight=0.0, engagement_weight=1.0, batch_size=8,
+      optimizer="adam", learning_rate=0.05, epochs=8,
+      early_stopping_patience=1, cold_share=0.0, refit=refit, seed=0)
+  eval_config = EvalConfig(ks=[1], gate_k=1)
+  model = task.train(catalog, pairs, config, eval_config=eval_config)
+  selection = model.selection_history if refit else model.history
+  curve = selection.history["val_recall@1"]
+  best = int(np.argmax(curve))
+  assert model.kept_epoch == best + 1
+  # Stopped `patience` epochs after the best one, or at the cap.
+  assert len(curve) == min(best + 2, config.epochs)
+  if refit:
+    assert len(model.history.epoch) == model.kept_epoch
+    assert "val_recall@1" not in model.history.history
+  else:
+    _, window = validation.window_split(pairs)
+    kept = validation.evaluate_model(model, catalog, window, eval_config)
+    assert kept["all"]["recall@1"] == pytest.approx(max(curve))

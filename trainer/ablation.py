@@ -11,8 +11,8 @@ match). `relvid ablate` (pipeline/cli.py) finds the newest pairs of the
 configured pipeline and writes them under `<output_dir>/ablation/<suite>/`.
 
 Every suite starts with the baselines (`trainer.baselines`): popularity,
-text k-NN (content only), and the plain TFRS two-tower on item IDs, without
-and with logQ.
+co-visitation counts, text k-NN (content only), and the TFRS recipe (the
+retrieval tutorial's ID two-tower with logQ, verbatim).
 
 Suites (semantic:engagement weights written as the paper does: 1:R means
 semantic_weight=1, engagement_weight=R):
@@ -36,6 +36,10 @@ semantic_weight=1, engagement_weight=R):
              0.5, dropout 0.1 with a cold boost of 1 and 2, and boosts
              calibrated to a cold share of 0.02, 0.05, 0.1 of the top 100
              (read the cold-candidate and cold-trigger columns).
+  ladder     from the TFRS recipe to the configured model, one difference
+             at a time: the product's code at the recipe's settings, then
+             each group of settings (LADDER) switched to the configured
+             value, in order; the last rung is the configured model.
   modality   needs visual vectors (`--config configs/demo_media.yaml`
              after `make demo-media`): text only; text + visual; visual
              only, each with the ID embedding.
@@ -126,13 +130,15 @@ def model_variants(base: config_lib.TrainerConfig
       ("before: dense fusion, cosine / 0.05, batch 512, 5 epochs, lr 0.005",
        dataclasses.replace(base, fusion="dense", normalize=True,
                            temperature=0.05, output_dim=64, batch_size=512,
-                           epochs=5, id_dim=32, learning_rate=0.005)),
+                           epochs=5, id_dim=32, learning_rate=0.005,
+                           validation="off")),
       ("residual, cosine / 0.05", dataclasses.replace(
           base, normalize=True, temperature=0.05)),
       ("+ 512 uniform negatives", dataclasses.replace(
           base, uniform_negatives=512)),
-      ("+ early stopping (5% of train pairs)", dataclasses.replace(
-          base, validation_fraction=0.05, epochs=10)),
+      ("+ early stopping on 5% of train pairs held out at random",
+       dataclasses.replace(base, validation="random",
+                           validation_fraction=0.05, epochs=10)),
       ("ID only (relvid towers)", dataclasses.replace(base, use_text=False,
                                                       use_visual=False)),
   ]
@@ -207,6 +213,73 @@ def cold_start_variants(base: config_lib.TrainerConfig
   grid.append(("ID dropout 0.1 + cold share 0.05",
                cold(id_dropout=0.1, cold_share=0.05)))
   return grid
+
+
+# The product's code at the TFRS recipe's settings: ID-only 64-d towers
+# (residual fusion without content is the plain embedding), Adagrad 0.1,
+# batch 1024, 3 epochs, logQ, no accidental-hit removal, no semantic task,
+# no OPC, no cold handling. The product's engagement loss is a per-example
+# mean; weighted by the batch size it is TFRS's sum.
+RECIPE_SETTINGS = dict(
+    id_dim=64, output_dim=64, fusion="residual", use_text=False,
+    use_visual=False, normalize=False, temperature=1.0, uniform_negatives=0,
+    epochs=3, validation="off", batch_size=1024, optimizer="adagrad",
+    learning_rate=0.1, engagement_weight=1024.0, semantic_weight=0.0,
+    logq_correction=True, remove_accidental_hits=False, opc=False,
+    cold_items="id", id_dropout=0.0, cold_share=0.0, cold_boost=0.0)
+
+# The ladder's rungs: (what changes, the TrainerConfig fields it sets to the
+# configured values), applied in this order on top of RECIPE_SETTINGS.
+LADDER = (
+    ("accidental-hit removal", ("remove_accidental_hits",)),
+    ("optimizer, learning rate and loss scale",
+     ("optimizer", "learning_rate", "embedding_learning_rate",
+      "engagement_weight")),
+    ("batch size", ("batch_size",)),
+    ("training length", ("epochs", "validation", "validation_fraction",
+                         "early_stopping_patience", "refit")),
+    ("embedding width", ("output_dim", "id_dim", "hidden_dim")),
+    ("scoring (cosine, temperature, sampled negatives)",
+     ("normalize", "temperature", "uniform_negatives")),
+    ("text path (fusion of text and ID)", ("use_text", "use_visual",
+                                           "fusion")),
+    ("semantic task", ("semantic_weight", "semantic_threshold",
+                       "semantic_neighbors", "semantic_index",
+                       "semantic_targets", "semantic_soft_temperature",
+                       "task_weighting")),
+    ("OPC", ("opc", "opc_alpha", "opc_beta", "opc_side")),
+    ("cold start (content-only cold items, cold boost)",
+     ("cold_items", "id_dropout", "cold_share", "cold_share_k",
+      "cold_boost")),
+    ("logQ", ("logq_correction",)),
+)
+
+
+def _describe(config: config_lib.TrainerConfig, fields: Sequence[str]) -> str:
+  return ", ".join(f"{f}={getattr(config, f)}" for f in fields)
+
+
+def ladder_variants(base: config_lib.TrainerConfig
+                    ) -> List[Tuple[str, config_lib.TrainerConfig]]:
+  """The ladder from the recipe to `base`: the product's code at the
+  recipe's settings, then one LADDER group at a time set to `base`'s values
+  (a group that changes nothing is skipped). The last rung is `base`.
+
+  Raises:
+    AssertionError: a field of `base` is in no group (the last rung would
+      not be `base`).
+  """
+  current = dataclasses.replace(base, **RECIPE_SETTINGS)
+  rungs = [("0. product code at the recipe's settings", current)]
+  for name, fields in LADDER:
+    changed = dataclasses.replace(
+        current, **{f: getattr(base, f) for f in fields})
+    if changed != current:
+      rungs.append((f"{len(rungs)}. + {name}: {_describe(changed, fields)}",
+                    changed))
+      current = changed
+  assert current == base, "a TrainerConfig field is missing from LADDER"
+  return rungs
 
 
 def shares_topic(topics: Sequence[Sequence[str]], first: np.ndarray,
@@ -361,6 +434,7 @@ def write_label_quality(examples_uri: str, config: config_lib.PipelineConfig,
 
 
 SUITES = {"paper": variants, "modality": modality_variants,
+          "ladder": ladder_variants,
           "model": model_variants, "opc": opc_variants,
           "weighting": weighting_variants, "labels": label_variants,
           "cold": cold_start_variants}
@@ -423,20 +497,31 @@ def write_outputs(rows: List[Dict[str, str]], folder: str, ks: Sequence[int],
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   recall, topic = table[1][0], table[2][0]
-  figure, axes = plt.subplots(figsize=(7, 5))
-  for row in rows:
-    x, y = float(row[recall]), float(row[topic])
-    axes.errorbar(x, y, xerr=float(row[recall + " std"]),
-                  yerr=float(row[topic + " std"]),
-                  fmt="s" if row["variant"] in baselines.BASELINES else "o",
-                  color="gray" if row["variant"] in baselines.BASELINES
-                  else None)
-    axes.annotate(row["variant"], (x, y), textcoords="offset points",
-                  xytext=(4, 4), fontsize=8)
-  axes.set_xlabel(f"engagement: {recall} of held-out co-engagements")
-  axes.set_ylabel(f"semantic relevance: topic match rate@{min(ks)}")
-  axes.set_title(f"Engagement vs topic relevance ({dataset})")
-  axes.grid(True, alpha=0.3)
+  # Left every row; right the trained models around the TFRS recipe, whose
+  # point the dashed lines cross: up and right of both is better than the
+  # recipe on engagement and topic at once.
+  figure, (overview, zoom) = plt.subplots(1, 2, figsize=(13, 5.5))
+  recipe = [r for r in rows if r["variant"] == baselines.RECIPE_NAME]
+  trained = [r for r in rows if r["variant"] not in baselines.BASELINES]
+  for axes, shown in ((overview, rows), (zoom, recipe + trained)):
+    for row in shown:
+      x, y = float(row[recall]), float(row[topic])
+      baseline = row["variant"] in baselines.BASELINES
+      axes.errorbar(x, y, xerr=float(row[recall + " std"]),
+                    yerr=float(row[topic + " std"]),
+                    fmt="s" if baseline else "o",
+                    color="gray" if baseline else None)
+      if axes is zoom or baseline or len(trained) <= 4:
+        axes.annotate(_short_label(row["variant"]), (x, y),
+                      textcoords="offset points", xytext=(4, 4), fontsize=7)
+    for row in recipe:
+      axes.axvline(float(row[recall]), color="gray", ls="--", lw=0.8)
+      axes.axhline(float(row[topic]), color="gray", ls="--", lw=0.8)
+    axes.set_xlabel(f"engagement: {recall} of held-out co-engagements")
+    axes.grid(True, alpha=0.3)
+  overview.set_ylabel(f"semantic relevance: topic match rate@{min(ks)}")
+  overview.set_title(f"Engagement vs topic relevance ({dataset})")
+  zoom.set_title("trained models and the TFRS recipe (dashed)")
   figure.tight_layout()
   image = io.BytesIO()
   figure.savefig(image, format="png", dpi=120)
@@ -444,6 +529,11 @@ def write_outputs(rows: List[Dict[str, str]], folder: str, ks: Sequence[int],
   with tf.io.gfile.GFile(paths["png"], "wb") as f:
     f.write(image.getvalue())
   return paths
+
+
+def _short_label(variant: str) -> str:
+  """A plot label: the variant's name without the settings after ':'."""
+  return variant.split(":")[0][:40]
 
 
 def grid_for(suite: str, base: config_lib.TrainerConfig,

@@ -1,20 +1,28 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """The baselines every model change is reported against, trained on the
-same train pairs and scored by the same metrics (`trainer.ablation`):
+same train pairs and scored by the same metrics (`trainer.ablation`). None
+takes any of the product's trainer settings:
 
-  popularity   every trigger gets the items most often co-engaged as a
-               candidate in the train pairs.
-  text k-NN    content only, no training: the items whose text embeddings
-               are nearest by cosine (what cold items can get without any
-               engagement).
-  ID two-tower the TFRS tutorial's retrieval model on item IDs only: one
-               64-d embedding table per tower, unnormalised dot product,
-               `tfrs.tasks.Retrieval()` with its defaults (summed in-batch
-               softmax loss), Adagrad 0.1, batch 1024, 3 epochs; optionally
-               with logQ correction by candidate frequency.
+  popularity     every trigger gets the items most often co-engaged as a
+                 candidate in the train pairs.
+  co-visitation  the items co-engaged after the trigger most often in the
+                 train pairs (score = the pair's occurrence count; ties,
+                 such as never co-engaged items, by popularity).
+  text k-NN      content only, no training: the items whose text embeddings
+                 are nearest by cosine (what cold items can get without any
+                 engagement).
+  TFRS recipe    the TFRS retrieval tutorial, nothing tuned: item-ID query
+                 and candidate embeddings (64-d, separate tables),
+                 unnormalised dot product, `tfrs.tasks.Retrieval()` with its
+                 defaults (in-batch softmax summed over the batch) and logQ
+                 (`candidate_sampling_probability` = the candidate's
+                 frequency in the batches: `data.candidate_probability`),
+                 Adagrad lr 0.1, batch 1024, 3 epochs over the shuffled
+                 distinct train pairs.
 
-All expose `item_embeddings()` like `RelatedVideoModel`, so retrieval and
-metrics run through the same code.
+All expose `item_embeddings()` like `RelatedVideoModel`, or `scores()`
+where an embedding would be catalog-wide (co-visitation), so retrieval and
+metrics run through the same code (`validation.evaluate_model`).
 """
 from typing import Dict, Optional
 
@@ -46,6 +54,31 @@ class PopularityBaseline:
             "candidate": self.candidate_counts[:, None]}
 
 
+class CoVisitationBaseline:
+  """Scores (trigger, candidate) by the pair's occurrences in the train
+  pairs, plus the candidate's popularity scaled below one occurrence, so
+  that ties (never co-engaged items included) go to popular items.
+
+  Args:
+    pairs: train pairs (catalog indices and pair_count).
+    num_items: catalog size.
+  """
+
+  def __init__(self, pairs: Pairs, num_items: int):
+    from scipy import sparse  # pylint: disable=g-import-not-at-top
+    self.counts = sparse.csr_matrix(
+        (np.asarray(pairs.pair_count, np.float64),
+         (pairs.trigger, pairs.candidate)), shape=(num_items, num_items))
+    popularity = data.candidate_counts(pairs, num_items).astype(np.float64)
+    self.tie_break = (popularity / (popularity.max() + 1.0) * 0.5).astype(
+        np.float32)
+
+  def scores(self, triggers: np.ndarray) -> np.ndarray:
+    """[len(triggers), num_items] scores."""
+    return (self.counts[triggers].toarray().astype(np.float32)
+            + self.tie_break[None, :])
+
+
 class TextKnnBaseline:
   """Ranks candidates by the cosine of their text embedding with the
   trigger's; items without text score 0 against everything.
@@ -65,7 +98,7 @@ class TextKnnBaseline:
 
 
 class IdTwoTower(tfrs.models.Model):
-  """The plain TFRS two-tower on item IDs (see the module docstring).
+  """The TFRS recipe's two-tower on item IDs (see the module docstring).
 
   Args:
     num_items: catalog size.
@@ -106,6 +139,13 @@ def fit_popularity(catalog: Catalog, train_pairs: Pairs,
   return PopularityBaseline(data.candidate_counts(train_pairs, len(catalog)))
 
 
+def fit_co_visitation(catalog: Catalog, train_pairs: Pairs,
+                      seed: int = 0) -> CoVisitationBaseline:
+  """The co-visitation baseline (deterministic; `seed` is unused)."""
+  del seed
+  return CoVisitationBaseline(train_pairs, len(catalog))
+
+
 def fit_text_knn(catalog: Catalog, train_pairs: Pairs,
                  seed: int = 0) -> TextKnnBaseline:
   """The text k-NN baseline (no training; `train_pairs` and `seed` are
@@ -117,11 +157,18 @@ def fit_text_knn(catalog: Catalog, train_pairs: Pairs,
   return TextKnnBaseline(catalog.text)
 
 
+# The TFRS recipe's settings, as the tutorial has them.
+RECIPE = {"dim": 64, "epochs": 3, "batch_size": 1024, "learning_rate": 0.1}
+
+
 def fit_id_two_tower(catalog: Catalog, train_pairs: Pairs, seed: int,
-                     logq: bool = True, dim: int = 64, epochs: int = 3,
-                     batch_size: int = 1024,
-                     learning_rate: float = 0.1) -> IdTwoTower:
-  """Trains the plain TFRS ID two-tower on the train pairs."""
+                     logq: bool = True, dim: int = RECIPE["dim"],
+                     epochs: int = RECIPE["epochs"],
+                     batch_size: int = RECIPE["batch_size"],
+                     learning_rate: float = RECIPE["learning_rate"]
+                     ) -> IdTwoTower:
+  """Trains the TFRS recipe (Adagrad) on the train pairs; `logq=False`
+  leaves out the correction."""
   tf.keras.utils.set_random_seed(seed)
   probability = (data.candidate_probability(train_pairs, len(catalog))
                  if logq else None)
@@ -132,10 +179,10 @@ def fit_id_two_tower(catalog: Catalog, train_pairs: Pairs, seed: int,
   return model
 
 
+RECIPE_NAME = "TFRS recipe (ID two-tower + logQ)"
 BASELINES = {
     "popularity": fit_popularity,
+    "co-visitation counts": fit_co_visitation,
     "text k-NN": fit_text_knn,
-    "TFRS ID two-tower": lambda c, p, seed: fit_id_two_tower(c, p, seed,
-                                                            logq=False),
-    "TFRS ID two-tower + logQ": fit_id_two_tower,
+    RECIPE_NAME: fit_id_two_tower,
 }

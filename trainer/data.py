@@ -59,11 +59,30 @@ def candidate_counts(pairs: Pairs, num_items: int) -> np.ndarray:
                      minlength=num_items).astype(np.float32)
 
 
+def batch_frequency(candidates: np.ndarray, num_items: int) -> np.ndarray:
+  """Per item, the probability that one candidate slot of a training batch
+  holds it, for logQ correction: its share of the rows the batches are
+  built from. Each row of `candidates` is one batch slot per epoch (the
+  engagement batches shuffle the rows of the train pairs, one row per
+  distinct pair when they are deduplicated; the semantic batches draw
+  pseudo-label pairs uniformly), so a pair's occurrence count does not
+  enter: weighting by it would overstate popular candidates and teach the
+  towers the popularity that logQ exists to take out.
+
+  An item that is never a candidate gets the probability of one row, so
+  log() stays finite (it never fills an in-batch slot; only uniformly
+  sampled negatives reach it).
+  """
+  counts = np.bincount(np.asarray(candidates, np.int64),
+                       minlength=num_items).astype(np.float64)
+  return (np.maximum(counts, 1.0) / max(len(candidates), 1)).astype(
+      np.float32)
+
+
 def candidate_probability(pairs: Pairs, num_items: int) -> np.ndarray:
-  """Per item, its share of candidate occurrences (for logQ correction);
-  never zero (add-one smoothing), so log() stays finite."""
-  counts = candidate_counts(pairs, num_items).astype(np.float64) + 1.0
-  return (counts / counts.sum()).astype(np.float32)
+  """The engagement task's logQ probabilities: `batch_frequency` of the
+  pairs' candidates, as `training_dataset` batches them."""
+  return batch_frequency(pairs.candidate, num_items)
 
 
 def training_dataset(pairs: Pairs, batch_size: int, seed: int,

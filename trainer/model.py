@@ -10,9 +10,11 @@ The loss, in one place (`RelatedVideoModel.compute_loss`):
   q = trigger tower, C = candidate tower over the in-batch candidates plus
   `uniform_negatives` catalog items drawn uniformly (mixed negative
   sampling), T = temperature, s = dot product (of L2-normalised vectors when
-  `normalize`). The engagement logits are corrected by log q(candidate)
-  (logQ, q the mixture of the candidate frequency in the train pairs and
-  the uniform sampling distribution). y_b = one-hot on the positive.
+  `normalize`). With logQ correction each task's logits are corrected by
+  log q(candidate), q the probability that a batch slot holds that
+  candidate (`data.batch_frequency`: its share of the rows the batches are
+  built from; for engagement mixed with the uniform sampling distribution).
+  y_b = one-hot on the positive.
   o_b = 1 / (alpha + count^beta) when OPC is on (else 1), count = the
   trigger's or the candidate's, or o_b = the product of both weights
   (`opc_side`). The first term is over co-engagement pairs, the
@@ -75,6 +77,21 @@ class MaskedContent(tf.keras.layers.Layer):
 
 
 ContentFeatures = Dict[str, Tuple[np.ndarray, np.ndarray]]
+
+
+def id_embedding_variables(model: tf.keras.Model, complement: bool = False
+                           ) -> List[tf.Variable]:
+  """The trainable ID embedding tables of the model's towers (attributes
+  `trigger_tower` and `candidate_tower`, each with `id_embedding` or None),
+  or with `complement` every other trainable variable: the two groups of
+  `trainer.optimizer: adagrad_embeddings`."""
+  tables = [v for tower in (model.trigger_tower, model.candidate_tower)
+            if tower.id_embedding is not None
+            for v in tower.id_embedding.trainable_variables]
+  if not complement:
+    return tables
+  ids = {v.ref() for v in tables}
+  return [v for v in model.trainable_variables if v.ref() not in ids]
 
 
 def content_features(catalog: Any, config: TrainerConfig) -> ContentFeatures:
@@ -379,8 +396,8 @@ def mixed_candidates(candidate: tf.Tensor, sampled: tf.Tensor,
   """Mixed negative sampling: the in-batch candidates followed by the
   uniformly sampled ones, and each column's logQ probability under the
   mixture q(j) = (B * p(j) + M / N) / (B + M) (B in-batch, M sampled, N
-  catalog items, p(j) the candidate's share of the co-engagement
-  occurrences in the train pairs, `data.candidate_probability`).
+  catalog items, p(j) the probability that an in-batch slot holds j,
+  `data.candidate_probability`).
 
   Args:
     candidate: [B] in-batch positives (catalog indices).
@@ -409,19 +426,23 @@ class RelatedVideoModel(tfrs.models.Model):
   Args:
     num_items, features: the catalog (see ItemTower).
     config: the trainer config (weights, OPC, logQ, temperature).
-    candidate_probability: [num_items] candidate sampling probability, used
-      when config.logq_correction is on.
+    candidate_probability: [num_items] probability that an engagement batch
+      slot holds each item, for logQ when config.logq_correction is on.
     candidate_counts: [num_items] train-pair occurrences as a candidate, for
       candidate-side OPC.
     warm: [num_items], true for items with train-period engagements (the
       towers' cold-start fallback; None: every item is warm).
+    semantic_probability: [num_items] probability that a semantic batch
+      slot holds each item (its share of the pseudo-label positives), for
+      the semantic task's logQ with binary targets; None: no correction.
   """
 
   def __init__(self, num_items: int, features: ContentFeatures,
                config: TrainerConfig,
                candidate_probability: Optional[np.ndarray] = None,
                candidate_counts: Optional[np.ndarray] = None,
-               warm: Optional[np.ndarray] = None):
+               warm: Optional[np.ndarray] = None,
+               semantic_probability: Optional[np.ndarray] = None):
     super().__init__()
     self.config = config
     self.num_items = num_items
@@ -434,6 +455,9 @@ class RelatedVideoModel(tfrs.models.Model):
     self.candidate_probability = (
         tf.constant(candidate_probability, tf.float32)
         if candidate_probability is not None else None)
+    self.semantic_probability = (
+        tf.constant(semantic_probability, tf.float32)
+        if semantic_probability is not None else None)
     self.candidate_counts = tf.constant(
         np.zeros(num_items) if candidate_counts is None else candidate_counts,
         tf.float32)
@@ -485,7 +509,12 @@ class RelatedVideoModel(tfrs.models.Model):
     queries = self.trigger_tower(anchor, training=training)
     candidates = self.candidate_tower(positive, training=training)
     if self.config.semantic_targets == "binary":
+      probability = (
+          tf.gather(self.semantic_probability, positive)
+          if self.config.logq_correction and
+          self.semantic_probability is not None else None)
       return self.semantic_task(queries, candidates, sample_weight=weight,
+                                candidate_sampling_probability=probability,
                                 candidate_ids=positive, compute_metrics=False)
     if self.text is None:
       raise ValueError("trainer.semantic_targets=soft needs use_text=true")

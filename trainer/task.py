@@ -57,8 +57,8 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
 
   Args:
     catalog: the item catalog (text vectors, ids).
-    train_pairs: train-split co-engagement pairs; `validation_fraction` of
-      them are held out for early stopping.
+    train_pairs: train-split co-engagement pairs; `config.validation` says
+      which of them pick the training length (`validation.split_validation`).
     config: model, task weights, OPC and optimisation settings.
     semantic: the semantic pseudo-label pairs (anchor, positive catalog
       indices) mined by the pipeline; None mines them here, in memory.
@@ -87,17 +87,8 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
       raise ValueError(
           "trainer.semantic_weight > 0 but no item pair reaches "
           f"trainer.semantic_threshold={config.semantic_threshold}")
-  fit_pairs, validation_pairs = validation.split_validation(
-      train_pairs, config.validation_fraction, config.seed)
-  trigger_counts = data.trigger_counts_by_item(fit_pairs, len(catalog))
-  model = model_lib.RelatedVideoModel(
-      len(catalog), model_lib.content_features(catalog, config), config,
-      data.candidate_probability(fit_pairs, len(catalog)),
-      data.candidate_counts(fit_pairs, len(catalog)),
-      warm=catalog.train_engagements > 0)
-  model.compile(optimizer=make_optimizer(config))
-  dataset = data.training_dataset(fit_pairs, config.batch_size, config.seed,
-                                  semantic, trigger_counts)
+  fit_pairs, validation_pairs = validation.split_validation(train_pairs,
+                                                           config)
   callbacks: List[tf.keras.callbacks.Callback] = []
   stopper = None
   if len(validation_pairs):
@@ -114,11 +105,20 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
     callbacks.append(tf.keras.callbacks.TensorBoard(
         log_dir=log_dir, update_freq="epoch", write_graph=False,
         profile_batch=0))
-  model.fit(dataset, epochs=config.epochs, verbose=0, callbacks=callbacks)
+  model = _fit(catalog, fit_pairs, config, semantic, config.epochs,
+               callbacks)
   # The epoch whose weights the model holds (1-based).
-  model.kept_epoch = (stopper.best_epoch + 1 if stopper is not None
-                      and stopper.best_weights is not None
-                      else len(model.history.epoch))
+  kept = (stopper.best_epoch + 1 if stopper is not None
+          and stopper.best_weights is not None
+          else len(model.history.epoch))
+  if config.refit and stopper is not None:
+    logging.info("refit: %d epochs on all %d train pairs", kept,
+                 len(train_pairs))
+    tf.keras.utils.set_random_seed(config.seed)
+    selection = model.history
+    model = _fit(catalog, train_pairs, config, semantic, kept, [_EpochLog()])
+    model.selection_history = selection
+  model.kept_epoch = kept
   if config.cold_share > 0 and config.cold_boost == 0:
     if model.trigger_tower.cold_boost is None:
       logging.info("no cold boost: the towers have no content path or keep "
@@ -129,11 +129,47 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
   return model
 
 
-def make_optimizer(config: config_lib.TrainerConfig
+def _fit(catalog: artifacts.Catalog, pairs: artifacts.Pairs,
+         config: config_lib.TrainerConfig,
+         semantic: Optional[Tuple[np.ndarray, np.ndarray]], epochs: int,
+         callbacks: List[tf.keras.callbacks.Callback]
+         ) -> model_lib.RelatedVideoModel:
+  """A new model fitted on `pairs` for at most `epochs` epochs (logQ and
+  OPC counts from those pairs)."""
+  num_items = len(catalog)
+  model = model_lib.RelatedVideoModel(
+      num_items, model_lib.content_features(catalog, config), config,
+      data.candidate_probability(pairs, num_items),
+      data.candidate_counts(pairs, num_items),
+      warm=catalog.train_engagements > 0,
+      semantic_probability=(None if semantic is None else
+                            data.batch_frequency(semantic[1], num_items)))
+  model.compile(optimizer=make_optimizer(config, model))
+  dataset = data.training_dataset(
+      pairs, config.batch_size, config.seed, semantic,
+      data.trigger_counts_by_item(pairs, num_items))
+  model.fit(dataset, epochs=epochs, verbose=0, callbacks=callbacks)
+  return model
+
+
+def make_optimizer(config: config_lib.TrainerConfig,
+                   model: Optional[model_lib.RelatedVideoModel] = None
                    ) -> tf.keras.optimizers.Optimizer:
-  """config.optimizer at config.learning_rate."""
+  """config.optimizer at config.learning_rate; `adagrad_embeddings` needs
+  the model, whose ID embedding tables get Adagrad at
+  config.embedding_learning_rate and the rest Adam."""
   if config.optimizer == "adagrad":
     return tf.keras.optimizers.Adagrad(config.learning_rate)
+  if config.optimizer == "adagrad_embeddings":
+    if model is None:
+      raise ValueError("trainer.optimizer=adagrad_embeddings needs the model")
+    import tensorflow_recommenders as tfrs  # pylint: disable=g-import-not-at-top
+    return tfrs.experimental.optimizers.CompositeOptimizer([
+        (tf.keras.optimizers.legacy.Adagrad(config.embedding_learning_rate),
+         lambda: model_lib.id_embedding_variables(model)),
+        (tf.keras.optimizers.legacy.Adam(config.learning_rate),
+         lambda: model_lib.id_embedding_variables(model, complement=True)),
+    ])
   return tf.keras.optimizers.Adam(config.learning_rate)
 
 
@@ -162,6 +198,12 @@ def _examples_uri(file_pattern: str) -> str:
   return os.path.dirname(os.path.dirname(file_pattern))
 
 
+def _history_lists(history: tf.keras.callbacks.History
+                   ) -> Dict[str, List[float]]:
+  return {name: [float(v) for v in values]
+          for name, values in history.history.items()}
+
+
 def run_fn(fn_args: Any) -> None:
   """TFX Trainer hook: trains, then exports the retrieval SavedModel."""
   custom: Dict[str, Any] = fn_args.custom_config or {}
@@ -181,6 +223,8 @@ def run_fn(fn_args: Any) -> None:
                 log_dir=fn_args.model_run_dir,
                 monitor_pairs=artifacts.load_pairs(examples_uri,
                                                    contract.EVAL, catalog))
+  # The run that chose the training length (the refit has no validation).
+  selection = getattr(model, "selection_history", model.history)
   embeddings = model.item_embeddings()
   metadata_counts = export.export_serving_version(
       model, catalog, fn_args.serving_model_dir, export_config, embeddings)
@@ -191,10 +235,13 @@ def run_fn(fn_args: Any) -> None:
       {"trainer": config_lib.to_dict(trainer_config),
        "export": config_lib.to_dict(export_config),
        "num_train_pairs": len(train_pairs),
-       "epochs_trained": len(model.history.epoch),
+       "epochs_trained": len(selection.epoch),
        "kept_epoch": model.kept_epoch,
-       "history": {name: [float(v) for v in values]
-                   for name, values in model.history.history.items()},
+       "history": _history_lists(selection),
+       # With trainer.refit, the model exported: kept_epoch epochs on every
+       # train pair.
+       "refit_history": (_history_lists(model.history)
+                         if selection is not model.history else None),
        "semantic_pairs_from_pipeline": (
            None if semantic is None else len(semantic[0])),
        "num_items": len(catalog),

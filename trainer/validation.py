@@ -2,12 +2,20 @@
 """Exact retrieval from trained towers, the evaluator's metrics on it, and
 the per-epoch validation that early stopping and TensorBoard read.
 
-The training pairs lose a random `validation_fraction` to a validation set
-(`split_validation`); after every epoch `ValidationMetrics` retrieves the
-exact top-K for the validation triggers and puts the evaluator's metrics in
-the epoch logs as `val_<metric>`, where Keras's `EarlyStopping` (monitoring
-`val_recall@K`, restoring the best epoch's weights) and `TensorBoard` find
-them. The eval split is never used for training decisions.
+`split_validation` divides the train pairs into what the model fits and
+what picks the training length (`trainer.validation`):
+  window  the pairs' validation window, the train period's newest part:
+          the model fits every occurrence before it, and is scored on the
+          pairs that occur in it, a miniature of the time split it is
+          judged on (a pair seen before the window and again in it is in
+          both, as repeat pairs are in the real eval split);
+  random  a random `validation_fraction` of the rows, held out;
+  off     nothing held out.
+After every epoch `ValidationMetrics` retrieves the exact top-K for the
+validation triggers and puts the evaluator's metrics in the epoch logs as
+`val_<metric>`, where Keras's `EarlyStopping` (monitoring `val_recall@K`,
+restoring the best epoch's weights) and `TensorBoard` find them. The eval
+split is never used for training decisions.
 """
 import logging
 from typing import Any, Dict, Tuple
@@ -20,49 +28,98 @@ from components import evaluator
 from relvid import config as config_lib
 
 
-def exact_top_k(trigger_vectors: np.ndarray, candidate_vectors: np.ndarray,
-                triggers: np.ndarray, k: int) -> np.ndarray:
-  """Exact top-k catalog indices per trigger by dot product, self excluded."""
-  scores = trigger_vectors[triggers] @ candidate_vectors.T
+def top_k_of_scores(scores: np.ndarray, triggers: np.ndarray,
+                    k: int) -> np.ndarray:
+  """Top-k catalog indices per row of `scores` [t, n] (row i is
+  triggers[i]'s), the trigger itself excluded; `scores` is modified."""
   scores[np.arange(len(triggers)), triggers] = -np.inf
-  k = min(k, candidate_vectors.shape[0] - 1)
+  k = min(k, scores.shape[1] - 1)
   top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
   order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1)
   return np.take_along_axis(top, order, axis=1)
+
+
+def exact_top_k(trigger_vectors: np.ndarray, candidate_vectors: np.ndarray,
+                triggers: np.ndarray, k: int) -> np.ndarray:
+  """Exact top-k catalog indices per trigger by dot product, self excluded."""
+  return top_k_of_scores(trigger_vectors[triggers] @ candidate_vectors.T,
+                         triggers, k)
 
 
 def evaluate_model(model: Any, catalog: artifacts.Catalog,
                    pairs: artifacts.Pairs,
                    eval_config: config_lib.EvalConfig) -> Dict[str, Any]:
   """The evaluator's metrics for anything with `item_embeddings()` (a
-  trained model or a baseline), by exact retrieval over the catalog."""
+  trained model or a baseline) or `scores(triggers)` (a baseline whose
+  scores are no dot product), by exact retrieval over the catalog."""
   pair_trigger, pair_candidate = evaluator.distinct_pairs(pairs.trigger,
                                                           pairs.candidate)
   triggers = np.unique(pair_trigger)
-  vectors = model.item_embeddings()
-  top = exact_top_k(vectors["trigger"], vectors["candidate"], triggers,
-                    max(eval_config.ks))
+  if hasattr(model, "scores"):
+    top = top_k_of_scores(model.scores(triggers), triggers,
+                          max(eval_config.ks))
+  else:
+    vectors = model.item_embeddings()
+    top = exact_top_k(vectors["trigger"], vectors["candidate"], triggers,
+                      max(eval_config.ks))
   return evaluator.retrieval_metrics(
       triggers, top, pair_trigger, pair_candidate, catalog.topics,
       catalog.train_engagements, eval_config.ks,
       eval_config.popular_fraction, eval_config.tail_fraction)
 
 
-def split_validation(pairs: artifacts.Pairs, fraction: float, seed: int
-                     ) -> Tuple[artifacts.Pairs, artifacts.Pairs]:
+def random_split(pairs: artifacts.Pairs, fraction: float, seed: int
+                 ) -> Tuple[artifacts.Pairs, artifacts.Pairs]:
   """(training, validation): a random `fraction` of the pair rows, at least
   one, is held out (none when fraction is 0)."""
   order = np.random.default_rng(seed).permutation(len(pairs))
   held = int(round(len(pairs) * fraction))
   if fraction > 0:
     held = min(max(held, 1), len(pairs) - 1)
+  return pairs.rows(np.sort(order[held:])), pairs.rows(np.sort(order[:held]))
 
-  def subset(rows):
-    rows = np.sort(rows)
-    return artifacts.Pairs(pairs.trigger[rows], pairs.candidate[rows],
-                           pairs.pair_count[rows], pairs.trigger_count[rows])
 
-  return subset(order[held:]), subset(order[:held])
+def window_split(pairs: artifacts.Pairs
+                 ) -> Tuple[artifacts.Pairs, artifacts.Pairs]:
+  """(training, validation) at the validation window: training holds each
+  pair's occurrences before the window (pair_count minus recent_count, and
+  the triggers' counts over them), validation the pairs that occur in the
+  window (pair_count = recent_count).
+
+  Raises:
+    ValueError: no pair occurs in the window (the pairs were made without
+      one, pairs.validation_fraction 0), or every pair does.
+  """
+  before = pairs.pair_count - pairs.recent_count
+  fit_rows = np.flatnonzero(before > 0)
+  window_rows = np.flatnonzero(pairs.recent_count > 0)
+  if not len(window_rows) or not len(fit_rows):
+    raise ValueError(
+        f"trainer.validation=window needs train pairs before and in the "
+        f"validation window; {len(fit_rows)} before, {len(window_rows)} in "
+        "it: run the pipeline with pairs.validation_fraction > 0 (or set "
+        "trainer.validation=off or random)")
+  fit = pairs.rows(fit_rows)
+  fit.pair_count = before[fit_rows]
+  fit.recent_count = np.zeros(len(fit_rows), np.int64)
+  fit.trigger_count = np.bincount(
+      fit.trigger, weights=fit.pair_count,
+      minlength=int(pairs.trigger.max()) + 1)[fit.trigger].astype(np.float32)
+  window = pairs.rows(window_rows)
+  window.pair_count = pairs.recent_count[window_rows]
+  return fit, window
+
+
+def split_validation(pairs: artifacts.Pairs,
+                     config: config_lib.TrainerConfig
+                     ) -> Tuple[artifacts.Pairs, artifacts.Pairs]:
+  """(training, validation) as `config.validation` says (module
+  docstring); validation is empty when it is `off`."""
+  if config.validation == "window":
+    return window_split(pairs)
+  if config.validation == "random":
+    return random_split(pairs, config.validation_fraction, config.seed)
+  return pairs, pairs.rows(np.zeros(0, np.int64))
 
 
 class ValidationMetrics(tf.keras.callbacks.Callback):
