@@ -131,14 +131,14 @@ def _with_trigger_count(key_and_groups, dedupe: bool):
     row = {contract.TRIGGER_ID: trigger, contract.CANDIDATE_ID: candidate,
            contract.PAIR_COUNT: n if dedupe else 1,
            contract.TRIGGER_COUNT: trigger_count}
-    if dedupe:
+    if split != TRAIN:
+      rows = [row] * (1 if dedupe else n)
+    elif dedupe:
       rows = [dict(row, **{contract.RECENT_COUNT: recent})]
     else:
       rows = ([dict(row, **{contract.RECENT_COUNT: 1})] * recent
               + [dict(row, **{contract.RECENT_COUNT: 0})] * (n - recent))
     for one in rows:
-      if split != TRAIN:
-        one = {k: v for k, v in one.items() if k != contract.RECENT_COUNT}
       yield split, one
 
 

@@ -124,7 +124,8 @@ def test_training_length_is_chosen_on_the_window_and_the_best_epoch_kept(
       early_stopping_patience=1, cold_share=0.0, refit=refit, seed=0)
   eval_config = EvalConfig(ks=[1], gate_k=1)
   model = task.train(catalog, pairs, config, eval_config=eval_config)
-  selection = model.selection_history if refit else model.history
+  selection = model.selection_history
+  assert (selection is model.history) == (not refit)
   curve = selection.history["val_recall@1"]
   best = int(np.argmax(curve))
   assert model.kept_epoch == best + 1

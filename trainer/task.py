@@ -70,7 +70,10 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
       split, as Keras's `validation_data` does); never used to stop.
 
   Returns:
-    The trained model (the best epoch's weights under early stopping).
+    The trained model (the best epoch's weights under early stopping, or
+    with config.refit a model trained that many epochs on every pair), with
+    `kept_epoch` and `selection_history` (the Keras history of the run that
+    chose the training length: `history` unless refitted).
   """
   tf.keras.utils.set_random_seed(config.seed)
   eval_config = eval_config or config_lib.EvalConfig()
@@ -111,13 +114,15 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
   kept = (stopper.best_epoch + 1 if stopper is not None
           and stopper.best_weights is not None
           else len(model.history.epoch))
+  # The run that chose the training length; with a refit, `history` is
+  # the refit's (no validation).
+  selection = model.history
   if config.refit and stopper is not None:
     logging.info("refit: %d epochs on all %d train pairs", kept,
                  len(train_pairs))
     tf.keras.utils.set_random_seed(config.seed)
-    selection = model.history
     model = _fit(catalog, train_pairs, config, semantic, kept, [_EpochLog()])
-    model.selection_history = selection
+  model.selection_history = selection
   model.kept_epoch = kept
   if config.cold_share > 0 and config.cold_boost == 0:
     if model.trigger_tower.cold_boost is None:
@@ -223,8 +228,7 @@ def run_fn(fn_args: Any) -> None:
                 log_dir=fn_args.model_run_dir,
                 monitor_pairs=artifacts.load_pairs(examples_uri,
                                                    contract.EVAL, catalog))
-  # The run that chose the training length (the refit has no validation).
-  selection = getattr(model, "selection_history", model.history)
+  selection = model.selection_history
   embeddings = model.item_embeddings()
   metadata_counts = export.export_serving_version(
       model, catalog, fn_args.serving_model_dir, export_config, embeddings)
