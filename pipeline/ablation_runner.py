@@ -2,7 +2,7 @@
 """`relvid ablate`: the paper's ablation on the newest pipeline run's pairs.
 
   relvid ablate [--config F] [--set a.b=v ...] [--seeds 3]
-                [--suite paper|model|opc|weighting|labels|cold|modality]
+                [--suite paper|model|ladder|opc|logq|weighting|labels|cold|modality]
                 [--variant NAME ...] [--no-baselines]
 
 Finds the newest CoEngagementPairs output of the configured pipeline in ML

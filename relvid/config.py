@@ -184,15 +184,21 @@ class TrainerConfig:
   # before the pairs' validation window (pairs.validation_fraction), score
   # the window's pairs after every epoch, stop after
   # `early_stopping_patience` epochs without a better recall@gate_k and
-  # keep the best epoch (at most `epochs`): a miniature of the time split
-  # the model is judged on. `random`: the same on `validation_fraction` of
-  # the train pairs held out at random (its validation pairs are never
-  # trained on, unlike the future's repeat pairs, so it stops early). `off`:
-  # `epochs` epochs on every train pair.
+  # keep the best epoch (at most `epochs`; `selection_tie_se` says which
+  # is best): a miniature of the time split the model is judged on.
+  # `random`: the same on `validation_fraction` of the train pairs held out
+  # at random (its validation pairs are never trained on, unlike the
+  # future's repeat pairs, so it stops early). `off`: `epochs` epochs on
+  # every train pair.
   validation: str = "window"
   epochs: int = 10
   validation_fraction: float = 0.05
   early_stopping_patience: int = 1
+  # Epochs whose validation recall is within this many binomial standard
+  # errors of the best are tied (differences the window's size cannot
+  # tell apart); the tied epoch with the lowest validation popular share
+  # is kept. 0: the best recall's epoch.
+  selection_tie_se: float = 1.0
   # After the validation picked the training length, train a new model for
   # that many epochs on every train pair (the validation window's pairs
   # included, the newest engagements, which the first fit leaves out):
@@ -231,6 +237,12 @@ class TrainerConfig:
   # (binary targets): removal of in-batch negatives that are the positive
   # item.
   logq_correction: bool = True
+  # The logits subtract logq_strength * log q(j). 1 corrects the in-batch
+  # sampling fully (the trained scores then estimate the full softmax,
+  # popularity included); below 1 leaves part of the sampling's
+  # push-down of popular candidates in place, so the scores favour popular
+  # items less (0 = no correction; docs/model-quality.md, "logQ strength").
+  logq_strength: float = 1.0
   remove_accidental_hits: bool = True
   # Off-policy correction: example weight 1 / (alpha + count^beta), count
   # as `opc_side` says; applied to the losses only.
@@ -497,7 +509,8 @@ class PipelineConfig:
                           ("validation", VALIDATIONS)):
       _check(getattr(t, name) in allowed, f"trainer.{name}",
              f"must be one of {allowed}, got {getattr(t, name)!r}")
-    for name in ("engagement_weight", "semantic_weight", "opc_beta"):
+    for name in ("engagement_weight", "semantic_weight", "opc_beta",
+                 "logq_strength", "selection_tie_se"):
       _check(getattr(t, name) >= 0, f"trainer.{name}", "must be >= 0")
     _check(t.engagement_weight + t.semantic_weight > 0,
            "trainer.engagement_weight", "and semantic_weight are both 0")

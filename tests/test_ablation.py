@@ -1,6 +1,7 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """Ablation grids, table columns and written outputs."""
 import csv
+import dataclasses
 
 import numpy as np
 import pytest
@@ -52,7 +53,7 @@ def test_summary_and_outputs_follow_the_configured_ks(tmp_path):
 
 def test_every_suite_starts_with_the_baselines():
   for suite in ("paper", "model", "opc", "weighting", "labels", "cold",
-                "ladder"):
+                "ladder", "logq"):
     names = [n for n, _ in ablation.grid_for(suite, TrainerConfig())]
     assert names[:4] == ["popularity", "co-visitation counts", "text k-NN",
                          "TFRS recipe (ID two-tower + logQ)"], suite
@@ -69,6 +70,17 @@ def test_opc_suite_is_the_papers_grid_plus_candidate_side():
       (a, b) for a in (1.0, 10.0, 100.0) for b in (0.5, 0.75, 1.0))
   assert grid["OPC candidate a=1 b=0.5"].opc_side == "candidate"
   assert grid["OPC both a=1 b=0.5"].opc_side == "both"
+
+
+def test_logq_suite_changes_only_the_correction():
+  base = TrainerConfig(semantic_weight=3.0)
+  grid = dict(ablation.SUITES["logq"](base))
+  assert [c.logq_strength for n, c in grid.items() if c.logq_correction
+          ] == [1.0, 0.9, 0.8, 0.7]
+  assert not grid["no logQ"].logq_correction
+  for config in grid.values():
+    assert dataclasses.replace(config, logq_correction=True,
+                               logq_strength=1.0) == base
 
 
 def test_weighting_suite_switches_weighting_and_targets():

@@ -422,13 +422,16 @@ def test_soft_semantic_targets_use_the_text_cosines():
   assert got == pytest.approx(want, rel=1e-5)
 
 
-def test_logq_probabilities_reach_the_engagement_loss():
-  """logits - log q(candidate), q from the table the model was given."""
+@pytest.mark.parametrize("strength", [1.0, 0.5])
+def test_logq_probabilities_reach_the_engagement_loss(strength):
+  """logits - strength * log q(candidate), q from the table the model was
+  given."""
   probability = np.linspace(0.05, 0.2, NUM_ITEMS).astype(np.float32)
   config = dataclasses.replace(
       TrainerConfig(id_dim=4, hidden_dim=8, output_dim=4, fusion="dense",
                     normalize=True, temperature=0.05),
-      remove_accidental_hits=False, engagement_weight=1.0, semantic_weight=0.0)
+      remove_accidental_hits=False, engagement_weight=1.0, semantic_weight=0.0,
+      logq_strength=strength)
   model = model_lib.RelatedVideoModel(
       NUM_ITEMS, model_lib.content_features(make_catalog(), config), config,
       candidate_probability=probability)
@@ -436,7 +439,8 @@ def test_logq_probabilities_reach_the_engagement_loss():
   got = float(model.compute_loss(batch(trigger, candidate, [1.0] * 3)))
   q = model.trigger_tower(tf.constant(trigger)).numpy()
   c = model.candidate_tower(tf.constant(candidate)).numpy()
-  logits = q @ c.T / 0.05 - np.log(probability[candidate])[None, :]
+  logits = (q @ c.T / 0.05 -
+            strength * np.log(probability[candidate])[None, :])
   want = np.mean([-(row[b] - np.log(np.exp(row).sum()))
                   for b, row in enumerate(logits)])
   assert got == pytest.approx(want, rel=1e-5)

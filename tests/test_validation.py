@@ -82,19 +82,46 @@ def test_validation_metrics_go_into_the_logs():
       "val_recall@1")
 
 
-def test_early_stopping_keeps_the_best_epoch():
-  stopper = validation.early_stopping(
-      TrainerConfig(early_stopping_patience=1, epochs=5),
-      EvalConfig(ks=[1], gate_k=1))
+def _select(recalls, populars, tie_se, num_pairs=100, patience=1):
+  """Runs EpochSelection over per-epoch logs; returns it and the model
+  (its kernel holds the epoch number it was set to)."""
+  selection = validation.EpochSelection(
+      "val_recall@1", "val_popular_share@1", patience, tie_se, num_pairs)
   model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(1,))])
-  stopper.set_model(model)
-  stopper.on_train_begin()
-  for epoch, recall in enumerate([0.1, 0.3, 0.2]):
+  selection.set_model(model)
+  selection.on_train_begin()
+  for epoch, (recall, popular) in enumerate(zip(recalls, populars)):
     model.layers[0].kernel.assign([[float(epoch)]])
-    stopper.on_epoch_end(epoch, {"val_recall@1": recall})
-  assert model.stop_training
-  stopper.on_train_end()
+    selection.on_epoch_end(epoch, {"val_recall@1": recall,
+                                   "val_popular_share@1": popular})
+    if model.stop_training:
+      break
+  selection.on_train_end()
+  return selection, model
+
+
+def test_epoch_selection_stops_after_patience_and_keeps_the_best():
+  selection, model = _select([0.1, 0.3, 0.2, 0.5], [0.5, 0.5, 0.5, 0.5],
+                             tie_se=0.0)
+  assert model.stop_training and len(selection.records) == 3
+  assert selection.kept_epoch == 1
   assert float(model.layers[0].kernel[0, 0]) == 1.0
+
+
+def test_tied_epochs_keep_the_least_popular():
+  """n = 100 validation pairs, best recall 0.5: one standard error is
+  sqrt(0.5 * 0.5 / 100) = 0.05, so 0.46 ties with 0.50 and 0.44 does not."""
+  recalls, populars = [0.30, 0.50, 0.46], [0.40, 0.60, 0.50]
+  selection, model = _select(recalls, populars, tie_se=1.0, patience=2)
+  assert selection.tolerance() == pytest.approx(0.05)
+  assert selection.kept_epoch == 2
+  assert float(model.layers[0].kernel[0, 0]) == 2.0
+  assert _select([0.30, 0.50, 0.44], populars, 1.0, patience=2
+                 )[0].kept_epoch == 1
+  # No tolerance: the best recall's epoch, popular share or not.
+  assert _select(recalls, populars, 0.0, patience=2)[0].kept_epoch == 1
+  # Equal shares: the earliest tied epoch.
+  assert _select([0.5, 0.48], [0.5, 0.5], 1.0)[0].kept_epoch == 0
 
 
 def _window_pairs(n: int, repeats: int) -> artifacts.Pairs:
@@ -111,7 +138,8 @@ def _window_pairs(n: int, repeats: int) -> artifacts.Pairs:
 def test_training_length_is_chosen_on_the_window_and_the_best_epoch_kept(
     refit):
   """Window validation scores every epoch, stops after `patience` epochs
-  without a better recall and keeps the best one; with refit a new model
+  without a better recall and keeps the best one (of those tied on recall,
+  the least popular); with refit a new model
   trains that many epochs on every train pair."""
   from trainer import task  # pylint: disable=g-import-not-at-top
   n = 16
@@ -127,14 +155,20 @@ def test_training_length_is_chosen_on_the_window_and_the_best_epoch_kept(
   selection = model.selection_history
   assert (selection is model.history) == (not refit)
   curve = selection.history["val_recall@1"]
+  popular = selection.history["val_popular_share@1"]
   best = int(np.argmax(curve))
-  assert model.kept_epoch == best + 1
   # Stopped `patience` epochs after the best one, or at the cap.
   assert len(curve) == min(best + 2, config.epochs)
+  # Kept: the least popular of the epochs within one standard error of
+  # the best recall (16 distinct window pairs).
+  tied = [e for e, r in enumerate(curve)
+          if r >= curve[best] - np.sqrt(curve[best] * (1 - curve[best]) / n)]
+  assert model.kept_epoch == min(tied, key=lambda e: (popular[e], e)) + 1
   if refit:
     assert len(model.history.epoch) == model.kept_epoch
     assert "val_recall@1" not in model.history.history
   else:
     _, window = validation.window_split(pairs)
     kept = validation.evaluate_model(model, catalog, window, eval_config)
-    assert kept["all"]["recall@1"] == pytest.approx(max(curve))
+    assert kept["all"]["recall@1"] == pytest.approx(
+        curve[model.kept_epoch - 1])

@@ -159,6 +159,20 @@ def opc_variants(base: config_lib.TrainerConfig
   return grid
 
 
+LOGQ_STRENGTHS = (1.0, 0.9, 0.8, 0.7)
+
+
+def logq_variants(base: config_lib.TrainerConfig
+                  ) -> List[Tuple[str, config_lib.TrainerConfig]]:
+  """The logQ correction's strength: the configured model with
+  `logq_strength` at each of LOGQ_STRENGTHS, and without the correction."""
+  grid = [(f"logQ strength {strength:g}", dataclasses.replace(
+      base, logq_correction=True, logq_strength=strength))
+          for strength in LOGQ_STRENGTHS]
+  grid.append(("no logQ", dataclasses.replace(base, logq_correction=False)))
+  return grid
+
+
 def weighting_variants(base: config_lib.TrainerConfig
                        ) -> List[Tuple[str, config_lib.TrainerConfig]]:
   """Fixed task ratios vs uncertainty weighting; binary vs soft targets."""
@@ -225,8 +239,9 @@ RECIPE_SETTINGS = dict(
     use_visual=False, normalize=False, temperature=1.0, uniform_negatives=0,
     epochs=3, validation="off", batch_size=1024, optimizer="adagrad",
     learning_rate=0.1, engagement_weight=1024.0, semantic_weight=0.0,
-    logq_correction=True, remove_accidental_hits=False, opc=False,
-    cold_items="id", id_dropout=0.0, cold_share=0.0, cold_boost=0.0)
+    logq_correction=True, logq_strength=1.0, remove_accidental_hits=False,
+    opc=False, cold_items="id", id_dropout=0.0, cold_share=0.0,
+    cold_boost=0.0)
 
 # The ladder's rungs: (what changes, the TrainerConfig fields it sets to the
 # configured values), applied in this order on top of RECIPE_SETTINGS.
@@ -237,7 +252,8 @@ LADDER = (
       "engagement_weight")),
     ("batch size", ("batch_size",)),
     ("training length", ("epochs", "validation", "validation_fraction",
-                         "early_stopping_patience", "refit")),
+                         "early_stopping_patience", "selection_tie_se",
+                         "refit")),
     ("embedding width", ("output_dim", "id_dim", "hidden_dim")),
     ("scoring (cosine, temperature, sampled negatives)",
      ("normalize", "temperature", "uniform_negatives")),
@@ -251,7 +267,7 @@ LADDER = (
     ("cold start (content-only cold items, cold boost)",
      ("cold_items", "id_dropout", "cold_share", "cold_share_k",
       "cold_boost")),
-    ("logQ", ("logq_correction",)),
+    ("logQ", ("logq_correction", "logq_strength")),
 )
 
 
@@ -436,6 +452,7 @@ def write_label_quality(examples_uri: str, config: config_lib.PipelineConfig,
 SUITES = {"paper": variants, "modality": modality_variants,
           "ladder": ladder_variants,
           "model": model_variants, "opc": opc_variants,
+          "logq": logq_variants,
           "weighting": weighting_variants, "labels": label_variants,
           "cold": cold_start_variants}
 

@@ -497,6 +497,8 @@ class RelatedVideoModel(tfrs.models.Model):
              else None)
     candidates, probability = mixed_candidates(candidate, sampled, table,
                                                self.num_items)
+    if probability is not None and self.config.logq_strength != 1.0:
+      probability = probability ** self.config.logq_strength
     return self.engagement_task(
         self.trigger_tower(trigger, training=training),
         self.candidate_tower(candidates, training=training),
@@ -513,6 +515,8 @@ class RelatedVideoModel(tfrs.models.Model):
           tf.gather(self.semantic_probability, positive)
           if self.config.logq_correction and
           self.semantic_probability is not None else None)
+      if probability is not None and self.config.logq_strength != 1.0:
+        probability = probability ** self.config.logq_strength
       return self.semantic_task(queries, candidates, sample_weight=weight,
                                 candidate_sampling_probability=probability,
                                 candidate_ids=positive, compute_metrics=False)

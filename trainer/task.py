@@ -95,7 +95,8 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
   callbacks: List[tf.keras.callbacks.Callback] = []
   stopper = None
   if len(validation_pairs):
-    stopper = validation.early_stopping(config, eval_config)
+    stopper = validation.epoch_selection(config, eval_config,
+                                         validation_pairs)
     callbacks += [validation.ValidationMetrics(catalog, validation_pairs,
                                                eval_config), stopper]
   elif monitor_pairs is not None and len(monitor_pairs):
@@ -111,8 +112,8 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
   model = _fit(catalog, fit_pairs, config, semantic, config.epochs,
                callbacks)
   # The epoch whose weights the model holds (1-based).
-  kept = (stopper.best_epoch + 1 if stopper is not None
-          and stopper.best_weights is not None
+  kept = (stopper.kept_epoch + 1 if stopper is not None
+          and stopper.kept_epoch is not None
           else len(model.history.epoch))
   # The run that chose the training length; with a refit, `history` is
   # the refit's (no validation).

@@ -18,7 +18,7 @@ restoring the best epoch's weights) and `TensorBoard` find them. The eval
 split is never used for training decisions.
 """
 import logging
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -151,14 +151,95 @@ def monitored_metric(eval_config: config_lib.EvalConfig) -> str:
   return f"val_recall@{eval_config.gate_k}"
 
 
-def early_stopping(config: config_lib.TrainerConfig,
-                   eval_config: config_lib.EvalConfig
-                   ) -> tf.keras.callbacks.EarlyStopping:
-  """Stops after `early_stopping_patience` epochs without a better
-  validation recall and restores the best epoch's weights."""
-  logging.info("early stopping on %s (patience %d, at most %d epochs)",
+def popular_metric(eval_config: config_lib.EvalConfig) -> str:
+  """The log key of the validation popular share at the smallest k."""
+  return f"val_popular_share@{min(eval_config.ks)}"
+
+
+class EpochSelection(tf.keras.callbacks.Callback):
+  """Early stopping that keeps, among the epochs tied on validation recall,
+  the least popularity-biased one.
+
+  Training stops after `patience` epochs without a better validation
+  recall (Keras's EarlyStopping rule). An epoch is tied with the best when
+  its recall is within `tie_se` binomial standard errors of the best,
+  sqrt(r (1 - r) / n) over the n validation pairs: differences that small
+  are noise of the window's size. Of the tied epochs, the one with the
+  lowest validation popular share is kept (the earliest on equal shares),
+  and its weights are restored when training ends. tie_se 0 keeps the
+  best recall's first epoch, as EarlyStopping does.
+
+  Args:
+    recall_key, popular_key: the log keys (`ValidationMetrics` writes them).
+    patience: epochs without a better recall before stopping.
+    tie_se: the tie tolerance in standard errors.
+    num_pairs: n, the distinct validation pairs the recall is over.
+
+  After training: `kept_epoch` (0-based) and `records`, per epoch
+  (recall, popular share).
+  """
+
+  def __init__(self, recall_key: str, popular_key: str, patience: int,
+               tie_se: float, num_pairs: int):
+    super().__init__()
+    self.recall_key, self.popular_key = recall_key, popular_key
+    self.patience, self.tie_se = patience, tie_se
+    self.num_pairs = max(num_pairs, 1)
+    self.records: List[Tuple[float, float]] = []
+    self.kept_epoch: Optional[int] = None
+    self._weights: List[Any] = []
+    self._best, self._wait = -np.inf, 0
+
+  def on_train_begin(self, logs=None) -> None:
+    self.records, self._weights, self.kept_epoch = [], [], None
+    self._best, self._wait = -np.inf, 0
+
+  def on_epoch_end(self, epoch: int, logs: Dict[str, float] = None) -> None:
+    logs = logs or {}
+    recall = float(logs[self.recall_key])
+    self.records.append((recall, float(logs.get(self.popular_key, 0.0))))
+    self._weights.append(self.model.get_weights())
+    if recall > self._best:
+      self._best, self._wait = recall, 0
+    else:
+      self._wait += 1
+      if self._wait >= self.patience:
+        self.model.stop_training = True
+
+  def tolerance(self) -> float:
+    """tie_se standard errors of the best recall."""
+    best = max(r for r, _ in self.records)
+    return self.tie_se * float(np.sqrt(best * (1 - best) / self.num_pairs))
+
+  def on_train_end(self, logs=None) -> None:
+    if not self.records:
+      return
+    best = max(r for r, _ in self.records)
+    tied = [e for e, (r, _) in enumerate(self.records)
+            if r >= best - self.tolerance()]
+    self.kept_epoch = min(tied, key=lambda e: (self.records[e][1], e))
+    self.model.set_weights(self._weights[self.kept_epoch])
+    self._weights = []
+    recall, popular = self.records[self.kept_epoch]
+    logging.info("kept epoch %d: validation %s %.4f, %s %.4f (epochs tied "
+                 "within %.4f of the best recall %.4f: %s)",
+                 self.kept_epoch + 1, self.recall_key, recall,
+                 self.popular_key, popular, self.tolerance(), best,
+                 [e + 1 for e in tied])
+
+
+def epoch_selection(config: config_lib.TrainerConfig,
+                    eval_config: config_lib.EvalConfig,
+                    validation_pairs: artifacts.Pairs) -> EpochSelection:
+  """The training-length selection for `config` on `validation_pairs`."""
+  num_pairs = len(evaluator.distinct_pairs(validation_pairs.trigger,
+                                           validation_pairs.candidate)[0])
+  logging.info("early stopping on %s (patience %d, at most %d epochs; ties "
+               "within %g standard errors kept by the lowest %s)",
                monitored_metric(eval_config), config.early_stopping_patience,
-               config.epochs)
-  return tf.keras.callbacks.EarlyStopping(
-      monitor=monitored_metric(eval_config), mode="max",
-      patience=config.early_stopping_patience, restore_best_weights=True)
+               config.epochs, config.selection_tie_se,
+               popular_metric(eval_config))
+  return EpochSelection(monitored_metric(eval_config),
+                        popular_metric(eval_config),
+                        config.early_stopping_patience,
+                        config.selection_tie_se, num_pairs)
