@@ -197,7 +197,8 @@ class TrainerConfig:
   # Epochs whose validation recall is within this many binomial standard
   # errors of the best are tied (differences the window's size cannot
   # tell apart); the tied epoch with the lowest validation popular share
-  # is kept. 0: the best recall's epoch.
+  # (at the smallest eval.ks, @10 by default) is kept. 0: the best
+  # recall's first epoch.
   selection_tie_se: float = 1.0
   # After the validation picked the training length, train a new model for
   # that many epochs on every train pair (the validation window's pairs
@@ -241,7 +242,8 @@ class TrainerConfig:
   # sampling fully (the trained scores then estimate the full softmax,
   # popularity included); below 1 leaves part of the sampling's
   # push-down of popular candidates in place, so the scores favour popular
-  # items less (0 = no correction; docs/model-quality.md, "logQ strength").
+  # items less (0 = no correction; at most 1; docs/model-quality.md,
+  # "logQ strength").
   logq_strength: float = 1.0
   remove_accidental_hits: bool = True
   # Off-policy correction: example weight 1 / (alpha + count^beta), count
@@ -510,10 +512,14 @@ class PipelineConfig:
       _check(getattr(t, name) in allowed, f"trainer.{name}",
              f"must be one of {allowed}, got {getattr(t, name)!r}")
     for name in ("engagement_weight", "semantic_weight", "opc_beta",
-                 "logq_strength", "selection_tie_se"):
+                 "selection_tie_se"):
       _check(getattr(t, name) >= 0, f"trainer.{name}", "must be >= 0")
     _check(t.engagement_weight + t.semantic_weight > 0,
            "trainer.engagement_weight", "and semantic_weight are both 0")
+    # TFRS clips q at 1e-6 before the log, so above 1 every rare candidate
+    # would get the same capped correction.
+    _check(0.0 <= t.logq_strength <= 1.0, "trainer.logq_strength",
+           "must be in [0, 1]")
     _check(-1.0 <= t.semantic_threshold <= 1.0, "trainer.semantic_threshold",
            "must be a cosine in [-1, 1]")
     _check(t.semantic_index in SEMANTIC_INDEXES, "trainer.semantic_index",

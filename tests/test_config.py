@@ -59,6 +59,8 @@ def test_yaml_then_overrides(tmp_path):
     ("trainer.cold_items=hashed", "trainer.cold_items"),
     ("trainer.id_dropout=1", "trainer.id_dropout"),
     ("trainer.logq_strength=-0.5", "trainer.logq_strength"),
+    ("trainer.logq_strength=1.2", "trainer.logq_strength"),
+    ("trainer.selection_tie_se=-1", "trainer.selection_tie_se"),
     ("trainer.cold_boost=-1", "trainer.cold_boost"),
     ("trainer.cold_share=1", "trainer.cold_share"),
     ("trainer.cold_share_k=0", "trainer.cold_share_k"),

@@ -1,6 +1,6 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """The validation split, the per-epoch validation metrics in the logs, and
-early stopping that keeps the best epoch."""
+the epoch selection (early stopping, ties kept by popular share)."""
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -122,6 +122,32 @@ def test_tied_epochs_keep_the_least_popular():
   assert _select(recalls, populars, 0.0, patience=2)[0].kept_epoch == 1
   # Equal shares: the earliest tied epoch.
   assert _select([0.5, 0.48], [0.5, 0.5], 1.0)[0].kept_epoch == 0
+  # No tolerance and an exact tie: the first best epoch, as EarlyStopping.
+  assert _select([0.5, 0.5], [0.6, 0.5], 0.0, patience=2)[0].kept_epoch == 0
+
+
+def test_epoch_selection_holds_only_epochs_that_can_still_be_kept():
+  """Best 0.5 over n = 100: no band can reach below 0.5 - 0.05, so epoch 1
+  (0.30) is dropped while 0.46 is held."""
+  selection = validation.EpochSelection(
+      "val_recall@1", "val_popular_share@1", 3, 1.0, 100)
+  selection.set_model(
+      tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(1,))]))
+  selection.on_train_begin()
+  for epoch, recall in enumerate([0.30, 0.50, 0.46]):
+    selection.on_epoch_end(epoch, {"val_recall@1": recall,
+                                   "val_popular_share@1": 0.5})
+  assert [w is None for w in selection._weights] == [True, False, False]  # pylint: disable=protected-access
+
+
+def test_epoch_selection_restores_an_earlier_epoch_at_the_cap():
+  """Training ran to the last epoch; the kept one is earlier and its
+  weights come back."""
+  selection, model = _select([0.5, 0.48, 0.3], [0.6, 0.5, 0.4], 1.0,
+                             patience=3)
+  assert not model.stop_training and len(selection.records) == 3
+  assert selection.kept_epoch == 1
+  assert float(model.layers[0].kernel[0, 0]) == 1.0
 
 
 def _window_pairs(n: int, repeats: int) -> artifacts.Pairs:

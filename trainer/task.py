@@ -70,7 +70,7 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
       split, as Keras's `validation_data` does); never used to stop.
 
   Returns:
-    The trained model (the best epoch's weights under early stopping, or
+    The trained model (the kept epoch's weights, `validation.EpochSelection`, or
     with config.refit a model trained that many epochs on every pair), with
     `kept_epoch` and `selection_history` (the Keras history of the run that
     chose the training length: `history` unless refitted).

@@ -13,8 +13,8 @@ what picks the training length (`trainer.validation`):
   off     nothing held out.
 After every epoch `ValidationMetrics` retrieves the exact top-K for the
 validation triggers and puts the evaluator's metrics in the epoch logs as
-`val_<metric>`, where Keras's `EarlyStopping` (monitoring `val_recall@K`,
-restoring the best epoch's weights) and `TensorBoard` find them. The eval
+`val_<metric>`, where `EpochSelection` (stopping on `val_recall@K`,
+restoring the kept epoch's weights) and `TensorBoard` find them. The eval
 split is never used for training decisions.
 """
 import logging
@@ -167,7 +167,7 @@ class EpochSelection(tf.keras.callbacks.Callback):
   are noise of the window's size. Of the tied epochs, the one with the
   lowest validation popular share is kept (the earliest on equal shares),
   and its weights are restored when training ends. tie_se 0 keeps the
-  best recall's first epoch, as EarlyStopping does.
+  best recall's first epoch, as Keras's EarlyStopping does.
 
   Args:
     recall_key, popular_key: the log keys (`ValidationMetrics` writes them).
@@ -197,7 +197,7 @@ class EpochSelection(tf.keras.callbacks.Callback):
   def on_epoch_end(self, epoch: int, logs: Dict[str, float] = None) -> None:
     logs = logs or {}
     recall = float(logs[self.recall_key])
-    self.records.append((recall, float(logs.get(self.popular_key, 0.0))))
+    self.records.append((recall, float(logs[self.popular_key])))
     self._weights.append(self.model.get_weights())
     if recall > self._best:
       self._best, self._wait = recall, 0
@@ -205,6 +205,17 @@ class EpochSelection(tf.keras.callbacks.Callback):
       self._wait += 1
       if self._wait >= self.patience:
         self.model.stop_training = True
+    # An epoch below every tie band a better recall could give is never
+    # kept, so its weights need not be held. The band's lower edge,
+    # b - tie_se * sqrt(b (1 - b) / n), can fall as b rises while b < 0.5,
+    # so the bound takes the widest band, sqrt(0.25 / n), up to there.
+    spread = max(self._best * (1 - self._best), 0.25 if self._best <= 0.5
+                 else 0.0)
+    floor = self._best - self.tie_se * float(np.sqrt(spread /
+                                                     self.num_pairs))
+    for e, (r, _) in enumerate(self.records):
+      if r < floor:
+        self._weights[e] = None
 
   def tolerance(self) -> float:
     """tie_se standard errors of the best recall."""
@@ -217,7 +228,10 @@ class EpochSelection(tf.keras.callbacks.Callback):
     best = max(r for r, _ in self.records)
     tied = [e for e, (r, _) in enumerate(self.records)
             if r >= best - self.tolerance()]
-    self.kept_epoch = min(tied, key=lambda e: (self.records[e][1], e))
+    if self.tie_se > 0:
+      self.kept_epoch = min(tied, key=lambda e: (self.records[e][1], e))
+    else:
+      self.kept_epoch = tied[0]
     self.model.set_weights(self._weights[self.kept_epoch])
     self._weights = []
     recall, popular = self.records[self.kept_epoch]
