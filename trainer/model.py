@@ -488,6 +488,13 @@ class RelatedVideoModel(tfrs.models.Model):
                             alpha, beta)
     return weight
 
+  def _logq(self, probability: Optional[tf.Tensor]) -> Optional[tf.Tensor]:
+    """q ** logq_strength: what TFRS's logQ subtracts the log of, so the
+    logits lose logq_strength * log q (None: no correction)."""
+    if probability is None or self.config.logq_strength == 1.0:
+      return probability
+    return probability ** self.config.logq_strength
+
   def _engagement_loss(self, features: Dict[str, tf.Tensor],
                        weight: tf.Tensor, training: bool) -> tf.Tensor:
     trigger, candidate = features["trigger"], features["candidate"]
@@ -497,12 +504,11 @@ class RelatedVideoModel(tfrs.models.Model):
              else None)
     candidates, probability = mixed_candidates(candidate, sampled, table,
                                                self.num_items)
-    if probability is not None and self.config.logq_strength != 1.0:
-      probability = probability ** self.config.logq_strength
     return self.engagement_task(
         self.trigger_tower(trigger, training=training),
         self.candidate_tower(candidates, training=training),
-        sample_weight=weight, candidate_sampling_probability=probability,
+        sample_weight=weight,
+        candidate_sampling_probability=self._logq(probability),
         candidate_ids=candidates, compute_metrics=False)
 
   def _semantic_loss(self, features: Dict[str, tf.Tensor],
@@ -515,10 +521,9 @@ class RelatedVideoModel(tfrs.models.Model):
           tf.gather(self.semantic_probability, positive)
           if self.config.logq_correction and
           self.semantic_probability is not None else None)
-      if probability is not None and self.config.logq_strength != 1.0:
-        probability = probability ** self.config.logq_strength
       return self.semantic_task(queries, candidates, sample_weight=weight,
-                                candidate_sampling_probability=probability,
+                                candidate_sampling_probability=self._logq(
+                                    probability),
                                 candidate_ids=positive, compute_metrics=False)
     if self.text is None:
       raise ValueError("trainer.semantic_targets=soft needs use_text=true")

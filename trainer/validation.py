@@ -209,23 +209,25 @@ class EpochSelection(tf.keras.callbacks.Callback):
     # kept, so its weights need not be held. The band's lower edge,
     # b - tie_se * sqrt(b (1 - b) / n), can fall as b rises while b < 0.5,
     # so the bound takes the widest band, sqrt(0.25 / n), up to there.
-    spread = max(self._best * (1 - self._best), 0.25 if self._best <= 0.5
-                 else 0.0)
-    floor = self._best - self.tie_se * float(np.sqrt(spread /
-                                                     self.num_pairs))
+    floor = self._best - self._half_width(
+        max(self._best * (1 - self._best), 0.25 if self._best <= 0.5
+            else 0.0))
     for e, (r, _) in enumerate(self.records):
       if r < floor:
         self._weights[e] = None
 
+  def _half_width(self, spread: float) -> float:
+    """tie_se standard errors of a recall whose r (1 - r) is `spread`."""
+    return self.tie_se * float(np.sqrt(spread / self.num_pairs))
+
   def tolerance(self) -> float:
-    """tie_se standard errors of the best recall."""
-    best = max(r for r, _ in self.records)
-    return self.tie_se * float(np.sqrt(best * (1 - best) / self.num_pairs))
+    """tie_se standard errors of the best recall so far."""
+    return self._half_width(self._best * (1 - self._best))
 
   def on_train_end(self, logs=None) -> None:
     if not self.records:
       return
-    best = max(r for r, _ in self.records)
+    best = self._best
     tied = [e for e, (r, _) in enumerate(self.records)
             if r >= best - self.tolerance()]
     if self.tie_se > 0:
