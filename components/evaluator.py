@@ -1,6 +1,9 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-"""RelatedVideoEvaluator: the paper's metrics on the time-split eval pairs,
-and the blessing gate that decides whether the Pusher may push.
+"""The evaluator's library: the paper's metrics on the time-split eval
+pairs, and the gates that decide whether the Pusher may push (floors, and
+change thresholds against the serving version). The component,
+RelatedVideoEvaluator, is in trainer/evaluation.py: it re-indexes the
+serving version with that version's towers.
 
 Metrics at each K (from the exported model's top-K lists per eval trigger):
   recall@K        share of distinct eval pairs (trigger, candidate) whose
@@ -21,19 +24,12 @@ The same are reported for three slices:
 Each slice also reports cold_share@K: the share of its top K that are cold
 items (how often new items are shown at all).
 """
-import json
-import logging
 import math
 import os
 from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
-
-from tfx import v1 as tfx
-from tfx.dsl.component.experimental.annotations import InputArtifact
-from tfx.dsl.component.experimental.annotations import OutputArtifact
-from tfx.dsl.component.experimental.annotations import Parameter
 
 from components import artifacts
 from components import example_io
@@ -165,6 +161,41 @@ def bless(metrics: Dict[str, Any], gate_k: int, recall_floor: float,
   return not reasons, reasons
 
 
+def change_checks(candidate: Dict[str, Any], baseline: Dict[str, Any],
+                  gate_k: int, absolute: float, relative: float
+                  ) -> Tuple[List[Dict[str, Any]], List[str]]:
+  """The candidate against a baseline model on the gated metrics
+  (recall@gate_k and topic_match@gate_k of all triggers), by TFMA's change
+  thresholds with HIGHER_IS_BETTER: change = candidate - baseline must be
+  >= `absolute` and change / baseline >= `relative`. A baseline of 0 has
+  no ratio: there the absolute bound alone decides (TFMA fails the check,
+  so a serving model at 0 could never be replaced).
+
+  Returns:
+    (one record per metric: candidate, baseline, change, relative_change,
+    passed; the reasons of the failed ones).
+  """
+  checks, reasons = [], []
+  for name in (f"recall@{gate_k}", f"topic_match@{gate_k}"):
+    value = candidate["all"].get(name, float("nan"))
+    base = baseline["all"].get(name, float("nan"))
+    change = value - base
+    ratio = float("nan") if math.isclose(base, 0.0) else change / base
+    passed = bool(change >= absolute and (math.isnan(ratio)
+                                          or ratio >= relative))
+    checks.append({"metric": name, "candidate": value, "baseline": base,
+                   "change": change,
+                   "relative_change": None if math.isnan(ratio) else ratio,
+                   "passed": passed})
+    if not passed:
+      reasons.append(
+          f"{name}={value:.4f} vs serving {base:.4f}: change {change:+.4f} "
+          f"(bound {absolute:+}), relative "
+          f"{'undefined' if math.isnan(ratio) else f'{ratio:+.2%}'} "
+          f"(bound {relative:+.0%})")
+  return checks, reasons
+
+
 def distinct_pairs(trigger: np.ndarray, candidate: np.ndarray):
   pairs = np.unique(np.stack([trigger, candidate], axis=1), axis=0)
   return pairs[:, 0], pairs[:, 1]
@@ -209,30 +240,3 @@ def write_outcome(evaluation_uri: str, blessing_uri: str,
   marker = contract.BLESSED_FILE if blessed else contract.NOT_BLESSED_FILE
   with tf.io.gfile.GFile(os.path.join(blessing_uri, marker), "w") as f:
     f.write("")
-
-
-@tfx.dsl.components.component
-def RelatedVideoEvaluator(  # pylint: disable=invalid-name
-    model: InputArtifact[tfx.types.standard_artifacts.Model],
-    examples: InputArtifact[tfx.types.standard_artifacts.Examples],
-    evaluation: OutputArtifact[tfx.types.standard_artifacts.ModelEvaluation],
-    blessing: OutputArtifact[tfx.types.standard_artifacts.ModelBlessing],
-    eval_config: Parameter[str] = "{}"):
-  """Evaluates the exported model on the eval pairs and blesses it when the
-  gate's floors are met (`eval_config`: EvalConfig as JSON)."""
-  config = config_lib.from_dict(config_lib.EvalConfig, json.loads(eval_config))
-  metrics = evaluate_exported_model(
-      os.path.join(model.uri, contract.SERVING_MODEL_DIR), examples.uri,
-      config)
-  blessed, reasons = bless(metrics, config.gate_k, config.recall_floor,
-                           config.topic_match_floor,
-                           config.cold_candidate_recall_floor,
-                           config.cold_trigger_topic_match_floor)
-  metrics["blessed"] = blessed
-  metrics["not_blessed_because"] = reasons
-  write_outcome(evaluation.uri, blessing.uri, metrics, blessed)
-  blessing.set_int_custom_property("blessed", int(blessed))
-  logging.info("RelatedVideoEvaluator metrics: %s", json.dumps(metrics))
-  if not blessed:
-    logging.warning("model NOT blessed (it will not be pushed): %s",
-                    "; ".join(reasons))

@@ -4,6 +4,7 @@ artifact splits, Beam counters, and the JSON report artifact."""
 import json
 import logging
 import os
+import time
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 import apache_beam as beam
@@ -156,6 +157,11 @@ def run_and_report(beam_pipeline: beam.Pipeline, namespace: str,
   report = dict(fields, counts=run_and_count(beam_pipeline, namespace))
   write_report(report_dir, report, component)
   return report
+
+
+def utc_now() -> str:
+  """The current time as an ISO-8601 UTC string (records in JSON files)."""
+  return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def write_json(path: str, value: Any) -> str:

@@ -37,8 +37,9 @@ pseudo-label pairs mined from the text vectors by the distributed
 cosine), which the trainer's semantic task uses.
 """
 import json
+import logging
 import os
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -54,6 +55,7 @@ from tfx.dsl.component.experimental.annotations import Parameter
 from components import example_io
 from components import ingestion
 from components import semantic_pairs
+from components import span_window
 from components import visual_embedding
 from relvid import contract
 
@@ -104,6 +106,27 @@ def cutoff_from_quantiles(quantiles: List[int], eval_fraction: float) -> int:
   """The time at which the last `eval_fraction` of interactions begins."""
   index = int(round((1.0 - eval_fraction) * (len(quantiles) - 1)))
   return int(quantiles[index])
+
+
+# The cutoff of a window whose newest span is empty: no eval pair (the
+# empty eval split is then reported as such).
+_NO_EVAL = 2**62
+# The newest span starts at its first percentile time, not its earliest: a
+# few late events in its files must not move most of the window into eval.
+_SPAN_START_QUANTILES = 101
+
+
+def _span_start(quantiles: List[int]) -> int:
+  return int(quantiles[1]) if quantiles else _NO_EVAL
+
+
+def _window_start(train_quantiles: List[int], fraction: float,
+                  cutoff: int) -> int:
+  """The validation window's start: the latest `fraction` of the
+  interactions before the cutoff (the cutoff itself when there are none)."""
+  if not train_quantiles:
+    return cutoff
+  return cutoff_from_quantiles(train_quantiles, fraction)
 
 
 def _count_read(row):
@@ -208,7 +231,8 @@ def _read_vectors(root: beam.Pipeline, glob: str, feature: str):
               lambda r: (r[contract.ITEM_ID], r[feature])))
 
 
-def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
+def build_pair_generation(root: beam.Pipeline,
+                          interactions_glob: Union[str, Sequence[str]],
                           items_glob: str, embeddings_glob: str,
                           output_dirs: Dict[str, str],
                           window_seconds: int, max_lookahead: int,
@@ -219,13 +243,15 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
                           semantic_neighbors: int = 0,
                           semantic_index: str = "auto",
                           rejected_prefix: Optional[str] = None,
-                          validation_fraction: float = 0.0):
+                          validation_fraction: float = 0.0,
+                          eval_on_last: bool = False):
   """Adds the pair graph to `root`; returns the cutoff PCollection and the
   validation window's start (one timestamp each).
 
   Args:
     root: the Beam pipeline.
-    interactions_glob: interaction tf.Examples (interactions_ExampleGen).
+    interactions_glob: interaction tf.Examples (interactions_ExampleGen),
+      or a list of globs, one per span of a window, oldest first.
     items_glob: item tf.Examples (their topics, for the catalog and the
       topic-overlap figures of the report).
     embeddings_glob: item text embeddings written by TextEmbedder.
@@ -239,11 +265,23 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
       neighbors = no semantic split.
     rejected_prefix: path prefix of the JSON-lines files of interactions
       with an unknown item (None: counted, not written).
+    eval_on_last: the eval pairs are those of the last glob's span (the
+      cutoff is its first percentile time, so that a few late events in
+      its files do not move it) instead of the latest eval_fraction of the
+      timeline; the validation window is then the
+      latest validation_fraction of the interactions before the cutoff.
   """
   items = root | "ReadItems" >> example_io.ReadExamples(
       items_glob, list_fields=ingestion.ITEM_LIST_FIELDS)
-  logged = (root
-            | "ReadInteractions" >> example_io.ReadExamples(interactions_glob)
+  globs = ([interactions_glob] if isinstance(interactions_glob, str)
+           else list(interactions_glob))
+  if len(globs) == 1:
+    spans = [root | "ReadInteractions" >> example_io.ReadExamples(globs[0])]
+  else:
+    spans = [root | f"ReadInteractionsSpan{i}" >> example_io.ReadExamples(g)
+             for i, g in enumerate(globs)]
+  logged = ((spans[0] if len(spans) == 1 else
+             tuple(spans) | "FlattenWindow" >> beam.Flatten())
             | "CountRead" >> beam.Map(_count_read))
   checked = (
       {"interaction": logged | "KeyByItem" >> beam.Map(
@@ -257,13 +295,28 @@ def build_pair_generation(root: beam.Pipeline, interactions_glob: str,
   if rejected_prefix:
     _ = checked[UNKNOWN_ITEM] | "WriteRejected" >> beam.io.WriteToText(
         rejected_prefix, file_name_suffix=".jsonl")
-  quantiles = (interactions
-               | "Times" >> beam.Map(lambda r: r[contract.TIMESTAMP])
-               | "Quantiles" >> ApproximateQuantiles.Globally(_QUANTILES))
-  cutoff = quantiles | "Cutoff" >> beam.Map(cutoff_from_quantiles,
-                                            eval_fraction)
-  window_start = quantiles | "WindowStart" >> beam.Map(
-      cutoff_from_quantiles, eval_fraction + validation_fraction)
+  times = interactions | "Times" >> beam.Map(lambda r: r[contract.TIMESTAMP])
+  if eval_on_last:
+    cutoff = (spans[-1]
+              | "LastSpanTimes" >> beam.Map(lambda r: r[contract.TIMESTAMP])
+              | "LastSpanQuantiles" >> ApproximateQuantiles.Globally(
+                  _SPAN_START_QUANTILES)
+              | "LastSpanStart" >> beam.Map(_span_start))
+    window_start = (
+        times
+        | "BeforeLastSpan" >> beam.Filter(
+            lambda t, cut: t < cut, cut=beam.pvalue.AsSingleton(cutoff))
+        | "TrainQuantiles" >> ApproximateQuantiles.Globally(_QUANTILES)
+        | "WindowStart" >> beam.Map(
+            _window_start, validation_fraction,
+            cutoff=beam.pvalue.AsSingleton(cutoff)))
+  else:
+    quantiles = times | "Quantiles" >> ApproximateQuantiles.Globally(
+        _QUANTILES)
+    cutoff = quantiles | "Cutoff" >> beam.Map(cutoff_from_quantiles,
+                                              eval_fraction)
+    window_start = quantiles | "WindowStart" >> beam.Map(
+        cutoff_from_quantiles, eval_fraction + validation_fraction)
   occurrences = (
       interactions
       | "ByUser" >> beam.Map(lambda r: (r[contract.USER_ID], r))
@@ -343,6 +396,18 @@ def summarize(counts: Dict[str, int]) -> Dict[str, Any]:
   return summary
 
 
+def table_lineage(tables: Dict[str, Any]) -> Dict[str, Dict[str, Any]]:
+  """Per input table: its Examples artifact's URI, span and version."""
+  found = {}
+  for name, artifact in tables.items():
+    entry = {"uri": artifact.uri}
+    for field in ("span", "version"):
+      if artifact.has_property(field):
+        entry[field] = int(getattr(artifact, field))
+    found[name] = entry
+  return found
+
+
 @tfx.dsl.components.component(use_beam=True)
 def CoEngagementPairs(  # pylint: disable=invalid-name
     interactions: InputArtifact[tfx.types.standard_artifacts.Examples],
@@ -361,14 +426,38 @@ def CoEngagementPairs(  # pylint: disable=invalid-name
     semantic_threshold: Parameter[float] = 0.7,
     semantic_neighbors: Parameter[int] = 0,
     semantic_index: Parameter[str] = "auto",
+    window_days: Parameter[int] = 0,
+    span_registry_dir: Parameter[str] = "",
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None):
   """Writes co-engagement pairs (splits train/eval) with trigger counts, and
   the item catalog (split catalog) and, with semantic_neighbors > 0, the
-  semantic pseudo-label pairs (split semantic)."""
+  semantic pseudo-label pairs (split semantic).
+
+  With window_days > 0, `interactions` is this run's span: the spans
+  before it in the window are read from the artifacts earlier runs
+  ingested (see components/span_window.py), the eval pairs are this span's,
+  and this span is recorded in the registry once the pairs are written.
+  The first run of a window (no earlier span ingested) splits its own span
+  by eval_fraction."""
   splits = list(OUTPUT_SPLITS) + ([SEMANTIC] if semantic_neighbors > 0 else [])
   example_io.set_splits(pairs, splits)
+  window = None
+  interactions_globs = [example_io.split_glob(interactions, ingestion.SPLIT)]
+  if window_days > 0:
+    if not span_registry_dir:
+      raise ValueError("CoEngagementPairs: window_days needs a "
+                       "span_registry_dir")
+    window = span_window.resolve_window(
+        span_registry_dir, ingestion.INTERACTIONS, int(interactions.span),
+        interactions.uri, window_days)
+    interactions_globs = [example_io.uri_split_glob(uri, ingestion.SPLIT)
+                          for uri in window["uris"]]
+    logging.info("CoEngagementPairs: window of %d spans ending at %d: "
+                 "reads %s (reused %s), missing %s", window_days,
+                 interactions.span, window["spans"], window["reused"],
+                 window["missing"])
   cutoff, window_start = build_pair_generation(
-      beam_pipeline, example_io.split_glob(interactions, ingestion.SPLIT),
+      beam_pipeline, interactions_globs,
       example_io.split_glob(items, ingestion.SPLIT),
       example_io.split_glob(item_embeddings, ingestion.SPLIT),
       {s: example_io.split_dir(pairs, s) for s in splits},
@@ -381,7 +470,8 @@ def CoEngagementPairs(  # pylint: disable=invalid-name
       semantic_neighbors=semantic_neighbors,
       semantic_index=semantic_index,
       rejected_prefix=os.path.join(report.uri, "rejected"),
-      validation_fraction=validation_fraction)
+      validation_fraction=validation_fraction,
+      eval_on_last=bool(window and window["reused"]))
   times = {}
   for name, value in (("cutoff", cutoff), ("window_start", window_start)):
     times[name] = os.path.join(report.uri, name)
@@ -395,10 +485,33 @@ def CoEngagementPairs(  # pylint: disable=invalid-name
                  **summarize(counts)}
   if validation_fraction > 0:
     report_dict["validation_window_start_timestamp"] = times["window_start"]
+  inputs = table_lineage({"interactions": interactions, "items": items})
+  if window is not None:
+    # What this run read: its own span, and the earlier spans it reused.
+    inputs["interactions"]["window"] = dict(
+        {key: window[key] for key in ("spans", "reused", "missing")},
+        # Without an earlier span there is nothing to train on but this
+        # one: its latest eval_fraction is the eval split, as without a
+        # window.
+        eval_pairs=("newest span" if window["reused"] else
+                    f"latest {eval_fraction} of the newest span (no "
+                    "earlier span in the window)"))
+    report_dict.update(window_spans_read=len(window["spans"]),
+                       window_spans_reused=len(window["reused"]),
+                       window_spans_missing=len(window["missing"]))
+  report_dict["inputs"] = inputs
   example_io.write_report(report.uri, report_dict, "CoEngagementPairs")
+  # Beside the splits, so the Trainer can record what its model came from.
+  example_io.write_json(os.path.join(pairs.uri, contract.PAIRS_INPUTS_FILE),
+                        inputs)
   for split in SPLITS:
     if not counts.get(f"pairs_written_{split}"):
       raise RuntimeError(
           f"CoEngagementPairs: the {split} split is empty (window "
-          f"{window_seconds}s, eval_fraction {eval_fraction}; counts: "
-          f"{counts}); widen the window or check the timestamps")
+          f"{window_seconds}s, eval_fraction {eval_fraction}"
+          f"{'' if window is None else ', window spans ' + str(window['spans'])}"
+          f"; counts: {counts}); widen the window or check the timestamps")
+  if window is not None:
+    span_window.record_span(span_registry_dir, ingestion.INTERACTIONS,
+                            interactions.uri, int(interactions.span),
+                            inputs["interactions"].get("version"))

@@ -3,10 +3,13 @@
 
   relvid run      [--config F] [--set a.b=v ...]   the pipeline, locally
   relvid refresh  [--config F] [--set a.b=v ...]   index new items, no training
+  relvid backfill --from D --to D [--config F]     one run per day, in order
   relvid compile  [--config F] [--output P]        Kubeflow v2 / Vertex JSON
   relvid airflow  [--config F]                     validate the Airflow DAG
   relvid ablate   [--config F] [--suite S]         the ablation table
   relvid serve    [--config F] [--model_base_path P]   TF Serving REST+gRPC
+  relvid versions [--config F] [--json]            serving versions, lineage
+  relvid rollback VERSION [--config F]             serve an older version
   relvid related  ITEM_ID [--url U | --grpc H:P]   ask a running endpoint
 
 `relvid COMMAND --help` explains each command's options. All commands that
@@ -32,6 +35,11 @@ def _run(argv: List[str], prog: str) -> int:
 
 def _refresh(argv: List[str], prog: str) -> int:
   return _run(argv + ["--refresh"], prog)
+
+
+def _backfill(argv: List[str], prog: str) -> int:
+  from pipeline import backfill_runner  # pylint: disable=g-import-not-at-top
+  return backfill_runner.main(argv, prog)
 
 
 def _compile(argv: List[str], prog: str) -> int:
@@ -67,6 +75,16 @@ def _serve(argv: List[str], prog: str) -> int:
   return server.main(rest, prog, parents=[parser])
 
 
+def _versions(argv: List[str], prog: str) -> int:
+  from pipeline import versions_runner  # pylint: disable=g-import-not-at-top
+  return versions_runner.list_main(argv, prog)
+
+
+def _rollback(argv: List[str], prog: str) -> int:
+  from pipeline import versions_runner  # pylint: disable=g-import-not-at-top
+  return versions_runner.rollback_main(argv, prog)
+
+
 def _related(argv: List[str], prog: str) -> int:
   from serving import client  # pylint: disable=g-import-not-at-top
   return client.main(argv, prog)
@@ -78,6 +96,8 @@ COMMANDS: Dict[str, Tuple[Callable[[List[str], str], int], str]] = {
     "refresh": (_refresh, "index the current catalog (new items by their "
                 "content) with the newest serving version's towers and "
                 "publish the next version; no training"),
+    "backfill": (_backfill, "one local run per day from --from to --to, "
+                 "oldest first (each reads its day's span)"),
     "compile": (_compile, "compile the pipeline to a Kubeflow Pipelines v2 / "
                 "Vertex AI PipelineJob JSON"),
     "airflow": (_airflow, "validate the Airflow DAG (pipeline/airflow_dag.py) "
@@ -87,6 +107,12 @@ COMMANDS: Dict[str, Tuple[Callable[[List[str], str], int], str]] = {
     "serve": (_serve, "serve pushed models over TF Serving's REST (8501) "
               "and gRPC (8500) APIs, with a page at /ui (default: the "
               "config's Pusher destination, outputs/serving/relvid)"),
+    "versions": (_versions, "list the serving versions (spans, metrics, the "
+                 "change against the version serving when each model was "
+                 "evaluated, pushed or held) from the version folders and "
+                 "ML Metadata"),
+    "rollback": (_rollback, "serve an older version again: it is copied "
+                 "as the newest version, nothing is deleted"),
     "related": (_related, "print the items related to ITEM_ID from a "
                 "running endpoint"),
 }

@@ -17,7 +17,12 @@
                   (train/eval) + catalog split [+ semantic pseudo-label
                   split when the semantic task is on] + report
   Trainer (TFRS two-tower, run_fn=trainer.task.run_fn) -> retrieval SavedModel
-  RelatedVideoEvaluator -> metrics + blessing
+  [data.window_days] DriftCheck(interactions) -> this span against the
+                  previous one (volume, popularity, numeric distributions)
+  RelatedVideoEvaluator -> metrics + blessing: the floors, the drift gate,
+                  and the model
+                  against the version serving from the Pusher's
+                  destination on the same eval pairs
   Pusher -> <serving_dir>/<model_name>/<version>/ when blessed
 
 The refresh pipeline (`create_refresh_pipeline`, `relvid refresh`) runs the
@@ -38,7 +43,7 @@ from tfx import v1 as tfx
 
 from components import ingestion
 from components.demo_catalog import DemoCatalogGen
-from components.evaluator import RelatedVideoEvaluator
+from components.drift import DriftCheck
 from components.pair_generation import CoEngagementPairs
 from components.text_embedding import TextEmbedder
 from components.text_embedding import TextEncoderExport
@@ -46,6 +51,7 @@ from components.visual_embedding import VisualEmbedder
 from components.visual_embedding import VisualEncoderExport
 from relvid import config as config_lib
 from relvid.config import PipelineConfig
+from trainer.evaluation import RelatedVideoEvaluator
 from trainer.refresh import CatalogRefresh
 
 TABLES = ingestion.TABLES
@@ -103,7 +109,16 @@ def _semantic_mining(config: PipelineConfig) -> Dict[str, Any]:
           "semantic_index": trainer.semantic_index}
 
 
-def _catalog_components(config: PipelineConfig, semantic_mining: bool
+def _window(config: PipelineConfig) -> Dict[str, Any]:
+  """CoEngagementPairs' window parameters, only with data.window_days (so
+  a run without a window keeps its cache key)."""
+  if not config.data.window_days:
+    return {}
+  return {"window_days": config.data.window_days,
+          "span_registry_dir": config_lib.span_registry_dir(config)}
+
+
+def _catalog_components(config: PipelineConfig, training: bool
                         ) -> List[Any]:
   """Ingestion, validation, text (and visual) embedding and
   CoEngagementPairs, whose catalog split is what the towers index; the
@@ -142,7 +157,10 @@ def _catalog_components(config: PipelineConfig, semantic_mining: bool
       dedupe=int(config.pairs.dedupe),
       eval_fraction=config.pairs.eval_fraction,
       validation_fraction=config.pairs.validation_fraction,
-      **(_semantic_mining(config) if semantic_mining else {}))
+      # The refresh pipeline indexes the newest catalog: no window, no
+      # semantic mining, and nothing recorded in the span registry.
+      **(_window(config) if training else {}),
+      **(_semantic_mining(config) if training else {}))
   validation = [
       component for table in TABLES
       for component in _validation_components(
@@ -150,10 +168,24 @@ def _catalog_components(config: PipelineConfig, semantic_mining: bool
   return sources + validation + [encoder, embedder] + visual + [pairs]
 
 
+def _drift_check(config: PipelineConfig, components: List[Any]
+                 ) -> Optional[Any]:
+  """DriftCheck on this run's span of interactions, for a per-span job
+  (data.window_days) with the drift gate on; None otherwise."""
+  if not config.data.window_days or not config.drift.enabled:
+    return None
+  interactions = next(c for c in components
+                      if c.id == ingestion.component_id(ingestion.INTERACTIONS))
+  return DriftCheck(
+      interactions=interactions.outputs["examples"],
+      span_registry_dir=config_lib.span_registry_dir(config),
+      drift_config=json.dumps(config_lib.to_dict(config.drift)))
+
+
 def create_components(config: PipelineConfig) -> List[Any]:
   """All components of the pipeline, in dependency order. Builds the graph
   only: nothing is read or written until a runner runs it."""
-  components = _catalog_components(config, semantic_mining=True)
+  components = _catalog_components(config, training=True)
   pairs = components[-1]
   trainer = tfx.components.Trainer(
       run_fn="trainer.task.run_fn",
@@ -163,16 +195,21 @@ def create_components(config: PipelineConfig) -> List[Any]:
       custom_config={"trainer": config_lib.to_dict(config.trainer),
                      "export": config_lib.to_dict(config.export),
                      "eval": config_lib.to_dict(config.eval)})
+  drift = _drift_check(config, components)
   evaluator = RelatedVideoEvaluator(
       model=trainer.outputs["model"], examples=pairs.outputs["pairs"],
-      eval_config=json.dumps(config_lib.to_dict(config.eval)))
+      drift=drift.outputs["drift"] if drift else None,
+      eval_config=json.dumps(config_lib.to_dict(config.eval)),
+      export_config=json.dumps(config_lib.to_dict(config.export)),
+      serving_dir=config_lib.serving_model_dir(config))
   pusher = tfx.components.Pusher(
       model=trainer.outputs["model"],
       model_blessing=evaluator.outputs["blessing"],
       push_destination=tfx.proto.PushDestination(
           filesystem=tfx.proto.PushDestination.Filesystem(
               base_directory=config_lib.serving_model_dir(config))))
-  return components + [trainer, evaluator, pusher]
+  return components + ([drift] if drift else []) + [trainer, evaluator,
+                                                    pusher]
 
 
 def create_refresh_components(config: PipelineConfig,
@@ -181,7 +218,7 @@ def create_refresh_components(config: PipelineConfig,
   semantic mining), then CatalogRefresh publishing the next serving
   version from the newest one's towers (no training); `source_version` as
   `create_refresh_pipeline`."""
-  components = _catalog_components(config, semantic_mining=False)
+  components = _catalog_components(config, training=False)
   refresh = CatalogRefresh(
       examples=components[-1].outputs["pairs"],
       serving_dir=config_lib.serving_model_dir(config),

@@ -213,10 +213,41 @@ def format_metrics(metrics: dict) -> str:
           f"{metrics['num_cold_triggers']} cold triggers, "
           f"{metrics['num_cold_candidate_pairs']} pairs with a cold "
           "candidate" if "num_cold_items" in metrics else "")
+  serving = metrics.get("serving") or {}
+  if metrics.get("change_checks"):
+    lines.append(f"  against serving version {serving.get('version')}: " +
+                 "; ".join(
+                     f"{c['metric']} {c['candidate']:.4f} vs "
+                     f"{c['baseline']:.4f} ({c['change']:+.4f}"
+                     f"{', fails' if not c['passed'] else ''})"
+                     for c in metrics["change_checks"]))
+  elif serving.get("not_compared"):
+    lines.append(f"  not compared with a serving version: "
+                 f"{serving['not_compared']}")
   lines.append(f"  eval pairs {metrics['num_eval_pairs']}, triggers "
                f"{metrics['num_eval_triggers']} ({metrics['num_tail_triggers']}"
                f" tail){cold}; {verdict}")
   return "\n".join(lines)
+
+
+def run_line(config: config_lib.PipelineConfig) -> str:
+  """The newest run in one line: the window it read, the gated metrics and
+  the verdict (pushed, or held and why)."""
+  pairs = latest_reports(config).get("CoEngagementPairs", {})
+  window = pairs.get("inputs", {}).get("interactions", {}).get("window")
+  parts = []
+  if window:
+    parts.append(f"spans {window['spans'][0]}..{window['spans'][-1]} read "
+                 f"({len(window['reused'])} reused, "
+                 f"{len(window['missing'])} missing)")
+  metrics = latest_metrics(config)
+  if metrics:
+    k = config.eval.gate_k
+    parts.append(f"recall@{k} {metrics['all'][f'recall@{k}']:.4f} "
+                 f"topic_match@{k} {metrics['all'][f'topic_match@{k}']:.4f}")
+    parts.append("pushed" if metrics.get("blessed") else
+                 "held: " + "; ".join(metrics.get("not_blessed_because", [])))
+  return ", ".join(parts)
 
 
 def format_report(report: dict) -> str:

@@ -67,6 +67,17 @@ class DataConfig:
   # present, as ExampleGen reads by default. A path without a placeholder
   # is read whole whatever the span.
   span: str = ""
+  # The training window of a daily (or any per-span) job: the run reads its
+  # own span of interactions and reuses the interactions artifacts of the
+  # window_days - 1 spans before it that earlier runs ingested (found in
+  # the span registry under output_dir; a span no run ingested is counted
+  # and listed as missing, not an error). The eval pairs are then the
+  # newest span's (pairs.eval_fraction is used only by a run with no
+  # earlier span in its window), so no model being compared has trained
+  # on them. Needs a {SPAN} or {YYYY}/{MM}/{DD}
+  # placeholder in interactions_path. 0: a run reads what its paths
+  # match and the eval pairs are the latest pairs.eval_fraction of it.
+  window_days: int = 0
   # Item fields joined (in this order) into the text that BERT embeds. Topics
   # are the evaluation labels, so they are refused here (no label leak).
   text_fields: List[str] = dataclasses.field(
@@ -295,10 +306,46 @@ class EvalConfig:
   # have such a slice.
   cold_candidate_recall_floor: float = 0.0
   cold_trigger_topic_match_floor: float = 0.0
+  # Blessing against what is serving: the candidate and the newest version
+  # under the Pusher's destination are scored on the same eval pairs (that
+  # version re-indexed over the current catalog with its own item towers).
+  # On recall@gate_k and topic_match@gate_k the candidate must pass TFMA's
+  # change thresholds (HIGHER_IS_BETTER): candidate - serving >=
+  # change_absolute and (candidate - serving) / serving >= change_relative,
+  # both (a serving figure of 0: the absolute bound alone). With no
+  # serving version the floors alone decide, and the metrics say so.
+  # false: the floors alone decide always.
+  compare_with_serving: bool = True
+  change_absolute: float = -0.01
+  change_relative: float = -0.02
   # Popular items: the top `popular_fraction` by train-period engagements;
   # tail triggers: the bottom `tail_fraction`.
   popular_fraction: float = 0.1
   tail_fraction: float = 0.1
+
+
+@dataclasses.dataclass
+class DriftConfig:
+  """The drift gate of a per-span job (data.window_days > 0): this run's
+  span of interactions against the newest earlier span ingested. A breach
+  holds the model (trained and evaluated, not pushed) with a one-line
+  reason in the run summary; the figures are kept in the DriftCheck
+  artifact either way."""
+  enabled: bool = True
+  # This span's interactions over the previous span's must lie in
+  # [min_volume_ratio, max_volume_ratio] (a tenth of the usual volume, a
+  # duplicated day).
+  min_volume_ratio: float = 0.5
+  max_volume_ratio: float = 2.0
+  # Item popularity shift: the largest change of one item's share of the
+  # span's interactions (L-infinity; one item flooding the log).
+  max_popularity_shift: float = 0.1
+  # Jensen-Shannon divergences (base 2, 0..1) of the numeric features'
+  # distributions: interactions per user (log2 buckets) and the hour of
+  # day of the timestamps. Small logs (a few dozen users a day) vary more
+  # than this from day to day: raise them there.
+  max_user_activity_divergence: float = 0.2
+  max_hour_of_day_divergence: float = 0.2
 
 
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner",
@@ -415,6 +462,7 @@ class PipelineConfig:
   trainer: TrainerConfig = dataclasses.field(default_factory=TrainerConfig)
   export: ExportConfig = dataclasses.field(default_factory=ExportConfig)
   eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+  drift: DriftConfig = dataclasses.field(default_factory=DriftConfig)
   beam: BeamConfig = dataclasses.field(default_factory=BeamConfig)
   orchestration: OrchestrationConfig = dataclasses.field(
       default_factory=OrchestrationConfig)
@@ -447,6 +495,12 @@ class PipelineConfig:
              "data.span", "needs data.source=files and a {SPAN} or "
              "{YYYY}/{MM}/{DD} placeholder in data.interactions_path or "
              "data.items_path")
+    _check(self.data.window_days >= 0, "data.window_days", "must be >= 0")
+    _check(not self.data.window_days or (
+        self.data.source == FILES and has_span_placeholder(
+            self.data.interactions_path)), "data.window_days",
+           "needs data.source=files and a {SPAN} or {YYYY}/{MM}/{DD} "
+           "placeholder in data.interactions_path (one span per run)")
     _check(self.data.file_format in FILE_FORMATS, "data.file_format",
            f"must be one of {FILE_FORMATS}, got {self.data.file_format!r}")
     _check(self.data.text_fields, "data.text_fields", "must name a field")
@@ -543,8 +597,21 @@ class PipelineConfig:
                  "cold_candidate_recall_floor",
                  "cold_trigger_topic_match_floor"):
       _check(0.0 <= getattr(v, name) <= 1.0, f"eval.{name}", "must be in [0, 1]")
+    for name in ("change_absolute", "change_relative"):
+      _check(-1.0 <= getattr(v, name) <= 1.0, f"eval.{name}",
+             "must be in [-1, 1] (negative: the drop allowed against the "
+             "serving version)")
     for name in ("popular_fraction", "tail_fraction"):
       _check(0.0 < getattr(v, name) < 1.0, f"eval.{name}", "must be in (0, 1)")
+    d = self.drift
+    _check(0 <= d.min_volume_ratio <= 1 <= d.max_volume_ratio,
+           "drift.min_volume_ratio",
+           f"must be in [0, 1] and drift.max_volume_ratio >= 1, got "
+           f"{d.min_volume_ratio} and {d.max_volume_ratio}")
+    for name in ("max_popularity_shift", "max_user_activity_divergence",
+                 "max_hour_of_day_divergence"):
+      _check(0.0 <= getattr(d, name) <= 1.0, f"drift.{name}",
+             "must be in [0, 1]")
     _check(self.beam.direct_num_workers >= 0, "beam.direct_num_workers",
            "must be >= 0 (0 = one per core)")
     _check(self.beam.direct_running_mode in ("in_memory", "multi_processing"),
@@ -776,6 +843,15 @@ def embedding_store_dir(config: PipelineConfig, kind: str) -> str:
     return ""
   return "/".join([output_root(config), "embedding_store",
                    config.pipeline_name, kind])
+
+
+def span_registry_dir(config: PipelineConfig) -> str:
+  """Where each ingested interactions span's Examples artifact is recorded
+  for the runs whose window covers it ("" without a window)."""
+  if not config.data.window_days:
+    return ""
+  return "/".join([output_root(config), "span_registry",
+                   config.pipeline_name])
 
 
 def demo_catalog_dir(config: PipelineConfig) -> str:

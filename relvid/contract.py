@@ -83,3 +83,8 @@ ITEM_TOWERS_SIGNATURE = "embed"
 # every file of that name, nested ones included.
 ITEM_TOWERS_GRAPH_FILE = "towers_graph.pb"
 REFRESH_REPORT_FILE = posixpath.join("assets.extra", "refresh.json")
+# Where a serving version came from: spans, pairs, model (the Trainer),
+# refresh and rollback steps after it.
+LINEAGE_FILE = posixpath.join("assets.extra", "lineage.json")
+PAIRS_INPUTS_FILE = "inputs.json"  # in the pairs artifact: the tables read
+DRIFT_FILE = "drift.json"  # DriftCheck: figures, bounds, breaches

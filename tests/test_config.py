@@ -66,6 +66,15 @@ def test_yaml_then_overrides(tmp_path):
     ("trainer.cold_share_k=0", "trainer.cold_share_k"),
     ("eval.cold_candidate_recall_floor=2",
      "eval.cold_candidate_recall_floor"),
+    ("eval.change_absolute=-2", "eval.change_absolute"),
+    ("eval.change_relative=1.5", "eval.change_relative"),
+    ("data.window_days=-1", "data.window_days"),
+    ("data.window_days=7", "data.window_days"),  # no span placeholder
+    ("drift.min_volume_ratio=2", "drift.min_volume_ratio"),
+    ("drift.max_volume_ratio=0.5", "drift.min_volume_ratio"),
+    ("drift.max_popularity_shift=2", "drift.max_popularity_shift"),
+    ("drift.max_hour_of_day_divergence=-1",
+     "drift.max_hour_of_day_divergence"),
 ])
 def test_invalid_values_name_the_field(override, field):
   with pytest.raises(ValueError, match=f"config field {field}"):

@@ -130,3 +130,33 @@ def test_run_summary_shows_every_slice():
   assert lines[-1] == ("  eval pairs 2, triggers 2 (1 tail), 2 cold items: "
                        "1 cold triggers, 1 pairs with a cold candidate; "
                        "blessed (pushed)")
+
+
+def test_change_checks_follow_tfma_change_thresholds():
+  """candidate - baseline >= absolute and that / baseline >= relative, both
+  (TFMA's GenericChangeThreshold, HIGHER_IS_BETTER)."""
+  baseline = {"all": {"recall@10": 0.40, "topic_match@10": 0.50}}
+  # recall -0.006 (-1.5%): within -0.01 and -2%; topic +0.05: better.
+  ok = {"all": {"recall@10": 0.394, "topic_match@10": 0.55}}
+  checks, reasons = evaluator.change_checks(ok, baseline, 10, -0.01, -0.02)
+  assert reasons == [] and [c["passed"] for c in checks] == [True, True]
+  assert checks[0]["change"] == pytest.approx(-0.006)
+  assert checks[0]["relative_change"] == pytest.approx(-0.015)
+  # recall -0.009 is within the absolute bound but -2.25% is not.
+  worse = {"all": {"recall@10": 0.391, "topic_match@10": 0.50}}
+  checks, reasons = evaluator.change_checks(worse, baseline, 10, -0.01, -0.02)
+  assert [c["passed"] for c in checks] == [False, True]
+  assert reasons == ["recall@10=0.3910 vs serving 0.4000: change -0.0090 "
+                     "(bound -0.01), relative -2.25% (bound -2%)"]
+  # A baseline of 0 gives no ratio: the absolute bound alone decides (TFMA
+  # would fail it, and a serving model at 0 could never be replaced).
+  zero = {"all": {"recall@10": 0.0, "topic_match@10": 0.5}}
+  checks, reasons = evaluator.change_checks(ok, zero, 10, -0.01, -0.02)
+  assert checks[0]["passed"] and checks[0]["relative_change"] is None
+  assert reasons == []
+  checks, reasons = evaluator.change_checks(ok, zero, 10, 0.5, -0.02)
+  assert not checks[0]["passed"]
+  assert "relative undefined" in reasons[0]
+  # Requiring an improvement (positive bounds) holds a model that is level.
+  checks, _ = evaluator.change_checks(baseline, baseline, 10, 0.001, 0.0)
+  assert [c["passed"] for c in checks] == [False, False]

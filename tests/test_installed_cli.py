@@ -14,7 +14,10 @@ import time
 
 import requests
 
+from components import artifacts
+from pipeline import results
 from relvid import config as config_lib
+from relvid import contract
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
@@ -154,6 +157,14 @@ def test_refresh_indexes_new_items_of_the_small_run(small_pipeline_run,
   with open(os.path.join(version, "assets.extra", "items.json")) as f:
     indexed = {item["item_id"] for item in json.load(f)["items"]}
   catalog = {row[0] for row in rows[1:]}
+  # The refreshed version carries the trained version's lineage forward.
+  with open(os.path.join(serving, source_version,
+                         contract.LINEAGE_FILE)) as f:
+    trained = json.load(f)
+  with open(os.path.join(version, contract.LINEAGE_FILE)) as f:
+    lineage = json.load(f)
+  assert lineage["model"] == trained["model"] and trained["steps"] == []
+  assert lineage["steps"][0]["refreshed_from"] == int(source_version)
   assert indexed == (catalog | {"new-1", "new-2"}) and (
       report["items_indexed"] == len(indexed))
 
@@ -170,6 +181,77 @@ def test_refresh_indexes_new_items_of_the_small_run(small_pipeline_run,
                "TextEmbedder", "CoEngagementPairs"):
     assert [e.last_known_state for e in results.executions(
         refresh_config, node, store)] == [3, 5], node  # COMPLETE, CACHED
+
+
+def test_versions_and_rollback(small_pipeline_run, tmp_path):
+  """`relvid versions` lists the small run's pushed version with its
+  lineage and evaluation (from ML Metadata); after a newer version
+  appears, `relvid rollback` serves the old one again as the newest
+  version without deleting anything, and a server polling the folder
+  switches to it."""
+  import shutil  # pylint: disable=g-import-not-at-top
+  from serving import registry as registry_lib  # pylint: disable=g-import-not-at-top
+  run = small_pipeline_run.config
+  overrides = small_pipeline_run.overrides + [
+      f"output_dir={tmp_path / 'out'}",
+      f"metadata_path={config_lib.metadata_path(run)}"]
+  config = config_lib.load_config(None, overrides)
+  serving = config_lib.serving_model_dir(config)
+  shutil.copytree(small_pipeline_run.serving_base, serving)
+  args = [a for o in overrides for a in ("--set", o)]
+  (first,) = os.listdir(serving)
+
+  listed = json.loads(relvid("versions", "--json", *args,
+                             cwd=tmp_path).stdout)
+  # The small run's own model and evaluation: its first Trainer and
+  # evaluator executions (test_pipeline_e2e may since have trained and
+  # held another model on the same store, listed after the versions).
+  store = results.open_store(run)
+  first_output = lambda node, key: [
+      store.get_artifacts_by_id([e.artifact_id])[0].uri
+      for e in store.get_events_by_execution_ids(
+          [results.executions(run, node, store)[0].id])
+      if e.path.steps and e.path.steps[0].key == key][0]
+  metrics = artifacts.read_metrics(first_output("RelatedVideoEvaluator",
+                                                "evaluation"))
+  pushed = [r for r in listed if r["status"] == "pushed"]
+  assert len(pushed) == 1 and pushed[0]["version"] == int(first)
+  assert all(r["status"] == "held" and r["version"] is None
+             and r["model"] != pushed[0]["model"] for r in listed[1:])
+  row = listed[0]
+  assert row["serving"] and row["status"] == "pushed"
+  assert row["origin"] == "trained" and row["spans"] == "0"
+  assert row["model"] == first_output("Trainer", "model")
+  assert row["recall@100"] == metrics["all"]["recall@100"]
+  assert row["compared_with"] is None and "first push" in row["not_compared"]
+
+  # A newer version (as a later push would make), then the rollback.
+  newer = str(int(first) + 10)
+  shutil.copytree(os.path.join(serving, first), os.path.join(serving, newer))
+  refused = relvid("rollback", newer, *args, cwd=tmp_path, check=False)
+  assert refused.returncode == 1
+  assert f"version {newer} is the one serving already" in refused.stderr
+  missing = relvid("rollback", "7", *args, cwd=tmp_path, check=False)
+  assert missing.returncode == 1 and "no version 7 under" in missing.stderr
+  assert f"{first}, {newer}" in missing.stderr
+
+  out = relvid("rollback", first, *args, cwd=tmp_path).stdout
+  versions = sorted(os.listdir(serving), key=int)
+  assert versions[:2] == [first, newer] and len(versions) == 3
+  assert (f"version {first} is served again as version {versions[2]}"
+          in out), out
+  with open(os.path.join(serving, versions[2], contract.LINEAGE_FILE)) as f:
+    lineage = json.load(f)
+  assert lineage["steps"][-1]["rolled_back_to"] == int(first)
+  assert lineage["steps"][-1]["replaced"] == int(newer)
+  registry = registry_lib.ModelRegistry("relvid", serving)
+  assert registry.refresh() and registry.current().version == int(
+      versions[2])
+
+  table = relvid("versions", *args, cwd=tmp_path).stdout.splitlines()
+  assert table[0].split()[:3] == ["version", "origin", "spans"]
+  assert table[3].split()[:5] == [versions[2], "*", "rollback", "to", first]
+  assert table[3].rstrip().endswith("pushed (serving)")
 
 
 def test_run_with_a_missing_span_names_the_pattern(tmp_path):

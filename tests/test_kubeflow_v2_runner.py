@@ -176,3 +176,20 @@ def test_ingestion_runs_tfx_example_gen_driver_before_the_cache_check(
         "ml-100k")}
     assert parameters["items"]["file_format"] == {"stringValue": "atomic"}
     assert config_lib.PACKAGED_SCHEMA_DIR not in json.dumps(job)
+
+
+def test_window_and_serving_comparison_compile(tmp_path):
+  """The window is resolved by CoEngagementPairs from the span registry
+  (no span-range resolver, which Kubeflow v2 does not compile), and the
+  evaluator gets the Pusher's destination to compare with."""
+  config, job = compiled(tmp_path, [
+      "data.source=files", "data.items_path=gs://acme/items/*.csv",
+      "data.interactions_path=gs://acme/logs/{YYYY}-{MM}-{DD}/*.csv",
+      "data.window_days=7"])
+  tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
+  assert not [t for t in tasks if "Resolver" in t]
+  spec = json.dumps(job["pipelineSpec"]["root"]["dag"]["tasks"][
+      "CoEngagementPairs"])
+  assert "gs://acme/relvid/span_registry/relvid" in spec
+  evaluator = json.dumps(tasks["RelatedVideoEvaluator"])
+  assert config_lib.serving_model_dir(config) in evaluator

@@ -5,6 +5,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from scann.scann_ops.py import scann_ops  # noqa: F401  (registers ScaNN ops)
 
@@ -98,6 +99,25 @@ def test_pipeline_runs_end_to_end(small_pipeline_run):
   towers = export.load_item_towers(
       os.path.join(serving, versions[0], contract.ITEM_TOWERS_DIR))
   assert contract.ITEM_TOWERS_SIGNATURE in towers.signatures
+  # The first push: no serving version to compare with, the floors decide;
+  # the blessing names the model as TFX's LatestBlessedModelStrategy needs.
+  assert metrics["serving"]["version"] is None
+  assert "first push" in metrics["serving"]["not_compared"]
+  store = results.open_store(config)
+  model_uri = results.latest_output_uri(config, "Trainer", "model", store)
+  (model,) = store.get_artifacts_by_uri(model_uri)
+  (blessing,) = store.get_artifacts_by_uri(results.latest_output_uri(
+      config, "RelatedVideoEvaluator", "blessing", store))
+  assert blessing.custom_properties["current_model_id"].int_value == model.id
+  assert blessing.custom_properties["blessed"].int_value == 1
+  # What the version came from: the model, the pairs, the input spans.
+  with open(os.path.join(serving, versions[0], contract.LINEAGE_FILE)) as f:
+    lineage = json.load(f)
+  assert lineage["model"] == model_uri and lineage["steps"] == []
+  assert lineage["pairs"] == results.latest_pairs_uri(config)
+  assert lineage["inputs"]["interactions"]["uri"] == results.latest_output_uri(
+      config, "interactions_ExampleGen", "examples", store)
+  assert lineage["inputs"]["interactions"]["span"] == 0
   # The cold slices are in metrics.json, counted.
   assert {"cold_triggers", "cold_candidates"} <= set(metrics)
   assert metrics["num_cold_items"] >= metrics["num_cold_triggers"]
@@ -107,5 +127,12 @@ def test_pipeline_runs_end_to_end(small_pipeline_run):
   # TFX's cache, the evaluator refuses the blessing, nothing new is pushed.
   strict = config_lib.load_config(None, overrides + ["eval.recall_floor=1"])
   local_runner.run(strict)
-  assert results.latest_metrics(strict)["blessed"] is False
+  held = results.latest_metrics(strict)
+  assert held["blessed"] is False
   assert os.listdir(serving) == versions
+  # Compared with the version serving, which is this very model: level.
+  assert held["serving"]["version"] == int(versions[0])
+  assert [c["change"] for c in held["change_checks"]] == [
+      pytest.approx(0.0, abs=1e-3)] * 2
+  assert held["not_blessed_because"] == [
+      f"recall@100={held['all']['recall@100']:.4f} < floor 1.0"]

@@ -44,7 +44,11 @@ def setup(tmp_path_factory):
   overrides = sample_overrides(folder, str(folder / "logs" / "*.csv"),
                                items) + [
       "trainer.epochs=1", "eval.recall_floor=0.0",
-      "eval.topic_match_floor=0.0"]
+      "eval.topic_match_floor=0.0",
+      # One-epoch models on a tiny log differ by more than the default
+      # change bounds; this file tests the cache, so every model may push
+      # (still compared with the serving one: see the checks below).
+      "eval.change_absolute=-1", "eval.change_relative=-1"]
   return overrides, config_lib.load_config(None, overrides)
 
 
@@ -187,6 +191,11 @@ def test_new_and_changed_input_is_never_served_from_the_cache(setup,
   assert report["input_files"] == 2
   assert f"interaction_rows_read={read_before + 300}" in stdout
   assert len(results.pushed_versions(config)) == len(versions) + 1
+  # The new model was compared with the version that was serving.
+  compared = results.latest_metrics(config)
+  assert compared["serving"]["version"] == int(versions[-1])
+  assert [c["metric"] for c in compared["change_checks"]] == [
+      "recall@100", "topic_match@100"]
 
   # Rows appended to a file and a catalog title changed, both in place.
   with open(day2, "a") as f:

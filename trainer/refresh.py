@@ -49,6 +49,13 @@ from trainer import export
 LISTED = 20  # ids listed per kind in the report (all are counted)
 
 
+def has_item_towers(version_dir: str) -> bool:
+  """Whether a version (or a model's serving folder) has the item towers a
+  re-index needs (ID-only towers and older exports have none)."""
+  return tf.io.gfile.exists(os.path.join(
+      version_dir, contract.ITEM_TOWERS_DIR, contract.ITEM_TOWERS_GRAPH_FILE))
+
+
 def latest_version(serving_dir: str) -> Tuple[int, str]:
   """(version, path) of the newest complete version under serving_dir.
 
@@ -62,8 +69,7 @@ def latest_version(serving_dir: str) -> Tuple[int, str]:
         "(relvid run) and let it push a model first")
   version = versions[-1]
   path = os.path.join(serving_dir, str(version))
-  if not tf.io.gfile.exists(os.path.join(path, contract.ITEM_TOWERS_DIR,
-                                         contract.ITEM_TOWERS_GRAPH_FILE)):
+  if not has_item_towers(path):
     raise FileNotFoundError(
         f"version {version} under {serving_dir} has no "
         f"{contract.ITEM_TOWERS_DIR}: it was trained before refresh "
@@ -104,6 +110,45 @@ def embed_catalog(towers_dir: str, catalog: artifacts.Catalog,
     for side in out:
       out[side].append(result[side].numpy())
   return {side: np.concatenate(parts) for side, parts in out.items()}
+
+
+def reindex_version(version_dir: str, catalog: artifacts.Catalog,
+                    export_dir: str, config: ExportConfig) -> float:
+  """Exports a retrieval SavedModel of `version_dir`'s trained towers over
+  `catalog` (items it was trained with by their ID embedding, new ones by
+  their content) into `export_dir`; returns the seconds the embedding
+  took.
+
+  Raises:
+    ValueError: the catalog's vectors do not fit the towers.
+  """
+  started = time.time()
+  vectors = embed_catalog(os.path.join(version_dir, contract.ITEM_TOWERS_DIR),
+                          catalog)
+  embed_seconds = time.time() - started
+  export.export_retrieval_model(export.PrecomputedTower(vectors["trigger"]),
+                                catalog.item_ids, vectors["candidate"],
+                                export_dir, config,
+                                cold=vectors["cold"] > 0.5)
+  return embed_seconds
+
+
+def read_lineage(version_dir: str) -> Dict[str, Any]:
+  """A version's lineage.json, or {} for a version exported without one."""
+  path = os.path.join(version_dir, contract.LINEAGE_FILE)
+  return example_io.read_json(path) if tf.io.gfile.exists(path) else {}
+
+
+def copy_lineage(source_dir: str, target_dir: str, step: Dict[str, Any]
+                 ) -> Dict[str, Any]:
+  """The source version's lineage with one more step (a refresh, a
+  rollback), written into the target version."""
+  lineage = read_lineage(source_dir)
+  lineage["steps"] = list(lineage.get("steps", [])) + [
+      dict(step, at=example_io.utc_now())]
+  example_io.write_json(os.path.join(target_dir, contract.LINEAGE_FILE),
+                        lineage)
+  return lineage
 
 
 def _indexed_ids(version_dir: str) -> list:
@@ -182,20 +227,17 @@ def refresh_serving_model(catalog: artifacts.Catalog, serving_dir: str,
   if len(kept) < 2:
     raise ValueError(f"the catalog has {len(kept)} indexable item(s); an "
                      "index needs at least 2")
-  vectors = embed_catalog(os.path.join(source_dir, contract.ITEM_TOWERS_DIR),
-                          kept)
-  embedded = time.time()
   version = max(int(time.time()), source_version + 1)
   staging = os.path.join(serving_dir, f".refresh-{version}")
   if tf.io.gfile.exists(staging):
     tf.io.gfile.rmtree(staging)
-  export.export_retrieval_model(export.PrecomputedTower(vectors["trigger"]),
-                                kept.item_ids, vectors["candidate"], staging,
-                                config, cold=vectors["cold"] > 0.5)
+  embed_seconds = reindex_version(source_dir, kept, staging, config)
   metadata = export.write_item_metadata(staging, kept.item_ids, kept.titles,
                                         kept.topics, kept.media_paths)
   io_utils.copy_dir(os.path.join(source_dir, contract.ITEM_TOWERS_DIR),
                     os.path.join(staging, contract.ITEM_TOWERS_DIR))
+  copy_lineage(source_dir, staging, {"refreshed_from": source_version,
+                                     "catalog": catalog_uri})
   current = set(ids)
   report = {
       "source_version": source_version, "version": version,
@@ -207,7 +249,7 @@ def refresh_serving_model(catalog: artifacts.Catalog, serving_dir: str,
       "items_without_text": int((kept.has_text == 0).sum()),
       "thumbnails": metadata["thumbnails"],
       "thumbnail_errors": metadata["thumbnail_errors"],
-      "embed_seconds": round(embedded - started, 2),
+      "embed_seconds": round(embed_seconds, 2),
       "total_seconds": round(time.time() - started, 2)}
   with tf.io.gfile.GFile(os.path.join(staging, contract.REFRESH_REPORT_FILE),
                          "w") as f:

@@ -210,6 +210,26 @@ def _history_lists(history: tf.keras.callbacks.History
           for name, values in history.history.items()}
 
 
+def write_lineage(serving_model_dir: str, examples_uri: str,
+                  **fields: Any) -> Dict[str, Any]:
+  """assets.extra/lineage.json of a trained serving version: the model
+  artifact it was exported into, the pairs and the input tables (with
+  their spans) it was trained on; the Pusher copies it with the version,
+  and refreshes and rollbacks append their steps to it."""
+  inputs_path = os.path.join(examples_uri, contract.PAIRS_INPUTS_FILE)
+  lineage = {
+      "model": os.path.dirname(serving_model_dir.rstrip("/")),
+      "pairs": examples_uri,
+      "inputs": (example_io.read_json(inputs_path)
+                 if tf.io.gfile.exists(inputs_path) else {}),
+      "trained_at": example_io.utc_now(),
+      **fields,
+      "steps": []}
+  example_io.write_json(os.path.join(serving_model_dir, contract.LINEAGE_FILE),
+                        lineage)
+  return lineage
+
+
 def run_fn(fn_args: Any) -> None:
   """TFX Trainer hook: trains, then exports the retrieval SavedModel."""
   custom: Dict[str, Any] = fn_args.custom_config or {}
@@ -233,6 +253,8 @@ def run_fn(fn_args: Any) -> None:
   embeddings = model.item_embeddings()
   metadata_counts = export.export_serving_version(
       model, catalog, fn_args.serving_model_dir, export_config, embeddings)
+  write_lineage(fn_args.serving_model_dir, examples_uri,
+                trained_epochs=model.kept_epoch)
   # The towers' item vectors, for exact-vs-index checks and analysis.
   write_item_embeddings(fn_args.model_run_dir, catalog.item_ids, embeddings)
   example_io.write_json(
