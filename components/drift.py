@@ -3,7 +3,9 @@
 the drift gate of a per-span job.
 
 Figures (Beam over both spans' Examples artifacts; the previous one is
-found in the span registry, components/span_window.py):
+the newest earlier span that passed the gate, found in the span registry,
+components/span_window.py, so that one broken span does not also hold the
+normal span after it):
   volume_ratio             this span's interactions / the previous span's.
   popularity_shift         max over items of |share of this span's
                            interactions - share of the previous span's|
@@ -38,6 +40,9 @@ from relvid import contract
 
 DRIFT_FILE = contract.DRIFT_FILE
 SIDES = ("current", "previous")
+# The span registry's table of the spans that passed the gate: the next
+# span is compared with the newest of them.
+PASSED_TABLE = "interactions_passed_drift"
 
 
 def js_divergence(a: Dict[Any, int], b: Dict[Any, int]) -> float:
@@ -165,8 +170,7 @@ def DriftCheck(  # pylint: disable=invalid-name
   config = config_lib.from_dict(config_lib.DriftConfig,
                                 json.loads(drift_config))
   span = int(interactions.span)
-  previous = span_window.previous_span(span_registry_dir,
-                                       ingestion.INTERACTIONS, span)
+  previous = span_window.previous_span(span_registry_dir, PASSED_TABLE, span)
   outcome: Dict[str, Any] = {"span": span,
                              "bounds": config_lib.to_dict(config)}
   if previous is None:
@@ -182,6 +186,9 @@ def DriftCheck(  # pylint: disable=invalid-name
     found = breaches(figures, config, previous[0]) if config.enabled else []
     outcome.update(previous_span=previous[0], previous_uri=previous[1],
                    figures=figures, breaches=found)
+  if not outcome["breaches"]:
+    span_window.record_span(span_registry_dir, PASSED_TABLE,
+                            interactions.uri, span)
   example_io.write_json(os.path.join(drift.uri, DRIFT_FILE), outcome)
   example_io.write_report(drift.uri, dict(
       {k: v for k, v in outcome.get("figures", {}).items()

@@ -524,7 +524,24 @@ class InputFiles(input_processor.FileBasedInputProcessor):
 
 
 class InputFilesDriver(example_gen_driver.FileBasedDriver):
-  """FileBasedExampleGen's driver with `InputFiles`."""
+  """FileBasedExampleGen's driver with `InputFiles`; a non-empty `span`
+  execution property (a scheduler's run date, see `TableExampleGen`) is
+  read as the range config's one span."""
+
+  def resolve_exec_properties(self, exec_properties, pipeline_info,
+                              component_info):
+    span = exec_properties.get(SPAN_KEY)
+    if span:
+      exec_properties = dict(exec_properties)
+      try:
+        number = config_lib.span_number(span)
+      except ValueError as e:
+        raise ValueError(f"the run's span parameter: {e}") from None
+      exec_properties[standard_component_specs.RANGE_CONFIG_KEY] = (
+          proto_utils.proto_to_json(static_span(number)))
+      logging.info("span %r: reading span %d", span, number)
+    return super().resolve_exec_properties(exec_properties, pipeline_info,
+                                           component_info)
 
   def get_input_processor(
       self, splits: Iterable[example_gen_pb2.Input.Split],
@@ -538,6 +555,7 @@ class InputFilesDriver(example_gen_driver.FileBasedDriver):
 # The executor and the component.
 
 TABLE_KEY, FILE_FORMAT_KEY, SOURCE_KEY = "table", "file_format", "source"
+SPAN_KEY = "span"
 
 
 class TableExampleGenExecutor(base_beam_executor.BaseBeamExecutor):
@@ -583,7 +601,8 @@ class TableExampleGenSpec(standard_component_specs.FileBasedExampleGenSpec):
       standard_component_specs.FileBasedExampleGenSpec.PARAMETERS,
       **{TABLE_KEY: ExecutionParameter(type=str),
          FILE_FORMAT_KEY: ExecutionParameter(type=str),
-         SOURCE_KEY: ExecutionParameter(type=str)})
+         SOURCE_KEY: ExecutionParameter(type=str),
+         SPAN_KEY: ExecutionParameter(type=str, optional=True)})
 
 
 class TableExampleGen(FileBasedExampleGen):
@@ -598,7 +617,8 @@ class TableExampleGen(FileBasedExampleGen):
 
   def __init__(self, table: str, input_base: str, pattern: str,
                file_format: str, source: str,
-               range_config: Optional[range_config_pb2.RangeConfig] = None):
+               range_config: Optional[range_config_pb2.RangeConfig] = None,
+               span: Optional[Any] = None):
     """Args:
       table: INTERACTIONS or ITEMS.
       input_base: the folder the pattern is relative to.
@@ -608,6 +628,9 @@ class TableExampleGen(FileBasedExampleGen):
       source: the config's data.source.
       range_config: which span to read (`static_span`); None reads the
         latest one, as ExampleGen does.
+      span: the span as a string resolved when the run starts (a
+        scheduler's `RuntimeParameter`: a span number, a YYYY-MM-DD date or
+        `yesterday`); a non-empty value overrides range_config.
     """
     if table not in TABLES:
       raise ValueError(f"unknown table {table!r}; expected one of {TABLES}")
@@ -620,7 +643,7 @@ class TableExampleGen(FileBasedExampleGen):
         range_config=range_config,
         output_data_format=example_gen_pb2.FORMAT_TF_EXAMPLE,
         output_file_format=example_gen_pb2.FORMAT_TFRECORDS_GZIP,
-        table=table, file_format=file_format, source=source,
+        table=table, file_format=file_format, source=source, span=span,
         examples=types.Channel(type=standard_artifacts.Examples))
     base_beam_component.BaseBeamComponent.__init__(self, spec=spec)
 

@@ -28,6 +28,9 @@ from pipeline import pipeline as pipeline_lib
 from relvid import config as config_lib
 
 CONFIG_ENV = "RELVID_CONFIG"
+# The run's logical date as YYYY-MM-DD; for a daily schedule the day whose
+# data the run reads. A run triggered with conf {"span": ...} reads that.
+AIRFLOW_RUN_DATE = "{{ ds }}"
 
 
 def airflow_dag_config(config: config_lib.PipelineConfig) -> Dict[str, Any]:
@@ -37,17 +40,46 @@ def airflow_dag_config(config: config_lib.PipelineConfig) -> Dict[str, Any]:
           "start_date": datetime.datetime.combine(
               datetime.date.fromisoformat(config.orchestration.start_date),
               datetime.time()),
-          # A missed day is not backfilled: each run trains on the logs as
-          # they are when it starts.
-          "catchup": False,
+          # With a span placeholder each run reads its own day, so a
+          # catch-up backfills the missed days in order.
+          "catchup": config.orchestration.catchup,
           "max_active_runs": 1}
 
 
 def create_airflow_pipeline(config: config_lib.PipelineConfig
                             ) -> tfx.dsl.Pipeline:
-  """The pipeline the DAG runs, with its ML Metadata store."""
-  return pipeline_lib.create_pipeline(config,
-                                     pipeline_lib.sqlite_metadata(config))
+  """The pipeline the DAG runs, with its ML Metadata store; a path that
+  names a span reads the run's date (`{{ ds }}`, the start of its data
+  interval) unless data.span fixes one."""
+  return pipeline_lib.create_pipeline(
+      config, pipeline_lib.sqlite_metadata(config),
+      span_parameter=pipeline_lib.span_parameter(config, AIRFLOW_RUN_DATE))
+
+
+def _named_per_component(driver_class: type) -> type:
+  """`driver_class` with its output artifacts named
+  `<component id>:<output key>:<run id>` instead of TFX's
+  `<output key>:<run id>`: ML Metadata requires names unique per artifact
+  type, so two components of one kind in a run (each table's
+  StatisticsGen, SchemaGen and ExampleValidator) would collide. Inputs are
+  found by the producer's events, not by name."""
+
+  class Driver(driver_class):
+
+    def _prepare_output_artifacts(self, input_artifacts, output_dict,
+                                  exec_properties, execution_id,
+                                  pipeline_info, component_info):
+      outputs = super()._prepare_output_artifacts(
+          input_artifacts, output_dict, exec_properties, execution_id,
+          pipeline_info, component_info)
+      for artifacts in outputs.values():
+        for artifact in artifacts:
+          if artifact.name:
+            artifact.name = f"{component_info.component_id}:{artifact.name}"
+      return outputs
+
+  Driver.__name__ = driver_class.__name__
+  return Driver
 
 
 def create_dag(config: config_lib.PipelineConfig):
@@ -55,9 +87,28 @@ def create_dag(config: config_lib.PipelineConfig):
   # pylint: disable=g-import-not-at-top
   from tfx.orchestration.airflow.airflow_dag_runner import AirflowDagRunner
   from tfx.orchestration.airflow.airflow_dag_runner import AirflowPipelineConfig
-  return AirflowDagRunner(AirflowPipelineConfig(
-      airflow_dag_config=airflow_dag_config(config))).run(
+  from tfx.orchestration.launcher import in_process_component_launcher
+
+  class Launcher(in_process_component_launcher.InProcessComponentLauncher):
+    """TFX's in-process launcher with `_named_per_component` drivers."""
+
+    def __init__(self, component, *args, **kwargs):
+      super().__init__(component, *args, **kwargs)
+      self._driver_class = _named_per_component(self._driver_class)
+
+  dag = AirflowDagRunner(AirflowPipelineConfig(
+      airflow_dag_config=airflow_dag_config(config),
+      supported_launcher_classes=[Launcher])).run(
           create_airflow_pipeline(config))
+  for task in dag.tasks:
+    # TFX's task writes the rendered values (the span) into its component's
+    # exec_properties, which is the very dict holding the templates: a
+    # second run in the same process (`dag.test()` per date) would find the
+    # first run's values instead of its own. A copy keeps the templates.
+    if "exec_properties" in task.op_kwargs:
+      task.op_kwargs = dict(task.op_kwargs, exec_properties=dict(
+          task.op_kwargs["exec_properties"]))
+  return dag
 
 
 def check(config: config_lib.PipelineConfig) -> List[str]:

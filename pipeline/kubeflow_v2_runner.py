@@ -16,11 +16,12 @@ import logging
 import os
 import posixpath
 import sys
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 from components import ingestion
+from components import vertex_driver
 from pipeline import pipeline as pipeline_lib
 from relvid import config as config_lib
 
@@ -41,6 +42,17 @@ def _read_packaged_files_in_the_image(config: config_lib.PipelineConfig
         data, interactions_path=data.interactions_path or interactions,
         items_path=data.items_path or items)
   return dataclasses.replace(config, data=data)
+
+
+def _use_span_aware_driver(job: Dict[str, Any]) -> None:
+  """Points the ExampleGens' pre-cache-check hook (TFX's file-based
+  driver) at `components.vertex_driver`, which reads the `span` pipeline
+  parameter first (in place)."""
+  for executor in job["pipelineSpec"]["deploymentSpec"]["executors"].values():
+    hook = executor.get("container", {}).get("lifecycle", {}).get(
+        "preCacheCheck")
+    if hook and hook["command"][-1] == vertex_driver.TFX_DRIVER_MODULE:
+      hook["command"][-1] = vertex_driver.__name__
 
 
 def compile_pipeline(config: config_lib.PipelineConfig,
@@ -67,10 +79,23 @@ def compile_pipeline(config: config_lib.PipelineConfig,
   runner = kubeflow_v2_dag_runner.KubeflowV2DagRunner(
       config=kubeflow_v2_dag_runner.KubeflowV2DagRunnerConfig(
           default_image=config.orchestration.image,
-          display_name=config.pipeline_name),
+          display_name=config.pipeline_name,
+          # Schema 2.1 types pipeline parameters as the KFP SDK and Vertex
+          # read them (`parameterType`); 2.0 writes the older `type`.
+          use_pipeline_spec_2_1=True),
       output_dir=os.path.dirname(output_file),
       output_filename=os.path.basename(output_file))
-  runner.run(pipeline_lib.create_pipeline(config))
+  span = pipeline_lib.span_parameter(config, default=config_lib.YESTERDAY)
+  # TFX writes a parameter's default into the job's runtime config only
+  # when given here: without it Vertex would demand the span on every run.
+  job = runner.run(pipeline_lib.create_pipeline(config, span_parameter=span),
+                   parameter_values={span.name: span.default} if span else None,
+                   write_out=False)
+  _use_span_aware_driver(job)
+  os.makedirs(os.path.dirname(output_file), exist_ok=True)
+  # TFX's writer (JSON, or YAML with comments), as runner.run writes it.
+  kubeflow_v2_dag_runner._write_pipeline_spec_to_file(  # pylint: disable=protected-access
+      job, f"relvid pipeline {config.pipeline_name}", output_file)
   return output_file
 
 

@@ -16,7 +16,11 @@
   CoEngagementPairs(interactions, items, embeddings[, visual]) -> pairs
                   (train/eval) + catalog split [+ semantic pseudo-label
                   split when the semantic task is on] + report
-  Trainer (TFRS two-tower, run_fn=trainer.task.run_fn) -> retrieval SavedModel
+  [data.window_days, trainer.warm_start] latest_blessed_model_resolver
+                  (TFX Resolver, LatestBlessedModelStrategy) -> the last
+                  blessed model, if any
+  Trainer (TFRS two-tower, run_fn=trainer.task.run_fn; base_model: the
+                  resolver's model, warm start) -> retrieval SavedModel
   [data.window_days] DriftCheck(interactions) -> this span against the
                   previous one (volume, popularity, numeric distributions)
   RelatedVideoEvaluator -> metrics + blessing: the floors, the drift gate,
@@ -76,9 +80,12 @@ def _validation_components(name: str, examples, schema_dir: str):
   return [statistics, schema, validator]
 
 
-def _ingestion(config: PipelineConfig) -> List[Any]:
+def _ingestion(config: PipelineConfig, span_parameter: Optional[Any] = None
+               ) -> List[Any]:
   """One TableExampleGen per table (interactions, items), preceded by
-  DemoCatalogGen for the demo catalog, which writes the files they read."""
+  DemoCatalogGen for the demo catalog, which writes the files they read;
+  a table whose path names a span reads `span_parameter` (see
+  `create_pipeline`) when given, else data.span."""
   span = config_lib.span_number(config.data.span)
   demo = (DemoCatalogGen(catalog_dir=config_lib.demo_catalog_dir(config))
           if config.data.source == config_lib.DEMO_MEDIA else None)
@@ -90,7 +97,9 @@ def _ingestion(config: PipelineConfig) -> List[Any]:
         table=table, input_base=input_base, pattern=pattern,
         file_format=file_format, source=config.data.source,
         range_config=(ingestion.static_span(span) if span is not None and
-                      config_lib.has_span_placeholder(pattern) else None)
+                      config_lib.has_span_placeholder(pattern) else None),
+        span=(span_parameter if config_lib.has_span_placeholder(pattern)
+              else None),
     ).with_id(ingestion.component_id(table))
     if demo:  # the demo catalog must be written before it is read
       example_gen.add_upstream_node(demo)
@@ -118,12 +127,12 @@ def _window(config: PipelineConfig) -> Dict[str, Any]:
           "span_registry_dir": config_lib.span_registry_dir(config)}
 
 
-def _catalog_components(config: PipelineConfig, training: bool
-                        ) -> List[Any]:
+def _catalog_components(config: PipelineConfig, training: bool,
+                        span_parameter: Optional[Any] = None) -> List[Any]:
   """Ingestion, validation, text (and visual) embedding and
   CoEngagementPairs, whose catalog split is what the towers index; the
   last component is CoEngagementPairs."""
-  sources = _ingestion(config)
+  sources = _ingestion(config, span_parameter)
   tables = {table: sources[-len(TABLES) + i].outputs["examples"]
             for i, table in enumerate(TABLES)}
   encoder = TextEncoderExport(max_seq_length=config.text.max_seq_length)
@@ -182,14 +191,50 @@ def _drift_check(config: PipelineConfig, components: List[Any]
       drift_config=json.dumps(config_lib.to_dict(config.drift)))
 
 
-def create_components(config: PipelineConfig) -> List[Any]:
-  """All components of the pipeline, in dependency order. Builds the graph
-  only: nothing is read or written until a runner runs it."""
-  components = _catalog_components(config, training=True)
+WARM_START_RESOLVER = "latest_blessed_model_resolver"
+SPAN_PARAMETER = "span"
+
+
+def span_parameter(config: PipelineConfig, default: str) -> Optional[Any]:
+  """The run-time span of a scheduled run (a `RuntimeParameter` named
+  `span`, a string as Airflow needs), with `default` (Airflow: `{{ ds }}`,
+  KFP: `yesterday`); None when the interactions path names no span or
+  data.span fixes one."""
+  if config.data.span or not config_lib.has_span_placeholder(
+      config.data.interactions_path):
+    return None
+  return tfx.dsl.experimental.RuntimeParameter(
+      name=SPAN_PARAMETER, ptype=str, default=default)
+
+
+def _last_blessed_model(config: PipelineConfig) -> Optional[Any]:
+  """The Resolver of the model a per-span job warm-starts from (the last
+  one the evaluator blessed; none on a first run); None when the job is not
+  per-span or trainer.warm_start is off. A whole-log run never warm-starts:
+  a rerun would otherwise train on from its own result."""
+  if not config.data.window_days or not config.trainer.warm_start:
+    return None
+  return tfx.dsl.Resolver(
+      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+      model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+      model_blessing=tfx.dsl.Channel(
+          type=tfx.types.standard_artifacts.ModelBlessing),
+  ).with_id(WARM_START_RESOLVER)
+
+
+def create_components(config: PipelineConfig,
+                      span_parameter: Optional[Any] = None) -> List[Any]:
+  """All components of the pipeline, in dependency order (`span_parameter`
+  as `create_pipeline`). Builds the graph only: nothing is read or written
+  until a runner runs it."""
+  components = _catalog_components(config, training=True,
+                                   span_parameter=span_parameter)
   pairs = components[-1]
+  base = _last_blessed_model(config)
   trainer = tfx.components.Trainer(
       run_fn="trainer.task.run_fn",
       examples=pairs.outputs["pairs"],
+      base_model=base.outputs["model"] if base else None,
       train_args=tfx.proto.TrainArgs(splits=["train"]),
       eval_args=tfx.proto.EvalArgs(splits=["eval"]),
       custom_config={"trainer": config_lib.to_dict(config.trainer),
@@ -208,8 +253,8 @@ def create_components(config: PipelineConfig) -> List[Any]:
       push_destination=tfx.proto.PushDestination(
           filesystem=tfx.proto.PushDestination.Filesystem(
               base_directory=config_lib.serving_model_dir(config))))
-  return components + ([drift] if drift else []) + [trainer, evaluator,
-                                                    pusher]
+  return (components + [c for c in (drift, base) if c] +
+          [trainer, evaluator, pusher])
 
 
 def create_refresh_components(config: PipelineConfig,
@@ -240,7 +285,8 @@ def sqlite_metadata(config: PipelineConfig, read_only: bool = False
 
 
 def create_pipeline(config: PipelineConfig,
-                    metadata_connection_config: Optional[object] = None
+                    metadata_connection_config: Optional[object] = None,
+                    span_parameter: Optional[Any] = None
                     ) -> tfx.dsl.Pipeline:
   """Builds the TFX pipeline from a validated config.
 
@@ -248,6 +294,8 @@ def create_pipeline(config: PipelineConfig,
     config: the run's configuration.
     metadata_connection_config: ML Metadata store; None lets the runner
       choose (Kubeflow, Vertex).
+    span_parameter: a scheduler's run-time span (`span_parameter`), read
+      by the tables whose paths name a span; None: data.span.
 
   Returns:
     The `tfx.dsl.Pipeline`.
@@ -256,7 +304,7 @@ def create_pipeline(config: PipelineConfig,
   return tfx.dsl.Pipeline(
       pipeline_name=config.pipeline_name,
       pipeline_root=config_lib.pipeline_root(config),
-      components=create_components(config),
+      components=create_components(config, span_parameter),
       enable_cache=config.enable_cache,
       metadata_connection_config=metadata_connection_config,
       beam_pipeline_args=config.beam.pipeline_args(config.orchestration.image))

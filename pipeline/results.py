@@ -230,9 +230,19 @@ def format_metrics(metrics: dict) -> str:
   return "\n".join(lines)
 
 
+def latest_training_summary(config: config_lib.PipelineConfig
+                            ) -> Optional[dict]:
+  """The newest Trainer run's training.json (epochs, warm start), or None."""
+  uri = latest_output_uri(config, "Trainer", "model_run")
+  path = uri and os.path.join(uri, contract.TRAINING_SUMMARY_FILE)
+  return example_io.read_json(path) if path and tf.io.gfile.exists(
+      path) else None
+
+
 def run_line(config: config_lib.PipelineConfig) -> str:
-  """The newest run in one line: the window it read, the gated metrics and
-  the verdict (pushed, or held and why)."""
+  """The newest run in one line: the window it read, how it trained (warm
+  start or from scratch), the gated metrics and the verdict (pushed, or
+  held and why)."""
   pairs = latest_reports(config).get("CoEngagementPairs", {})
   window = pairs.get("inputs", {}).get("interactions", {}).get("window")
   parts = []
@@ -240,6 +250,13 @@ def run_line(config: config_lib.PipelineConfig) -> str:
     parts.append(f"spans {window['spans'][0]}..{window['spans'][-1]} read "
                  f"({len(window['reused'])} reused, "
                  f"{len(window['missing'])} missing)")
+  training = latest_training_summary(config)
+  if training:
+    warm = training.get("warm_start")
+    parts.append(
+        f"{training['kept_epoch']} epoch(s) " +
+        (f"warm-started ({warm['carried_items']} items carried, "
+         f"{warm['new_items']} new)" if warm else "from scratch"))
   metrics = latest_metrics(config)
   if metrics:
     k = config.eval.gate_k

@@ -62,10 +62,14 @@ class DataConfig:
   # Both paths may name a span: `{SPAN}` (a number) or `{YYYY}`, `{MM}` and
   # `{DD}` (a date), optionally with `{VERSION}`, as TFX's ExampleGen reads
   # them, e.g. gs://acme/logs/{YYYY}-{MM}-{DD}/*.parquet. `span` picks the
-  # span a run reads: a span number, or a YYYY-MM-DD date (a date pattern's
-  # span is its day number since 1970-01-01). Empty: the latest span
-  # present, as ExampleGen reads by default. A path without a placeholder
-  # is read whole whatever the span.
+  # span a run reads: a span number, a YYYY-MM-DD date (a date pattern's
+  # span is its day number since 1970-01-01) or `yesterday` (UTC, when the
+  # run starts). Empty: the latest span present, as ExampleGen reads by
+  # default. A path without a placeholder is read whole whatever the span.
+  # Scheduled runs with a placeholder and no span set take it from the
+  # scheduler: Airflow's run date (`{{ ds }}`, the start of its data
+  # interval) and Vertex/KFP's `span` pipeline parameter (default
+  # `yesterday`).
   span: str = ""
   # The training window of a daily (or any per-span) job: the run reads its
   # own span of interactions and reuses the interactions artifacts of the
@@ -216,6 +220,14 @@ class TrainerConfig:
   # included, the newest engagements, which the first fit leaves out):
   # about twice the training time.
   refit: bool = True
+  # A per-span job (data.window_days > 0) starts each Trainer run from the
+  # last blessed model when there is one (trainer/warm_start.py: ID
+  # embeddings carried over by item id, new items initialised, gone items
+  # dropped; the other weights copied where their shapes match), and
+  # trains at most `warm_start_epochs` epochs (chosen on validation as
+  # above). false: every run from scratch.
+  warm_start: bool = True
+  warm_start_epochs: int = 3
   batch_size: int = 1024
   # `adam` or `adagrad` (TFRS's tutorials use Adagrad 0.1) at
   # `learning_rate` for every variable, or `adagrad_embeddings`: Adagrad at
@@ -439,6 +451,10 @@ class OrchestrationConfig:
   # Airflow: the DAG's schedule (cron or preset) and first logical date.
   schedule: str = "@daily"
   start_date: str = "2026-01-01"
+  # Airflow runs the DAG for every interval since start_date it has not
+  # run yet (in order, one at a time), the backfill of a daily job.
+  # false: only the latest interval.
+  catchup: bool = False
 
 
 @dataclasses.dataclass
@@ -557,6 +573,8 @@ class PipelineConfig:
            "(or trainer.validation=off with a fixed trainer.epochs)")
     _check(t.early_stopping_patience >= 1, "trainer.early_stopping_patience",
            "must be >= 1")
+    _check(t.warm_start_epochs >= 1, "trainer.warm_start_epochs",
+           "must be >= 1")
     for name, allowed in (("fusion", FUSIONS), ("optimizer", OPTIMIZERS),
                           ("cold_items", COLD_ITEMS),
                           ("opc_side", OPC_SIDES),
@@ -661,24 +679,33 @@ def has_span_placeholder(path: str) -> bool:
   return bool(_SPAN_PLACEHOLDER.search(path or ""))
 
 
-def span_number(span: str) -> Optional[int]:
+YESTERDAY = "yesterday"
+
+
+def span_number(span: str,
+                today: Optional[datetime.date] = None) -> Optional[int]:
   """The span number `data.span` names (None for the latest span): an
   integer as it is, a YYYY-MM-DD date as its day number since 1970-01-01
-  (how TFX numbers the spans of date patterns).
+  (how TFX numbers the spans of date patterns), `yesterday` as the day
+  before `today` (default: today in UTC, at the time of the call).
 
   Raises:
-    ValueError: neither a non-negative integer nor a date.
+    ValueError: neither a non-negative integer, a date nor `yesterday`.
   """
   span = (span or "").strip()
   if not span:
     return None
   if span.isdigit():
     return int(span)
+  if span == YESTERDAY:
+    date = (today or datetime.datetime.now(datetime.timezone.utc).date()
+            ) - datetime.timedelta(days=1)
+    return (date - datetime.date(1970, 1, 1)).days
   try:
     date = datetime.date.fromisoformat(span)
   except ValueError:
-    raise ValueError(f"{span!r} is neither a span number nor a YYYY-MM-DD "
-                     "date") from None
+    raise ValueError(f"{span!r} is neither a span number, a YYYY-MM-DD "
+                     f"date nor {YESTERDAY!r}") from None
   days = (date - datetime.date(1970, 1, 1)).days
   if days < 0:
     raise ValueError(f"{span!r} is before 1970-01-01")

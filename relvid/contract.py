@@ -56,6 +56,8 @@ ITEM_EMBEDDINGS_FILE = "item_embeddings.npz"
 TRAINING_SUMMARY_FILE = "training.json"
 # The TFX Trainer writes the serving SavedModel here inside its Model artifact.
 SERVING_MODEL_DIR = "Format-Serving"
+# Beside it: the trained weights and item ids a later run warm-starts from.
+WARM_START_FILE = posixpath.join("warm_start", "weights.npz")
 DEMO_INTERACTIONS_FILE = "interactions.csv"
 DEMO_ITEMS_FILE = "items.csv"
 

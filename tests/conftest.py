@@ -112,3 +112,23 @@ def visual_encoder_dir(tmp_path_factory):
   from components import visual_encoder
   return visual_encoder.export_visual_encoder(
       str(tmp_path_factory.mktemp("visual_encoder")))
+
+
+def daily_logs(folder, days):
+  """`movielens_sample`'s ratings (its bad rows dropped) in time order,
+  split into equal chunks written as one CSV per day (`logs/<day>.csv`).
+  Returns (the {YYYY}-{MM}-{DD} path pattern, the items file, the header,
+  day -> rows)."""
+  interactions, items, _, _ = movielens_sample(str(folder))
+  with open(interactions) as f:
+    header, *rows = list(csv.reader(f))
+  rows = sorted((r for r in rows if r[2].isdigit()), key=lambda r: int(r[2]))
+  logs = os.path.join(str(folder), "logs")
+  os.makedirs(logs, exist_ok=True)
+  chunk = len(rows) // len(days)
+  day_rows = {day: rows[i * chunk:(i + 1) * chunk]
+              for i, day in enumerate(days)}
+  for day in days:
+    write_csv(os.path.join(logs, f"{day}.csv"), header, day_rows[day])
+  return (os.path.join(logs, "{YYYY}-{MM}-{DD}.csv"), items, header,
+          day_rows)

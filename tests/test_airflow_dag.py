@@ -8,6 +8,7 @@ only ever imported in a child process: importing it reconfigures logging
 and the interpreter's hooks for the whole process. `relvid airflow` is run
 as the installed script by tests/test_installed_cli.py."""
 import datetime
+import glob
 import importlib.util
 import json
 import os
@@ -161,6 +162,77 @@ def test_airflow_runs_ingestion_with_its_driver(tmp_path):
   (examples,) = written
   with open(os.path.join(examples.uri, "report.json")) as f:
     assert json.load(f)["counts"]["interactions_written"] == 3
+
+
+# A catch-up as Airflow's scheduler runs it, in one fresh interpreter: the
+# DAG's runs for consecutive logical dates, oldest first, each with
+# `dag.test()` (Airflow's own task loop, with its metadata database).
+BACKFILL = """
+import datetime, json, sys
+from airflow.utils import db
+db.initdb()
+from airflow.models import DagBag
+bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
+assert not bag.import_errors, bag.import_errors
+dag = bag.dags["relvid"]
+states = {}
+for day in sys.argv[2:]:
+  run = dag.test(execution_date=datetime.datetime.fromisoformat(day).replace(
+      tzinfo=datetime.timezone.utc))
+  states[day] = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+print(json.dumps({"catchup": dag.catchup, "states": states}))
+"""
+
+
+@needs_airflow
+def test_airflow_backfills_three_days_in_order(tmp_path):
+  """Three daily runs through Airflow: each reads its logical date's file
+  (`{{ ds }}`), the window grows by a day per run, the first run trains
+  from scratch and the next ones warm-start from the last blessed model;
+  every day is pushed."""
+  import yaml  # pylint: disable=g-import-not-at-top
+  from components import example_io  # pylint: disable=g-import-not-at-top
+  from pipeline import results  # pylint: disable=g-import-not-at-top
+  from tests.conftest import daily_logs  # pylint: disable=g-import-not-at-top
+  from tests.conftest import sample_overrides  # pylint: disable=g-import-not-at-top
+  days = ["2000-06-01", "2000-06-02", "2000-06-03"]
+  pattern, items, _, _ = daily_logs(tmp_path, days)
+  config = config_lib.load_config(None, sample_overrides(
+      tmp_path, pattern, items) + [
+          "data.window_days=3", "trainer.epochs=1", "eval.recall_floor=0",
+          "eval.topic_match_floor=0", "drift.enabled=false",
+          "eval.change_absolute=-1", "eval.change_relative=-1",
+          "orchestration.start_date=2000-06-01",
+          "orchestration.catchup=true"])
+  config_file = tmp_path / "daily.yaml"
+  config_file.write_text(yaml.safe_dump(config_lib.to_dict(config)))
+  env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"),
+             RELVID_CONFIG=str(config_file), PYTHONPATH=PROJECT,
+             AIRFLOW__CORE__LOAD_EXAMPLES="false",
+             AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="180")
+  out = subprocess.run([sys.executable, "-c", BACKFILL, DAG_FILE, *days],
+                       env=env, cwd=tmp_path, capture_output=True, text=True,
+                       timeout=1800)
+  assert out.returncode == 0, out.stderr[-3000:]
+  ran = json.loads(out.stdout.strip().splitlines()[-1])
+  assert ran["catchup"] is True
+  for day in days:
+    assert set(ran["states"][day].values()) == {"success"}, ran["states"]
+
+  # Each run's outputs, oldest first (<root>/<component>/<output>/<id>/).
+  def outputs(component, output, name):
+    found = glob.glob(os.path.join(config_lib.pipeline_root(config),
+                                   component, output, "*", name))
+    return [example_io.read_json(path) for path in sorted(
+        found, key=lambda p: int(p.split(os.sep)[-2]))]
+
+  spans = [config_lib.span_number(day) for day in days]
+  assert [r["inputs"]["interactions"]["window"]["spans"] for r in outputs(
+      "CoEngagementPairs", "report", "report.json")] == [
+          spans[:1], spans[:2], spans]
+  assert [t["warm_start"] is not None for t in outputs(
+      "Trainer", "model_run", "training.json")] == [False, True, True]
+  assert len(results.pushed_versions(config)) == 3
 
 
 def test_bad_schedule_config_is_refused():

@@ -4,9 +4,9 @@ three days of a small MovieLens log, one file per day with the second day
 missing and the third flooded by one movie: each run reads its own day
 and reuses the earlier days of its 3-day window from the span registry;
 the missing day is skipped and then counted as missing in the next
-window; the eval pairs are the newest day's; the drift gate holds the
-flooded day; the pushed version records its spans."""
-import csv
+window; the eval pairs are the newest day's; the first day trains from
+scratch and the third warm-starts from the first day's blessed model; the
+drift gate holds the flooded day; the pushed version records its spans."""
 import datetime
 import os
 import subprocess
@@ -16,8 +16,9 @@ from components import example_io
 from pipeline import results
 from relvid import config as config_lib
 from relvid import contract
-from tests.conftest import movielens_sample
+from tests.conftest import daily_logs
 from tests.conftest import sample_overrides
+from tests.conftest import write_csv
 
 RELVID = os.path.join(os.path.dirname(sys.executable), "relvid")
 DAYS = ["2000-06-01", "2000-06-03"]  # 2000-06-02 has no file
@@ -28,26 +29,15 @@ def span(day):
 
 
 def test_backfill_reads_a_window_of_days(tmp_path):
-  interactions, items, _, _ = movielens_sample(str(tmp_path))
-  with open(interactions) as f:
-    header, *rows = list(csv.reader(f))
-  rows = sorted((r for r in rows if r[2].isdigit()), key=lambda r: int(r[2]))
-  logs = tmp_path / "logs"
-  logs.mkdir()
-  chunk = len(rows) // len(DAYS)
-  day_rows = {}
-  for i, day in enumerate(DAYS):
-    day_rows[day] = rows[i * chunk:(i + 1) * chunk]
+  pattern, items, header, day_rows = daily_logs(tmp_path, DAYS)
   # Day 3 is broken: one movie takes half its interactions (users seen
   # once each, so no pair changes), which the drift gate holds.
   flood_item = day_rows["2000-06-03"][0][1]
   day_rows["2000-06-03"] += [[f"flood-{n}", flood_item, row[2]] for n, row
                              in enumerate(day_rows["2000-06-03"])]
-  for day in DAYS:
-    with open(logs / f"{day}.csv", "w", newline="") as f:
-      csv.writer(f).writerows([header] + day_rows[day])
-  overrides = sample_overrides(
-      tmp_path, str(logs / "{YYYY}-{MM}-{DD}.csv"), items) + [
+  write_csv(tmp_path / "logs" / "2000-06-03.csv", header,
+            day_rows["2000-06-03"])
+  overrides = sample_overrides(tmp_path, pattern, items) + [
           "data.window_days=3", "trainer.epochs=1", "eval.recall_floor=0",
           "eval.topic_match_floor=0",
           # 13-17 users a day: their activity and hours vary more than a
@@ -71,6 +61,8 @@ def test_backfill_reads_a_window_of_days(tmp_path):
       f"2000-06-01: spans {first}..{first} read (0 reused, 2 missing)"), (
           out.stdout)
   assert "pushed" in lines["2000-06-01"], out.stdout
+  assert "1 epoch(s) from scratch" in lines["2000-06-01"], out.stdout
+  assert "1 epoch(s) warm-started (" in lines["2000-06-03"], out.stdout
   assert lines["2000-06-02"].startswith("2000-06-02: skipped, "), out.stdout
   assert lines["2000-06-03"].startswith(
       f"2000-06-03: spans {first}..{third} read (1 reused, 1 missing)"), (
@@ -110,6 +102,12 @@ def test_backfill_reads_a_window_of_days(tmp_path):
   assert lineage["inputs"]["interactions"]["span"] == first
   assert lineage["inputs"]["interactions"]["window"]["missing"] == [
       first - 2, first - 1]
+  assert lineage["warm_started_from"] is None
+  # Day 3's Trainer started from day 1's model (the last blessed one).
+  warm = results.latest_training_summary(config)["warm_start"]
+  assert warm["base_model"] == os.path.join(lineage["model"],
+                                            contract.SERVING_MODEL_DIR)
+  assert warm["carried_items"] > 0 and warm["skipped"] == []
 
 
 def test_backfill_refuses_a_path_without_a_date_and_a_range_without_files(

@@ -68,6 +68,7 @@ def test_yaml_then_overrides(tmp_path):
      "eval.cold_candidate_recall_floor"),
     ("eval.change_absolute=-2", "eval.change_absolute"),
     ("eval.change_relative=1.5", "eval.change_relative"),
+    ("trainer.warm_start_epochs=0", "trainer.warm_start_epochs"),
     ("data.window_days=-1", "data.window_days"),
     ("data.window_days=7", "data.window_days"),  # no span placeholder
     ("drift.min_volume_ratio=2", "drift.min_volume_ratio"),

@@ -4,6 +4,7 @@ table is read from, the input fingerprint and span resolution of its
 driver, and the component run by LocalDagRunner (a new execution for
 changed input, the cache for unchanged input, span and version on the
 Examples artifact)."""
+import datetime
 import os
 
 import pytest
@@ -157,7 +158,13 @@ def test_span_config_is_checked():
   assert config_lib.span_number("") is None
   assert config_lib.span_number("42") == 42
   assert config_lib.span_number("1970-01-02") == 1
-  for bad in ("yesterday", "-3", "1969-12-31"):
+  # A scheduled run's default on Vertex: the day before, in UTC.
+  assert config_lib.span_number(
+      "yesterday", today=datetime.date(2000, 6, 3)) == 11110
+  assert config_lib.span_number("yesterday") == (
+      datetime.datetime.now(datetime.timezone.utc).date()
+      - datetime.date(1970, 1, 2)).days
+  for bad in ("tomorrow", "-3", "1969-12-31"):
     with pytest.raises(ValueError):
       config_lib.span_number(bad)
   with pytest.raises(ValueError, match="config field data.span: 'soon'"):

@@ -125,8 +125,7 @@ def test_the_kfp_sdk_parses_and_recompiles_the_spec(tmp_path):
   for table in ("interactions", "items"):
     assert recompiled["deploymentSpec"]["executors"][
         f"{table}_ExampleGen_executor"]["container"]["lifecycle"][
-            "preCacheCheck"]["command"][-1] == (
-                "tfx.orchestration.kubeflow.v2.file_based_example_gen.driver")
+            "preCacheCheck"]["command"][-1] == "components.vertex_driver"
 
 
 @pytest.mark.parametrize("overrides", [
@@ -149,9 +148,8 @@ def test_ingestion_runs_tfx_example_gen_driver_before_the_cache_check(
   assert sorted(hooks) == ["interactions_ExampleGen_executor",
                            "items_ExampleGen_executor"]
   for name, hook in hooks.items():
-    assert hook["command"] == [
-        "python", "-m",
-        "tfx.orchestration.kubeflow.v2.file_based_example_gen.driver"]
+    # TFX's driver behind the span parameter (components/vertex_driver.py).
+    assert hook["command"] == ["python", "-m", "components.vertex_driver"]
     assert hook["args"][:2] == ["--json_serialized_invocation_args", "{{$}}"]
     container = executors(job)[name]["container"]
     assert container["args"][:2] == [
@@ -161,20 +159,20 @@ def test_ingestion_runs_tfx_example_gen_driver_before_the_cache_check(
     assert tasks[f"{table}_ExampleGen"]["cachingOptions"] == {
         "enableCache": True}
   parameters = {
-      table: {k: v["runtimeValue"]["constantValue"] for k, v in tasks[
-          f"{table}_ExampleGen"]["inputs"]["parameters"].items()}
+      table: {k: v["runtimeValue"]["constant"] for k, v in tasks[
+          f"{table}_ExampleGen"]["inputs"]["parameters"].items()
+              if "runtimeValue" in v}
       for table in ("interactions", "items")}
   if overrides:  # a date-span glob on gs://, read in place
-    assert parameters["interactions"]["input_base"] == {
-        "stringValue": "gs://acme/logs"}
-    assert json.loads(parameters["interactions"]["input_config"][
-        "stringValue"])["splits"][0]["pattern"] == (
+    assert parameters["interactions"]["input_base"] == "gs://acme/logs"
+    assert json.loads(parameters["interactions"]["input_config"])[
+        "splits"][0]["pattern"] == (
             "{YYYY}-{MM}-{DD}/*.parquet")
   else:  # packaged MovieLens: read inside the image, not this machine
-    assert parameters["items"]["input_base"] == {"stringValue": (
+    assert parameters["items"]["input_base"] == (
         "/usr/local/lib/python3.10/site-packages/recbole/dataset_example/"
-        "ml-100k")}
-    assert parameters["items"]["file_format"] == {"stringValue": "atomic"}
+        "ml-100k")
+    assert parameters["items"]["file_format"] == "atomic"
     assert config_lib.PACKAGED_SCHEMA_DIR not in json.dumps(job)
 
 
@@ -193,3 +191,94 @@ def test_window_and_serving_comparison_compile(tmp_path):
   assert "gs://acme/relvid/span_registry/relvid" in spec
   evaluator = json.dumps(tasks["RelatedVideoEvaluator"])
   assert config_lib.serving_model_dir(config) in evaluator
+
+
+def test_span_parameter_and_warm_start_compile(tmp_path):
+  """A daily job on Vertex: the interactions ExampleGen reads the `span`
+  pipeline parameter (default `yesterday`, in the job's runtime config),
+  the items table, whose path names no span, does not; the Trainer's base
+  model comes from the LatestBlessedModel resolver, which Kubeflow v2
+  compiles; the KFP SDK accepts the spec with its parameter."""
+  import yaml  # pylint: disable=g-import-not-at-top
+  from kfp import components  # pylint: disable=g-import-not-at-top
+  _, job = compiled(tmp_path, [
+      "data.source=files", "data.items_path=gs://acme/items/*.csv",
+      "data.interactions_path=gs://acme/logs/{YYYY}-{MM}-{DD}/*.csv",
+      "data.window_days=7"])
+  spec = job["pipelineSpec"]
+  assert spec["schemaVersion"] == "2.1.0"
+  assert spec["root"]["inputDefinitions"]["parameters"] == {
+      "span": {"parameterType": "STRING"}}
+  assert job["runtimeConfig"]["parameterValues"] == {"span": "yesterday"}
+  tasks = spec["root"]["dag"]["tasks"]
+  assert tasks["interactions_ExampleGen"]["inputs"]["parameters"][
+      "span"] == {"componentInputParameter": "span"}
+  assert "span" not in tasks["items_ExampleGen"]["inputs"]["parameters"]
+  assert tasks["Trainer"]["inputs"]["artifacts"]["base_model"][
+      "taskOutputArtifact"]["producerTask"] == (
+          "latest_blessed_model_resolver-model-resolver")
+  component = components.load_component_from_text(yaml.safe_dump(spec))
+  assert list(component.component_spec.inputs) == ["span"]
+
+
+def _driver_input(logs, out, span, schema="2.1"):
+  """The ExecutorInput Vertex gives the hook: pipeline spec 2.1 (what
+  `relvid compile` writes) puts the parameters in `parameterValues` and
+  passes an inputs spec, 2.0 in `parameters`. Returns (input, spec)."""
+  from google.protobuf import json_format  # pylint: disable=g-import-not-at-top
+  from kfp.pipeline_spec import pipeline_spec_pb2  # pylint: disable=g-import-not-at-top
+  from tfx.proto import example_gen_pb2  # pylint: disable=g-import-not-at-top
+  from tfx.utils import proto_utils  # pylint: disable=g-import-not-at-top
+  pattern = proto_utils.proto_to_json(example_gen_pb2.Input(splits=[
+      example_gen_pb2.Input.Split(name="all", pattern="{YYYY}-{MM}-{DD}.csv")]))
+  values = {"input_base": str(logs), "input_config": pattern, "span": span}
+  inputs_spec = None
+  if schema == "2.1":
+    inputs = {"parameterValues": values}
+    inputs_spec = pipeline_spec_pb2.ComponentInputsSpec()
+    json_format.ParseDict({"parameters": {
+        k: {"parameterType": "STRING"} for k in values}}, inputs_spec)
+  else:
+    inputs = {"parameters": {k: {"stringValue": v}
+                             for k, v in values.items()}}
+  executor_input = pipeline_spec_pb2.ExecutorInput()
+  json_format.ParseDict({
+      "inputs": inputs,
+      "outputs": {"artifacts": {"examples": {"artifacts": [{
+          "name": "projects/p/artifacts/1",
+          "type": {"schemaTitle": "tfx.Examples"},
+          "uri": str(out / "examples")}]}},
+                  "outputFile": str(out / "metadata.json")}},
+      executor_input)
+  return executor_input, inputs_spec
+
+
+@pytest.mark.parametrize("span,expected_day,schema", [
+    ("2000-06-01", "2000-06-01", "2.1"), ("", "2000-06-02", "2.1"),
+    ("11109", "2000-06-01", "2.0")])
+def test_vertex_driver_reads_the_span_parameter(tmp_path, span,
+                                                 expected_day, schema):
+  """The hook turns the span parameter into TFX's range config and runs
+  TFX's driver: a date or span number reads that day, an empty one the
+  latest day (TFX's default)."""
+  from components import vertex_driver  # pylint: disable=g-import-not-at-top
+  from tfx.orchestration.kubeflow.v2.file_based_example_gen import driver  # pylint: disable=g-import-not-at-top
+  logs = tmp_path / "logs"
+  logs.mkdir()
+  for day in ("2000-06-01", "2000-06-02"):
+    (logs / f"{day}.csv").write_text("user_id,item_id,timestamp\nu,a,1\n")
+  executor_input, inputs_spec = _driver_input(logs, tmp_path, span, schema)
+  vertex_driver.read_span_parameter(executor_input)
+  driver._run_driver(executor_input, inputs_spec)  # pylint: disable=protected-access
+  with open(tmp_path / "metadata.json") as f:
+    resolved = json.load(f)["parameterValues"]
+  assert json.loads(resolved["input_config"])["splits"][0]["pattern"] == (
+      f"{expected_day}.csv")
+  assert resolved["span"] == config_lib.span_number(expected_day)
+
+
+def test_vertex_driver_names_a_bad_span(tmp_path):
+  from components import vertex_driver  # pylint: disable=g-import-not-at-top
+  with pytest.raises(ValueError, match="the run's span parameter: 'June'"):
+    vertex_driver.read_span_parameter(_driver_input(tmp_path, tmp_path,
+                                                    "June")[0])

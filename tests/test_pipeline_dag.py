@@ -3,6 +3,9 @@
 and writes nothing."""
 import json
 
+import pytest
+from tfx import v1 as tfx
+
 from pipeline import pipeline as pipeline_lib
 from relvid import config as config_lib
 
@@ -126,6 +129,7 @@ def test_each_table_gets_an_example_gen_with_its_span(tmp_path):
   (logs,) = [c for c in pipeline_lib.create_components(latest)
              if c.id == "interactions_ExampleGen"]
   assert logs.exec_properties["range_config"] is None  # the latest span
+  assert logs.exec_properties["span"] is None
 
   demo = config_lib.load_config(None, [f"output_dir={tmp_path}",
                                        "data.source=demo_media"])
@@ -138,3 +142,46 @@ def test_each_table_gets_an_example_gen_with_its_span(tmp_path):
     assert gen.exec_properties["input_base"] == (
         catalog.exec_properties["catalog_dir"])
   assert list(tmp_path.iterdir()) == []
+
+
+DAILY = ["data.source=files", "data.items_path=/catalog/items.csv",
+         "data.interactions_path=/logs/{YYYY}-{MM}-{DD}.csv"]
+
+
+@pytest.mark.parametrize("overrides,warm", [
+    (DAILY + ["data.window_days=7"], True),
+    (DAILY + ["data.window_days=7", "trainer.warm_start=false"], False),
+    (DAILY, False)])  # no window: not a per-span job
+def test_a_per_span_job_warm_starts_from_the_last_blessed_model(
+    tmp_path, overrides, warm):
+  config = config_lib.load_config(None, [f"output_dir={tmp_path}"] +
+                                  overrides)
+  components = {c.id: c for c in pipeline_lib.create_components(config)}
+  trainer = components["Trainer"]
+  assert (pipeline_lib.WARM_START_RESOLVER in components) == warm
+  assert ("base_model" in trainer.inputs) == warm
+  if warm:
+    resolver = components[pipeline_lib.WARM_START_RESOLVER]
+    assert resolver.exec_properties["resolver_class"] is (
+        tfx.dsl.experimental.LatestBlessedModelStrategy)
+    assert trainer.inputs["base_model"].producer_component_id == (
+        pipeline_lib.WARM_START_RESOLVER)
+
+
+def test_scheduled_runs_read_the_span_the_scheduler_gives(tmp_path):
+  """Airflow's DAG reads the run date ({{ ds }}) into the ExampleGen of a
+  table whose path names a span; a fixed data.span or a path without a
+  span takes no parameter."""
+  from pipeline import airflow_runner  # pylint: disable=g-import-not-at-top
+  config = config_lib.load_config(None, [f"output_dir={tmp_path}"] + DAILY)
+  gens = {c.id: c for c in airflow_runner.create_airflow_pipeline(
+      config).components if c.id.endswith("_ExampleGen")}
+  span = gens["interactions_ExampleGen"].exec_properties["span"]
+  assert isinstance(span, tfx.dsl.experimental.RuntimeParameter)
+  assert (span.name, span.ptype, span.default) == ("span", str, "{{ ds }}")
+  assert gens["items_ExampleGen"].exec_properties["span"] is None
+  fixed = config_lib.load_config(None, [f"output_dir={tmp_path}",
+                                        "data.span=2000-06-01"] + DAILY)
+  assert pipeline_lib.span_parameter(fixed, "{{ ds }}") is None
+  assert pipeline_lib.span_parameter(config_lib.load_config(
+      None, [f"output_dir={tmp_path}"]), "{{ ds }}") is None

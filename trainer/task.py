@@ -25,6 +25,7 @@ from trainer import data
 from trainer import export
 from trainer import model as model_lib
 from trainer import validation
+from trainer import warm_start
 
 EMBEDDINGS_FILE = contract.ITEM_EMBEDDINGS_FILE
 
@@ -51,7 +52,8 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
           semantic: Optional[Tuple[np.ndarray, np.ndarray]] = None,
           eval_config: Optional[config_lib.EvalConfig] = None,
           log_dir: Optional[str] = None,
-          monitor_pairs: Optional[artifacts.Pairs] = None
+          monitor_pairs: Optional[artifacts.Pairs] = None,
+          base: Optional[Dict[str, np.ndarray]] = None
           ) -> model_lib.RelatedVideoModel:
   """Fits the two-tower model on the engagement (and semantic) task.
 
@@ -68,12 +70,16 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
     monitor_pairs: without a validation split, pairs whose metrics are
       logged per epoch for watching only (the Trainer passes the eval
       split, as Keras's `validation_data` does); never used to stop.
+    base: a model to start from (`warm_start.load`): its weights carried
+      over (`warm_start.apply`) and at most config.warm_start_epochs
+      epochs trained; None trains from scratch.
 
   Returns:
     The trained model (the kept epoch's weights, `validation.EpochSelection`, or
     with config.refit a model trained that many epochs on every pair), with
-    `kept_epoch` and `selection_history` (the Keras history of the run that
-    chose the training length: `history` unless refitted).
+    `kept_epoch`, `selection_history` (the Keras history of the run that
+    chose the training length: `history` unless refitted) and
+    `warm_start` (`warm_start.apply`'s report, None from scratch).
   """
   tf.keras.utils.set_random_seed(config.seed)
   eval_config = eval_config or config_lib.EvalConfig()
@@ -109,8 +115,9 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
     callbacks.append(tf.keras.callbacks.TensorBoard(
         log_dir=log_dir, update_freq="epoch", write_graph=False,
         profile_batch=0))
-  model = _fit(catalog, fit_pairs, config, semantic, config.epochs,
-               callbacks)
+  epochs = (config.epochs if base is None
+            else min(config.epochs, config.warm_start_epochs))
+  model = _fit(catalog, fit_pairs, config, semantic, epochs, callbacks, base)
   # The epoch whose weights the model holds (1-based).
   kept = (stopper.kept_epoch + 1 if stopper is not None
           and stopper.kept_epoch is not None
@@ -122,7 +129,8 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
     logging.info("refit: %d epochs on all %d train pairs", kept,
                  len(train_pairs))
     tf.keras.utils.set_random_seed(config.seed)
-    model = _fit(catalog, train_pairs, config, semantic, kept, [_EpochLog()])
+    model = _fit(catalog, train_pairs, config, semantic, kept, [_EpochLog()],
+                 base)
   model.selection_history = selection
   model.kept_epoch = kept
   if config.cold_share > 0 and config.cold_boost == 0:
@@ -138,10 +146,11 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
 def _fit(catalog: artifacts.Catalog, pairs: artifacts.Pairs,
          config: config_lib.TrainerConfig,
          semantic: Optional[Tuple[np.ndarray, np.ndarray]], epochs: int,
-         callbacks: List[tf.keras.callbacks.Callback]
+         callbacks: List[tf.keras.callbacks.Callback],
+         base: Optional[Dict[str, np.ndarray]] = None
          ) -> model_lib.RelatedVideoModel:
   """A new model fitted on `pairs` for at most `epochs` epochs (logQ and
-  OPC counts from those pairs)."""
+  OPC counts from those pairs), from `base`'s weights when given."""
   num_items = len(catalog)
   model = model_lib.RelatedVideoModel(
       num_items, model_lib.content_features(catalog, config), config,
@@ -150,6 +159,8 @@ def _fit(catalog: artifacts.Catalog, pairs: artifacts.Pairs,
       warm=catalog.train_engagements > 0,
       semantic_probability=(None if semantic is None else
                             data.batch_frequency(semantic[1], num_items)))
+  model.warm_start = (None if base is None else
+                      warm_start.apply(model, catalog.item_ids, base))
   model.compile(optimizer=make_optimizer(config, model))
   dataset = data.training_dataset(
       pairs, config.batch_size, config.seed, semantic,
@@ -245,16 +256,25 @@ def run_fn(fn_args: Any) -> None:
   semantic = artifacts.load_semantic_pairs(examples_uri, catalog)
   logging.info("training on %d pairs over %d items", len(train_pairs),
                len(catalog))
+  # The pipeline gives a base model (the last blessed one) only to a
+  # per-span job with trainer.warm_start on.
+  base_model = getattr(fn_args, "base_model", None)
+  if base_model:
+    logging.info("warm start from %s", base_model)
   model = train(catalog, train_pairs, trainer_config, semantic, eval_config,
                 log_dir=fn_args.model_run_dir,
                 monitor_pairs=artifacts.load_pairs(examples_uri,
-                                                   contract.EVAL, catalog))
+                                                   contract.EVAL, catalog),
+                base=warm_start.load(base_model) if base_model else None)
   selection = model.selection_history
   embeddings = model.item_embeddings()
   metadata_counts = export.export_serving_version(
       model, catalog, fn_args.serving_model_dir, export_config, embeddings)
+  warm_start.save(model, catalog.item_ids, fn_args.serving_model_dir)
   write_lineage(fn_args.serving_model_dir, examples_uri,
-                trained_epochs=model.kept_epoch)
+                trained_epochs=model.kept_epoch,
+                warm_started_from=(os.path.dirname(base_model.rstrip("/"))
+                                   if model.warm_start else None))
   # The towers' item vectors, for exact-vs-index checks and analysis.
   write_item_embeddings(fn_args.model_run_dir, catalog.item_ids, embeddings)
   example_io.write_json(
@@ -264,6 +284,8 @@ def run_fn(fn_args: Any) -> None:
        "num_train_pairs": len(train_pairs),
        "epochs_trained": len(selection.epoch),
        "kept_epoch": model.kept_epoch,
+       "warm_start": (None if model.warm_start is None else
+                      {"base_model": base_model, **model.warm_start}),
        "history": _history_lists(selection),
        # With trainer.refit, the model exported: kept_epoch epochs on every
        # train pair.
