@@ -3,9 +3,11 @@
 the drift gate of a per-span job.
 
 Figures (Beam over both spans' Examples artifacts; the previous one is
-the newest earlier span that passed the gate, found in the span registry,
-components/span_window.py, so that one broken span does not also hold the
-normal span after it):
+found in the span registry, components/span_window.py, by
+`baseline_span`: the newest earlier span that passed the gate within the
+training window, so that one broken span does not also hold the normal
+span after it, else the newest earlier span, so that a lasting change
+holds at most a window's worth of runs):
   volume_ratio             this span's interactions / the previous span's.
   popularity_shift         max over items of |share of this span's
                            interactions - share of the previous span's|
@@ -23,7 +25,7 @@ import datetime
 import json
 import math
 import os
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import apache_beam as beam
 from tfx import v1 as tfx
@@ -157,12 +159,26 @@ def build_drift(root: beam.Pipeline, current_glob: str, previous_glob: str,
        | "Write" >> beam.io.WriteToText(output_path, shard_name_template=""))
 
 
+def baseline_span(registry_dir: str, span: int, window_days: int
+                  ) -> Optional[Tuple[int, str]]:
+  """(span, Examples URI) that `span` is compared with: the newest earlier
+  span that passed the gate if it lies within the `window_days` spans
+  ending at `span`, else the newest earlier span ingested; None when no
+  earlier span was ingested."""
+  passed = span_window.previous_span(registry_dir, PASSED_TABLE, span)
+  if passed is not None and passed[0] > span - max(window_days, 1):
+    return passed
+  return span_window.previous_span(registry_dir, ingestion.INTERACTIONS,
+                                   span)
+
+
 @tfx.dsl.components.component(use_beam=True)
 def DriftCheck(  # pylint: disable=invalid-name
     interactions: InputArtifact[tfx.types.standard_artifacts.Examples],
     drift: OutputArtifact[example_io.RunReport],
     span_registry_dir: Parameter[str],
     drift_config: Parameter[str] = "{}",
+    window_days: Parameter[int] = 1,
     beam_pipeline: BeamComponentParameter[beam.Pipeline] = None):
   """Compares this run's span of interactions with the previous span
   ingested (`drift_config`: DriftConfig as JSON) and writes drift.json
@@ -170,7 +186,7 @@ def DriftCheck(  # pylint: disable=invalid-name
   config = config_lib.from_dict(config_lib.DriftConfig,
                                 json.loads(drift_config))
   span = int(interactions.span)
-  previous = span_window.previous_span(span_registry_dir, PASSED_TABLE, span)
+  previous = baseline_span(span_registry_dir, span, window_days)
   outcome: Dict[str, Any] = {"span": span,
                              "bounds": config_lib.to_dict(config)}
   if previous is None:

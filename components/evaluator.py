@@ -162,21 +162,22 @@ def bless(metrics: Dict[str, Any], gate_k: int, recall_floor: float,
 
 
 def change_checks(candidate: Dict[str, Any], baseline: Dict[str, Any],
-                  gate_k: int, absolute: float, relative: float
+                  bounds: Dict[str, Tuple[float, float]]
                   ) -> Tuple[List[Dict[str, Any]], List[str]]:
-  """The candidate against a baseline model on the gated metrics
-  (recall@gate_k and topic_match@gate_k of all triggers), by TFMA's change
-  thresholds with HIGHER_IS_BETTER: change = candidate - baseline must be
-  >= `absolute` and change / baseline >= `relative`. A baseline of 0 has
-  no ratio: there the absolute bound alone decides (TFMA fails the check,
-  so a serving model at 0 could never be replaced).
+  """The candidate against a baseline model on the gated metrics of all
+  triggers (`bounds`: metric -> (absolute, relative), e.g.
+  `EvalConfig.change_bounds()`), by TFMA's change thresholds with
+  HIGHER_IS_BETTER: change = candidate - baseline must be >= absolute and
+  change / baseline >= relative. A baseline of 0 has no ratio: there the
+  absolute bound alone decides (TFMA fails the check, so a serving model
+  at 0 could never be replaced).
 
   Returns:
     (one record per metric: candidate, baseline, change, relative_change,
     passed; the reasons of the failed ones).
   """
   checks, reasons = [], []
-  for name in (f"recall@{gate_k}", f"topic_match@{gate_k}"):
+  for name, (absolute, relative) in bounds.items():
     value = candidate["all"].get(name, float("nan"))
     base = baseline["all"].get(name, float("nan"))
     change = value - base

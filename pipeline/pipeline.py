@@ -188,7 +188,8 @@ def _drift_check(config: PipelineConfig, components: List[Any]
   return DriftCheck(
       interactions=interactions.outputs["examples"],
       span_registry_dir=config_lib.span_registry_dir(config),
-      drift_config=json.dumps(config_lib.to_dict(config.drift)))
+      drift_config=json.dumps(config_lib.to_dict(config.drift)),
+      window_days=config.data.window_days)
 
 
 WARM_START_RESOLVER = "latest_blessed_model_resolver"

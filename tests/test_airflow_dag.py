@@ -201,7 +201,8 @@ def test_airflow_backfills_three_days_in_order(tmp_path):
       tmp_path, pattern, items) + [
           "data.window_days=3", "trainer.epochs=1", "eval.recall_floor=0",
           "eval.topic_match_floor=0", "drift.enabled=false",
-          "eval.change_absolute=-1", "eval.change_relative=-1",
+          "eval.recall_change_absolute=-1", "eval.recall_change_relative=-1",
+          "eval.topic_change_absolute=-1", "eval.topic_change_relative=-1",
           "orchestration.start_date=2000-06-01",
           "orchestration.catchup=true"])
   config_file = tmp_path / "daily.yaml"

@@ -45,7 +45,8 @@ def test_backfill_reads_a_window_of_days(tmp_path):
           "drift.max_user_activity_divergence=1",
           "drift.max_hour_of_day_divergence=1",
           # One-epoch models of a tiny log: every model may push here.
-          "eval.change_absolute=-1", "eval.change_relative=-1"]
+          "eval.recall_change_absolute=-1", "eval.recall_change_relative=-1",
+          "eval.topic_change_absolute=-1", "eval.topic_change_relative=-1"]
   args = [a for o in overrides for a in ("--set", o)]
 
   out = subprocess.run([RELVID, "backfill", "--from", "2000-06-01", "--to",

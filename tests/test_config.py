@@ -66,8 +66,8 @@ def test_yaml_then_overrides(tmp_path):
     ("trainer.cold_share_k=0", "trainer.cold_share_k"),
     ("eval.cold_candidate_recall_floor=2",
      "eval.cold_candidate_recall_floor"),
-    ("eval.change_absolute=-2", "eval.change_absolute"),
-    ("eval.change_relative=1.5", "eval.change_relative"),
+    ("eval.recall_change_absolute=-2", "eval.recall_change_absolute"),
+    ("eval.topic_change_relative=1.5", "eval.topic_change_relative"),
     ("trainer.warm_start_epochs=0", "trainer.warm_start_epochs"),
     ("data.window_days=-1", "data.window_days"),
     ("data.window_days=7", "data.window_days"),  # no span placeholder

@@ -3,11 +3,14 @@
 (a tenth of the volume, one item taking half the interactions)."""
 import json
 import math
+import os
 
 import apache_beam as beam
 import pytest
 
 from components import drift
+from components import ingestion
+from components import span_window
 from relvid.config import DriftConfig
 from tests.test_pair_generation import events
 from tests.test_pair_generation import write_examples
@@ -78,3 +81,20 @@ def test_faults_are_breaches(tmp_path):
   # Each item had 4 of 40; i3 now has the 20 flooded rows and 2 of its
   # own: 0.55 - 0.1.
   assert shift["popularity_shift"] == pytest.approx(0.45)
+
+
+def test_baseline_is_the_last_span_that_passed_within_the_window(tmp_path):
+  """Span 11 breached: span 12 is compared with span 10, the last that
+  passed, while it lies in the window; past it (a lasting change), with
+  the previous span, 11; with no earlier span, nothing."""
+  registry = str(tmp_path / "registry")
+  uris = {}
+  for span in (10, 11):
+    uris[span] = str(tmp_path / f"examples-{span}")
+    os.makedirs(uris[span])
+    span_window.record_span(registry, ingestion.INTERACTIONS, uris[span],
+                            span)
+  span_window.record_span(registry, drift.PASSED_TABLE, uris[10], 10)
+  assert drift.baseline_span(registry, 12, window_days=3) == (10, uris[10])
+  assert drift.baseline_span(registry, 12, window_days=2) == (11, uris[11])
+  assert drift.baseline_span(registry, 10, window_days=3) is None

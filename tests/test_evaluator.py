@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from components import evaluator
+from relvid import config as config_lib
 
 # Catalog of 10 items; topics and train-period engagements.
 TOPICS = [["a"], ["a"], ["b"], ["b"], ["a", "b"], ["c"], ["c"], [], ["a"],
@@ -132,31 +133,49 @@ def test_run_summary_shows_every_slice():
                        "blessed (pushed)")
 
 
+def bounds(absolute, relative, topic=None):
+  """The same bounds on both metrics @10, or others on topic match."""
+  return {"recall@10": (absolute, relative),
+          "topic_match@10": topic or (absolute, relative)}
+
+
 def test_change_checks_follow_tfma_change_thresholds():
   """candidate - baseline >= absolute and that / baseline >= relative, both
   (TFMA's GenericChangeThreshold, HIGHER_IS_BETTER)."""
   baseline = {"all": {"recall@10": 0.40, "topic_match@10": 0.50}}
   # recall -0.006 (-1.5%): within -0.01 and -2%; topic +0.05: better.
   ok = {"all": {"recall@10": 0.394, "topic_match@10": 0.55}}
-  checks, reasons = evaluator.change_checks(ok, baseline, 10, -0.01, -0.02)
+  checks, reasons = evaluator.change_checks(ok, baseline,
+                                            bounds(-0.01, -0.02))
   assert reasons == [] and [c["passed"] for c in checks] == [True, True]
   assert checks[0]["change"] == pytest.approx(-0.006)
   assert checks[0]["relative_change"] == pytest.approx(-0.015)
   # recall -0.009 is within the absolute bound but -2.25% is not.
   worse = {"all": {"recall@10": 0.391, "topic_match@10": 0.50}}
-  checks, reasons = evaluator.change_checks(worse, baseline, 10, -0.01, -0.02)
+  checks, reasons = evaluator.change_checks(worse, baseline,
+                                            bounds(-0.01, -0.02))
   assert [c["passed"] for c in checks] == [False, True]
   assert reasons == ["recall@10=0.3910 vs serving 0.4000: change -0.0090 "
                      "(bound -0.01), relative -2.25% (bound -2%)"]
   # A baseline of 0 gives no ratio: the absolute bound alone decides (TFMA
   # would fail it, and a serving model at 0 could never be replaced).
   zero = {"all": {"recall@10": 0.0, "topic_match@10": 0.5}}
-  checks, reasons = evaluator.change_checks(ok, zero, 10, -0.01, -0.02)
+  checks, reasons = evaluator.change_checks(ok, zero, bounds(-0.01, -0.02))
   assert checks[0]["passed"] and checks[0]["relative_change"] is None
   assert reasons == []
-  checks, reasons = evaluator.change_checks(ok, zero, 10, 0.5, -0.02)
+  checks, reasons = evaluator.change_checks(ok, zero, bounds(0.5, -0.02))
   assert not checks[0]["passed"]
   assert "relative undefined" in reasons[0]
   # Requiring an improvement (positive bounds) holds a model that is level.
-  checks, _ = evaluator.change_checks(baseline, baseline, 10, 0.001, 0.0)
+  checks, _ = evaluator.change_checks(baseline, baseline, bounds(0.001, 0.0))
   assert [c["passed"] for c in checks] == [False, False]
+  # Bounds per metric: topic -0.015 (-3%) passes -0.02 / -5%, not -0.01.
+  lower_topic = {"all": {"recall@10": 0.40, "topic_match@10": 0.485}}
+  checks, _ = evaluator.change_checks(lower_topic, baseline, bounds(
+      -0.01, -0.02, topic=(-0.02, -0.05)))
+  assert [c["passed"] for c in checks] == [True, True]
+  checks, _ = evaluator.change_checks(lower_topic, baseline,
+                                      bounds(-0.01, -0.02))
+  assert [c["passed"] for c in checks] == [True, False]
+  assert config_lib.EvalConfig(gate_k=10).change_bounds() == bounds(
+      -0.01, -0.02, topic=(-0.02, -0.05))

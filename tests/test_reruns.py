@@ -48,7 +48,8 @@ def setup(tmp_path_factory):
       # One-epoch models on a tiny log differ by more than the default
       # change bounds; this file tests the cache, so every model may push
       # (still compared with the serving one: see the checks below).
-      "eval.change_absolute=-1", "eval.change_relative=-1"]
+      "eval.recall_change_absolute=-1", "eval.recall_change_relative=-1",
+      "eval.topic_change_absolute=-1", "eval.topic_change_relative=-1"]
   return overrides, config_lib.load_config(None, overrides)
 
 

@@ -168,8 +168,8 @@ def evaluate_and_bless(model_dir: str, examples_uri: str,
       serving["not_compared"] = compared.pop("not_compared")
     else:
       checks, change_reasons = evaluator.change_checks(
-          compared["candidate"], compared["serving"], eval_config.gate_k,
-          eval_config.change_absolute, eval_config.change_relative)
+          compared["candidate"], compared["serving"],
+          eval_config.change_bounds())
       reasons += change_reasons
   if "not_compared" in serving:
     logging.warning("RelatedVideoEvaluator: %s", serving["not_compared"])
