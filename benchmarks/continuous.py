@@ -4,7 +4,8 @@ scratch, and the gates holding injected faults.
 
   python -m benchmarks.continuous [--workdir DIR] [--first-week 13]
       [--runs 12] [--window 4] [--tenth-volume-run 5] [--flood-run 7]
-      [--broken-lr-run 9] [--plot docs/images/continuous.png]
+      [--broken-lr-run 9] [--plot docs/continuous.png]
+      [--window-sweep 1,2,4,8,12] [--skip-replay]
 
 The ratings are cut into weekly files (`logs/week-{SPAN}.csv`, span = weeks
 since the first rating), and two jobs replay the same `--runs` consecutive
@@ -27,10 +28,14 @@ Faults, in both jobs (their data is the same) unless said:
 Prints one table row per run and job: the week, its ratings, the spans
 read, wall time and Trainer time, epochs, warm or scratch, the candidate's
 recall@100 / topic_match@100 on that week's eval pairs, pushed or held and
-why; and writes a plot of the figures over the runs.
+why; and writes a plot of the figures over the runs. `--window-sweep`
+then reruns the last week in the scratch job's folder at each window
+length (the earlier weeks' artifacts are there): the cost of a run against
+the number of spans it reads. `--skip-replay` runs the sweep alone, on a
+workdir a replay filled.
 """
 import argparse
-import csv
+import json
 import os
 import sys
 import tempfile
@@ -39,21 +44,12 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
+from benchmarks.refresh import ITEM_HEADER
+from benchmarks.refresh import read_atomic
+from benchmarks.refresh import write_csv
+
 WEEK = 7 * 86400
 JOBS = ("warm", "scratch")
-
-
-def _read_atomic(path: str) -> List[List[str]]:
-  with open(path, newline="") as f:
-    return list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
-
-
-def _write_csv(path: str, header: List[str], rows: List[List[str]]) -> str:
-  with open(path, "w", newline="") as f:
-    writer = csv.writer(f)
-    writer.writerow(header)
-    writer.writerows(rows)
-  return path
 
 
 def weekly_files(folder: str, weeks: List[int], tenth_volume: Optional[int],
@@ -62,17 +58,16 @@ def weekly_files(folder: str, weeks: List[int], tenth_volume: Optional[int],
   applied); returns the items path, the pattern and ratings per week."""
   from components import assets  # pylint: disable=g-import-not-at-top
   ml = assets.movielens_100k_dir()
-  ratings = _read_atomic(os.path.join(ml, "ml-100k.inter"))
+  ratings = read_atomic(os.path.join(ml, "ml-100k.inter"))
   first = min(int(r[3]) for r in ratings)
   by_week: Dict[int, List[List[str]]] = {}
   for r in ratings:
     by_week.setdefault((int(r[3]) - first) // WEEK, []).append(
         [r[0], r[1], r[3]])
   movies = [[m[0], m[1], "", "", m[3].replace(" ", "|"), ""]
-            for m in _read_atomic(os.path.join(ml, "ml-100k.item"))]
-  items = _write_csv(os.path.join(folder, "items.csv"),
-                     ["item_id", "title", "description", "tags", "topics",
-                      "media_path"], movies)
+            for m in read_atomic(os.path.join(ml, "ml-100k.item"))]
+  items = write_csv(os.path.join(folder, "items.csv"), ITEM_HEADER,
+                     movies)
   logs = os.path.join(folder, "logs")
   os.makedirs(logs, exist_ok=True)
   rng = np.random.default_rng(seed)
@@ -92,7 +87,7 @@ def weekly_files(folder: str, weeks: List[int], tenth_volume: Optional[int],
       movie = ranked[len(ranked) // 2]
       rows = rows + [[f"flood-{n}", movie, r[2]] for n, r in enumerate(rows)]
     counts[week] = len(rows)
-    _write_csv(os.path.join(logs, f"week-{week}.csv"),
+    write_csv(os.path.join(logs, f"week-{week}.csv"),
                ["user_id", "item_id", "timestamp"], rows)
   return {"items": items, "pattern": os.path.join(logs, "week-{SPAN}.csv"),
           "ratings": counts}
@@ -149,19 +144,19 @@ def plot(rows: List[Dict[str, Any]], path: str) -> None:
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-  for job, marker in zip(JOBS, ("o", "s")):
+  for job, marker, colour in zip(JOBS, ("o", "s"), ("C0", "C1")):
     mine = [r for r in rows if r["job"] == job]
     weeks = [r["week"] for r in mine]
     top.plot(weeks, [r["recall"] for r in mine], marker=marker,
-             label=f"{job}: recall@100 (candidate)")
+             color=colour, label=f"{job}: recall@100 (candidate)")
     held = [r for r in mine if not r["pushed"]]
     top.scatter([r["week"] for r in held], [r["recall"] for r in held],
                 s=160, facecolors="none", edgecolors="red",
                 label=f"{job}: held" if held else None)
     bottom.plot(weeks, [r["wall_seconds"] for r in mine], marker=marker,
-                label=f"{job}: run (s)")
+                color=colour, label=f"{job}: run (s)")
     bottom.plot(weeks, [r["trainer_seconds"] for r in mine], marker=marker,
-                linestyle="--", label=f"{job}: Trainer (s)")
+                color=colour, linestyle="--", label=f"{job}: Trainer (s)")
   top.set_ylabel("recall@100, week's eval pairs")
   bottom.set_ylabel("seconds")
   bottom.set_xlabel("week (span)")
@@ -190,6 +185,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                       help="drift.max_hour_of_day_divergence and "
                       "drift.max_user_activity_divergence")
   parser.add_argument("--plot", default="continuous.png")
+  parser.add_argument("--window-sweep", default="",
+                      help="comma-separated window lengths for the last week")
+  parser.add_argument("--skip-replay", action="store_true")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   workdir = args.workdir or tempfile.mkdtemp(prefix="relvid_continuous_")
   weeks = list(range(args.first_week, args.first_week + args.runs))
@@ -208,6 +206,41 @@ def main(argv: Optional[List[str]] = None) -> int:
           # 0.2); volume and popularity keep the default bounds.
           f"drift.max_hour_of_day_divergence={args.divergence_bound}",
           f"drift.max_user_activity_divergence={args.divergence_bound}"]
+  if not args.skip_replay:
+    replay(args, base, workdir, files, weeks, week_of)
+  if args.window_sweep:
+    sweep(base, workdir, weeks[-1],
+          [int(w) for w in args.window_sweep.split(",")])
+  print(f"outputs under {workdir}")
+  return 0
+
+
+def sweep(base: List[str], workdir: str, week: int,
+          windows: List[int]) -> None:
+  """The last week again at each window length, from scratch."""
+  from pipeline import results  # pylint: disable=g-import-not-at-top
+  from relvid import config as config_lib  # pylint: disable=g-import-not-at-top
+  print("| window (weeks) | spans read | interactions read | train pairs | "
+        "run s | Trainer s |")
+  print("|---|---|---|---|---|---|")
+  for window in windows:
+    overrides = [o for o in base if not o.startswith("data.window_days=")]
+    row = run_week(overrides + [f"data.window_days={window}"], workdir,
+                   "scratch", week, broken_lr=False)
+    config = config_lib.load_config(None, overrides + [
+        f"data.window_days={window}",
+        f"output_dir={os.path.join(workdir, 'scratch')}"])
+    counts = results.latest_reports(config)["CoEngagementPairs"]["counts"]
+    print(f"| {window} | {len(row['spans'])} | "
+          f"{counts.get('interactions_read', 0):,} | "
+          f"{counts.get('pairs_written_train', 0):,} | "
+          f"{row['wall_seconds']:.0f} | {row['trainer_seconds']:.0f} |",
+          flush=True)
+
+
+def replay(args, base: List[str], workdir: str, files: Dict[str, Any],
+           weeks: List[int], week_of) -> None:
+  """The two jobs over `weeks`, one table row per run and job."""
   rows = []
   print("| week | ratings | job | spans read | run s | Trainer s | epochs "
         "| recall@100 | topic@100 | outcome |")
@@ -225,6 +258,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             f"{row['wall_seconds']:.0f} | {row['trainer_seconds']:.0f} | "
             f"{row['epochs']} ({start}) | {row['recall']:.4f} | "
             f"{row['topic']:.4f} | {outcome} |", flush=True)
+  with open(os.path.join(workdir, "replay.json"), "w") as f:
+    json.dump(rows, f, indent=1)
   plot(rows, args.plot)
   for job in JOBS:
     mine = [r for r in rows if r["job"] == job]
@@ -241,8 +276,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"warm - scratch recall@100 on the same eval pairs, warm-started "
           f"runs without the broken LR: mean {np.mean(diffs):+.4f}, min "
           f"{min(diffs):+.4f}, max {max(diffs):+.4f} over {len(diffs)} runs")
-  print(f"plot: {args.plot}; outputs under {workdir}")
-  return 0
+  print(f"plot: {args.plot}")
 
 
 if __name__ == "__main__":

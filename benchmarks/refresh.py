@@ -39,12 +39,12 @@ CLUSTERS = 200
 TEXT_DIM = 64
 
 
-def _read_atomic(path: str) -> List[List[str]]:
+def read_atomic(path: str) -> List[List[str]]:
   with open(path, newline="") as f:
     return list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
 
 
-def _write_csv(path: str, header: List[str], rows: List[List[str]]) -> str:
+def write_csv(path: str, header: List[str], rows: List[List[str]]) -> str:
   with open(path, "w", newline="") as f:
     writer = csv.writer(f)
     writer.writerow(header)
@@ -61,21 +61,21 @@ def movielens_files(folder: str, new_items: int) -> Tuple[str, str, str]:
   the last adds `new_items` MovieLens-1M movies whose titles it lacks."""
   from components import assets  # pylint: disable=g-import-not-at-top
   ml100k, ml1m = assets.movielens_100k_dir(), assets.movielens_1m_dir()
-  ratings = _read_atomic(os.path.join(ml100k, "ml-100k.inter"))
-  interactions = _write_csv(os.path.join(folder, "interactions.csv"),
+  ratings = read_atomic(os.path.join(ml100k, "ml-100k.inter"))
+  interactions = write_csv(os.path.join(folder, "interactions.csv"),
                             ["user_id", "item_id", "timestamp"],
                             [[r[0], r[1], r[3]] for r in ratings])
   movies = [[m[0], m[1], "", "", m[3].replace(" ", "|"), ""]
-            for m in _read_atomic(os.path.join(ml100k, "ml-100k.item"))]
-  items = _write_csv(os.path.join(folder, "items.csv"), ITEM_HEADER, movies)
+            for m in read_atomic(os.path.join(ml100k, "ml-100k.item"))]
+  items = write_csv(os.path.join(folder, "items.csv"), ITEM_HEADER, movies)
   known = {m[1].lower() for m in movies}
   new = [[f"ml1m:{m[0]}", m[1], "", "", m[3].replace(" ", "|"), ""]
-         for m in _read_atomic(os.path.join(ml1m, "ml-1m.item"))
+         for m in read_atomic(os.path.join(ml1m, "ml-1m.item"))
          if m[1].lower() not in known][:new_items]
   if len(new) < new_items:
     raise ValueError(f"MovieLens-1M has only {len(new)} movies that "
                      "MovieLens-100K lacks")
-  plus = _write_csv(os.path.join(folder, "items_plus_new.csv"), ITEM_HEADER,
+  plus = write_csv(os.path.join(folder, "items_plus_new.csv"), ITEM_HEADER,
                     movies + new)
   return interactions, items, plus
 
