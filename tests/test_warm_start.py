@@ -15,6 +15,7 @@ from components import artifacts
 from relvid import contract
 from relvid.config import TrainerConfig
 from trainer import model as model_lib
+from trainer import data
 from trainer import task
 from trainer import warm_start
 
@@ -118,3 +119,40 @@ def test_warm_run_is_capped_at_warm_start_epochs(texts, tmp_path):
   assert len(scratch.history.epoch) == 5 and scratch.warm_start is None
   assert os.path.basename(warm_start.state_path(
       str(tmp_path / "m" / contract.SERVING_MODEL_DIR))) == "weights.npz"
+
+
+def test_id_tables_adagrad_accumulators_are_carried_by_item_id(texts,
+                                                              tmp_path):
+  """With adagrad_embeddings (the default optimizer) the ID tables'
+  accumulators follow their rows; a new item starts at Adagrad's initial
+  0.1."""
+  config = dataclasses.replace(CONFIG, optimizer="adagrad_embeddings")
+  catalog = catalog_of(list("abcd"), texts)
+  pairs = artifacts.Pairs(np.array([0, 1, 2, 3]), np.array([1, 0, 3, 2]),
+                          np.ones(4, np.int64), np.ones(4, np.float32))
+  trained = task.train(catalog, pairs, config)
+  warm_start.save(trained, catalog.item_ids, str(tmp_path / "model"))
+  base = warm_start.load(str(tmp_path / "model"))
+  old = base["candidate/id_embedding/accumulator"]
+  assert old.shape == (4, 4) and (old > 0.1).any()  # trained past 0.1
+
+  grown = catalog_of(list("bcdef"), texts)
+  model = make_model(grown, config)
+  warm_start.apply(model, grown.item_ids, base)
+  model.compile(optimizer=task.make_optimizer(config, model))
+  assert warm_start.apply_optimizer_state(model, grown.item_ids, base) == [
+      "trigger/id_embedding/accumulator",
+      "candidate/id_embedding/accumulator"]
+  (adagrad, _), = [(o, None) for o in model.optimizer.optimizers
+                   if isinstance(o, tf.keras.optimizers.legacy.Adagrad)]
+  now = adagrad.get_slot(model.candidate_tower.id_embedding.embeddings,
+                         "accumulator").numpy()
+  np.testing.assert_array_equal(now[:3], old[1:4])
+  np.testing.assert_allclose(now[3:], 0.1)
+  # Training goes on from there.
+  model.fit(data.training_dataset(
+      artifacts.Pairs(np.array([0, 1]), np.array([1, 0]), np.ones(2, np.int64),
+                      np.ones(2, np.float32)), 8, 0, None,
+      np.ones(5, np.float32)), epochs=1, verbose=0)
+  assert (adagrad.get_slot(model.candidate_tower.id_embedding.embeddings,
+                           "accumulator").numpy()[:2] > now[:2]).all()

@@ -162,6 +162,9 @@ def _fit(catalog: artifacts.Catalog, pairs: artifacts.Pairs,
   model.warm_start = (None if base is None else
                       warm_start.apply(model, catalog.item_ids, base))
   model.compile(optimizer=make_optimizer(config, model))
+  if base is not None:
+    model.warm_start["optimizer_state"] = warm_start.apply_optimizer_state(
+        model, catalog.item_ids, base)
   dataset = data.training_dataset(
       pairs, config.batch_size, config.seed, semantic,
       data.trigger_counts_by_item(pairs, num_items))

@@ -15,9 +15,14 @@ from it:
   vectors, the task weighting) is copied when its shape is unchanged and
   left at its initial value, with a log line, when the config changed it.
 
-The optimizer starts afresh: Adagrad's accumulators would be indexed by the
-old catalog and Adam's moments by its step count, and both are rebuilt in a
-few hundred steps.
+The ID tables' Adagrad accumulators (`trainer.optimizer:
+adagrad_embeddings`, the default) are carried over by item id too
+(`apply_optimizer_state`, after the model is compiled): a fresh
+accumulator would make the first steps on every carried row as large as
+on a new model's. New items start at Adagrad's initial value. The rest of
+the optimizer's state (Adam's moments and step count for the dense
+layers) starts afresh: Adam's bias correction makes its first steps
+ordinary ones.
 """
 import io
 import logging
@@ -62,6 +67,32 @@ def _variables(model: Any) -> Dict[str, tf.Variable]:
   return named
 
 
+def _id_table_accumulators(model: Any, create: bool = False
+                           ) -> Dict[str, tf.Variable]:
+  """The Adagrad accumulators of the ID tables by `<side>/id_embedding/
+  accumulator`, where the compiled model's optimizer has them (Keras's
+  legacy Adagrad, alone or in TFRS's CompositeOptimizer); `create` makes
+  them first (Keras makes slots on the first update)."""
+  optimizer = getattr(model, "optimizer", None)
+  parts = getattr(optimizer, "optimizers", [optimizer])
+  found = {}
+  for part in parts:
+    if not isinstance(part, tf.keras.optimizers.legacy.Adagrad):
+      continue
+    for side, tower in _towers(model):
+      if tower.id_embedding is None:
+        continue
+      table = tower.id_embedding.embeddings
+      if create:
+        part._create_all_weights([table])  # pylint: disable=protected-access
+      try:
+        found[f"{side}/id_embedding/accumulator"] = part.get_slot(
+            table, "accumulator")
+      except KeyError:  # not among this optimizer's variables
+        continue
+  return found
+
+
 def _build(model: Any) -> None:
   """Creates the towers' variables (Keras builds layers on first call)."""
   for _, tower in _towers(model):
@@ -74,7 +105,9 @@ def save(model: Any, item_ids: np.ndarray, model_uri: str) -> str:
   _build(model)
   buffer = io.BytesIO()
   np.savez(buffer, **{ITEM_IDS: np.asarray(item_ids).astype(str)},
-           **{name: v.numpy() for name, v in _variables(model).items()})
+           **{name: v.numpy() for name, v in _variables(model).items()},
+           **{name: v.numpy()
+              for name, v in _id_table_accumulators(model).items()})
   path = state_path(model_uri)
   tf.io.gfile.makedirs(os.path.dirname(path))
   with tf.io.gfile.GFile(path, "wb") as f:
@@ -93,6 +126,33 @@ def load(model_uri: str) -> Optional[Dict[str, np.ndarray]]:
   with tf.io.gfile.GFile(path, "rb") as f:
     with np.load(io.BytesIO(f.read()), allow_pickle=False) as state:
       return {name: state[name] for name in state.files}
+
+
+def _by_item_id(variable: tf.Variable, base_ids: np.ndarray,
+                new_ids: np.ndarray, value: np.ndarray) -> None:
+  """Sets a [num_items, d] variable to `value`'s rows by item id, keeping
+  its own rows for items `base_ids` lacks."""
+  fresh = variable.numpy()
+  variable.assign(tf.keras.utils.warmstart_embedding_matrix(
+      tf.constant(base_ids), tf.constant(new_ids),
+      tf.constant(value, variable.dtype),
+      new_embeddings_initializer=lambda shape, dtype=None: fresh))
+
+
+def apply_optimizer_state(model: Any, item_ids: np.ndarray,
+                          base: Dict[str, np.ndarray]) -> List[str]:
+  """Carries the ID tables' Adagrad accumulators of a saved base model
+  into a compiled model's optimizer, by item id; returns their names."""
+  new_ids = np.asarray(item_ids).astype(str)
+  carried = []
+  for name, slot in _id_table_accumulators(model, create=True).items():
+    if name in base and base[name].shape[1] == slot.shape[1]:
+      _by_item_id(slot, base[ITEM_IDS].astype(str), new_ids, base[name])
+      carried.append(name)
+  if carried:
+    logging.info("warm start: optimizer state carried: %s",
+                 ", ".join(carried))
+  return carried
 
 
 def apply(model: Any, item_ids: np.ndarray, base: Dict[str, np.ndarray]
@@ -124,11 +184,7 @@ def apply(model: Any, item_ids: np.ndarray, base: Dict[str, np.ndarray]
         skipped.append(f"{name} (width {value.shape[1]} -> "
                        f"{variable.shape[1]})")
         continue
-      fresh = variable.numpy()
-      variable.assign(tf.keras.utils.warmstart_embedding_matrix(
-          tf.constant(base_ids), tf.constant(new_ids),
-          tf.constant(value, variable.dtype),
-          new_embeddings_initializer=lambda shape, dtype=None: fresh))
+      _by_item_id(variable, base_ids, new_ids, value)
     elif value.shape != tuple(variable.shape):
       skipped.append(f"{name} (shape {value.shape} -> "
                      f"{tuple(variable.shape)})")
