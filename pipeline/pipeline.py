@@ -22,7 +22,8 @@
   Trainer (TFRS two-tower, run_fn=trainer.task.run_fn; base_model: the
                   resolver's model, warm start) -> retrieval SavedModel
   [data.window_days] DriftCheck(interactions) -> this span against the
-                  previous one (volume, popularity, numeric distributions)
+                  last one that passed (volume, popularity, numeric
+                  distributions)
   RelatedVideoEvaluator -> metrics + blessing: the floors, the drift gate,
                   and the model
                   against the version serving from the Pusher's
