@@ -147,8 +147,12 @@ def main(argv: Optional[List[str]] = None,
   nodes = check(config)
   dag = airflow_dag_config(config)
   print(f"DAG {config.pipeline_name}: schedule {dag['schedule']}, "
-        f"start {dag['start_date']:%Y-%m-%d}, {len(nodes)} tasks: "
+        f"start {dag['start_date']:%Y-%m-%d}, catchup "
+        f"{'on' if dag['catchup'] else 'off'}, {len(nodes)} tasks: "
         + " -> ".join(nodes))
+  if pipeline_lib.span_parameter(config, AIRFLOW_RUN_DATE):
+    print(f"each run reads the span of its date ({AIRFLOW_RUN_DATE}; a run "
+          'triggered with conf {"span": ...} reads that one)')
   if airflow_installed():
     tasks = len(create_dag(config).tasks)
     print(f"Airflow installed: DAG built with {tasks} tasks")

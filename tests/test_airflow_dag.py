@@ -37,6 +37,8 @@ def test_dag_config_comes_from_the_orchestration_section():
   assert dag["schedule"] == "0 3 * * *"
   assert dag["start_date"] == datetime.datetime(2026, 12, 1)
   assert dag["catchup"] is False and dag["max_active_runs"] == 1
+  catching_up = config_lib.load_config(None, ["orchestration.catchup=true"])
+  assert airflow_runner.airflow_dag_config(catching_up)["catchup"] is True
 
 
 def test_dag_pipeline_compiles_in_dependency_order(tmp_path):

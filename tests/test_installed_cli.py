@@ -63,8 +63,10 @@ def test_airflow_validates_the_dag(tmp_path):
   out = relvid("airflow", "--set", f"output_dir={tmp_path / 'out'}",
                cwd=tmp_path)
   match = re.search(r"DAG relvid: schedule @daily, start 2026-01-01, "
-                    r"(\d+) tasks: .*interactions_ExampleGen", out.stdout)
+                    r"catchup off, (\d+) tasks: .*interactions_ExampleGen",
+                    out.stdout)
   assert match and "-> Pusher" in out.stdout
+  assert "each run reads the span of its date" not in out.stdout
   if importlib.util.find_spec("airflow"):  # the `airflow` extra
     assert f"Airflow installed: DAG built with {match.group(1)} tasks" in (
         out.stdout)
