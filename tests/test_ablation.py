@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from components import artifacts
+from relvid import config as config_lib
 from relvid.config import TrainerConfig
 from trainer import ablation
 
@@ -196,3 +197,24 @@ def test_ladder_first_rung_computes_the_recipes_loss():
       recipe.candidate_tower.get_weights())
   assert float(product.compute_loss(features)) == pytest.approx(
       float(recipe.compute_loss(features)), rel=1e-5)
+
+
+def test_configured_models_pick_their_length_with_the_eval_config(
+    monkeypatch):
+  """A configured variant trains with the run's eval section (the metrics
+  its validation window scores, as in the Trainer); a baseline trains as
+  its recipe says."""
+  seen = []
+  monkeypatch.setattr(ablation.task, "train",
+                      lambda *args, **kwargs: seen.append(kwargs))
+  eval_config = config_lib.EvalConfig(ks=[5, 20], gate_k=20)
+  ablation.fit_variant(TrainerConfig(), None, None, 0,
+                       eval_config=eval_config)
+  assert seen[-1]["eval_config"] is eval_config
+  seen_by_baseline = []
+
+  def baseline(catalog, pairs, seed):
+    seen_by_baseline.append(seed)
+
+  ablation.fit_variant(baseline, None, None, 3, eval_config=eval_config)
+  assert seen_by_baseline == [3]

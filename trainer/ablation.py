@@ -46,6 +46,7 @@ semantic_weight=1, engagement_weight=R):
 """
 import csv
 import dataclasses
+import inspect
 import io
 import logging
 import os
@@ -391,7 +392,7 @@ def _with_controlled_labels(config: config_lib.TrainerConfig,
   every seed)."""
   built: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}
 
-  def fit(catalog, train_pairs, seed):
+  def fit(catalog, train_pairs, seed, eval_config=None):
     if id(catalog) not in built:
       mined = data.mine_semantic_pairs(catalog.text, catalog.has_text,
                                        config.semantic_threshold,
@@ -400,7 +401,7 @@ def _with_controlled_labels(config: config_lib.TrainerConfig,
       built[id(catalog)] = labels_at_precision(catalog, *mined, precision,
                                                config.seed)
     return fit_variant(config, catalog, train_pairs, seed,
-                       semantic=built[id(catalog)])
+                       semantic=built[id(catalog)], eval_config=eval_config)
   return fit
 
 
@@ -566,13 +567,18 @@ def grid_for(suite: str, base: config_lib.TrainerConfig,
 
 def fit_variant(variant: Variant, catalog: artifacts.Catalog,
                 train_pairs: artifacts.Pairs, seed: int,
-                semantic: Optional[Tuple[np.ndarray, np.ndarray]] = None
-                ) -> Any:
+                semantic: Optional[Tuple[np.ndarray, np.ndarray]] = None,
+                eval_config: Optional[config_lib.EvalConfig] = None) -> Any:
   """Trains one variant for seed number `seed` (0, 1, ...); a config is
-  trained with `semantic` as its pseudo-labels (None: mined)."""
+  trained with `semantic` as its pseudo-labels (None: mined) and picks its
+  training length with `eval_config`'s metrics, as the Trainer does (a
+  baseline trains as its recipe says)."""
   if isinstance(variant, config_lib.TrainerConfig):
     return task.train(catalog, train_pairs, dataclasses.replace(
-        variant, seed=variant.seed + seed), semantic=semantic)
+        variant, seed=variant.seed + seed), semantic=semantic,
+                      eval_config=eval_config)
+  if "eval_config" in inspect.signature(variant).parameters:
+    return variant(catalog, train_pairs, seed, eval_config=eval_config)
   return variant(catalog, train_pairs, seed)
 
 
@@ -622,7 +628,8 @@ def run_ablation(examples_uri: str, config: config_lib.PipelineConfig,
   for number, (name, variant) in enumerate(grid, 1):
     for seed in range(seeds):
       started = time.time()
-      model = fit_variant(variant, catalog, train_pairs, seed)
+      model = fit_variant(variant, catalog, train_pairs, seed,
+                          eval_config=config.eval)
       result = validation.evaluate_model(model, catalog, eval_pairs,
                                          config.eval)
       result["losses"] = _losses(model)
