@@ -169,6 +169,9 @@ class TrainerConfig:
   # this probability, so the content path also learns to rank alone.
   cold_items: str = "content"
   id_dropout: float = 0.0
+  # Dropout on the content vectors the towers project (training only; 0 =
+  # none): a regulariser of the content path.
+  content_dropout: float = 0.0
   # After training (the exported index, the evaluation, refreshes), a cold
   # item's score gains a boost: the towers' outputs get one more column, 1
   # on cold candidates and the boost on every trigger. Without it a
@@ -563,6 +566,8 @@ class PipelineConfig:
       _check(getattr(t, name) > 0, f"trainer.{name}", "must be > 0")
     _check(t.uniform_negatives >= 0, "trainer.uniform_negatives",
            "must be >= 0")
+    _check(0.0 <= t.content_dropout < 1.0, "trainer.content_dropout",
+           "must be in [0, 1)")
     _check(0.0 <= t.id_dropout < 1.0, "trainer.id_dropout",
            "must be in [0, 1)")
     _check(t.cold_boost >= 0, "trainer.cold_boost", "must be >= 0")

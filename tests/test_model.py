@@ -238,6 +238,29 @@ def test_id_dropout_drops_whole_id_vectors_in_training_only():
   assert np.isfinite(loss.numpy())
 
 
+def test_content_dropout_in_training_only():
+  """Training drops content inputs (and scales the rest by 1 / (1 - rate),
+  Keras's Dropout); inference sees them whole."""
+  plain = make_model(fusion="residual")
+  dropped = make_model(fusion="residual", content_dropout=0.5)
+  index = tf.constant([0, 1, 2, 4], tf.int64)
+  tower, same = dropped.trigger_tower, plain.trigger_tower
+  same(index)
+  tower(index)
+  tower.set_weights(same.get_weights())
+  np.testing.assert_allclose(tower(index).numpy(), same(index).numpy())
+  inputs = tf.concat([c(index) for c in tower.contents], axis=-1)
+  seen = []
+  original = tower.hidden.call
+  tower.hidden.call = lambda x: seen.append(x) or original(x)
+  tower(index, training=True)
+  zeros = np.isclose(seen[-1].numpy(), 0.0) & ~np.isclose(inputs.numpy(), 0)
+  assert 0.3 < zeros.mean() < 0.7
+  kept = ~np.isclose(seen[-1].numpy(), 0.0)
+  np.testing.assert_allclose(seen[-1].numpy()[kept],
+                             2.0 * inputs.numpy()[kept], rtol=1e-5)
+
+
 def test_cold_boost_column_adds_the_boost_to_cold_candidates_only():
   model = make_warm_model(cold_boost=0.75)
   index = tf.constant([2, 3])

@@ -259,7 +259,7 @@ LADDER = (
     ("scoring (cosine, temperature, sampled negatives)",
      ("normalize", "temperature", "uniform_negatives")),
     ("text path (fusion of text and ID)", ("use_text", "use_visual",
-                                           "fusion")),
+                                           "fusion", "content_dropout")),
     ("semantic task", ("semantic_weight", "semantic_threshold",
                        "semantic_neighbors", "semantic_index",
                        "semantic_targets", "semantic_soft_temperature",

@@ -140,7 +140,7 @@ class ItemTower(tf.keras.Model):
     num_items: catalog size.
     features: modality name -> (vectors, present); see `content_features`.
     config: id_dim, hidden_dim, output_dim, fusion, normalize, cold_items,
-      id_dropout.
+      id_dropout, content_dropout.
     warm: [num_items], true for items with train-period engagements (None:
       every item is).
     side: "trigger" or "candidate", for `cold_boost` (after training, the
@@ -169,6 +169,9 @@ class ItemTower(tf.keras.Model):
         (np.asarray(warm, np.float32) if content_fallback
          else np.ones(num_items, np.float32))[:, None])
     self.id_dropout = config.id_dropout if self.contents else 0.0
+    self.content_dropout = (tf.keras.layers.Dropout(config.content_dropout)
+                            if self.contents and config.content_dropout > 0
+                            else None)
     # The cold-boost column (after training only): the candidate's is 1 on
     # cold items, the trigger's is the boost, so their dot product adds
     # cold_boost to a cold candidate's score.
@@ -194,6 +197,9 @@ class ItemTower(tf.keras.Model):
   def call(self, item_index: tf.Tensor, training: bool = False
            ) -> tf.Tensor:
     parts = [content(item_index) for content in self.contents]
+    if self.content_dropout is not None:
+      parts = [self.content_dropout(part, training=training)
+               for part in parts]
     ids, warm = self._id_vectors(item_index, training=training)
     return self._with_cold_column(self.fuse(ids, parts), 1.0 - warm,
                                   training)
