@@ -68,6 +68,19 @@ def executions(config: config_lib.PipelineConfig, component: str,
                 key=lambda e: e.id)
 
 
+def execution_artifact_ids(store: metadata_store.MetadataStore,
+                           execution_id: int
+                           ) -> Dict[Tuple[int, str], List[int]]:
+  """(event type, input or output key) -> the artifact ids of one
+  execution's events (`metadata_store_pb2.Event.INPUT` / `OUTPUT`)."""
+  found: Dict[Tuple[int, str], List[int]] = {}
+  for event in store.get_events_by_execution_ids([execution_id]):
+    if event.path.steps:
+      found.setdefault((event.type, event.path.steps[0].key), []).append(
+          event.artifact_id)
+  return found
+
+
 def _latest_output(config: config_lib.PipelineConfig, component: str,
                    output: str, store: metadata_store.MetadataStore
                    ) -> Optional[Tuple[int, str]]:
@@ -76,11 +89,8 @@ def _latest_output(config: config_lib.PipelineConfig, component: str,
   for execution in reversed(executions(config, component, store)):
     if execution.last_known_state not in _FINISHED:
       continue
-    artifact_ids = [
-        event.artifact_id
-        for event in store.get_events_by_execution_ids([execution.id])
-        if event.type == metadata_store_pb2.Event.OUTPUT
-        and event.path.steps and event.path.steps[0].key == output]
+    artifact_ids = execution_artifact_ids(store, execution.id).get(
+        (metadata_store_pb2.Event.OUTPUT, output))
     if artifact_ids:
       return execution.id, store.get_artifacts_by_id(artifact_ids[:1])[0].uri
   return None

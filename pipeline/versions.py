@@ -44,17 +44,14 @@ def evaluations(config: config_lib.PipelineConfig) -> Dict[str, Dict[str, Any]]:
   for execution in results.executions(config, EVALUATOR, store):
     if execution.last_known_state != metadata_store_pb2.Execution.COMPLETE:
       continue  # a cached execution re-links an earlier one's outputs
-    events = store.get_events_by_execution_ids([execution.id])
-    by_key = {}
-    for event in events:
-      if event.path.steps:
-        by_key[(event.type, event.path.steps[0].key)] = event.artifact_id
-    model_id = by_key.get((metadata_store_pb2.Event.INPUT, "model"))
-    evaluation_id = by_key.get((metadata_store_pb2.Event.OUTPUT,
-                                "evaluation"))
-    if model_id is None or evaluation_id is None:
+    by_key = results.execution_artifact_ids(store, execution.id)
+    model_ids = by_key.get((metadata_store_pb2.Event.INPUT, "model"))
+    evaluation_ids = by_key.get((metadata_store_pb2.Event.OUTPUT,
+                                 "evaluation"))
+    if not model_ids or not evaluation_ids:
       continue
-    model, evaluation = store.get_artifacts_by_id([model_id, evaluation_id])
+    model, evaluation = store.get_artifacts_by_id([model_ids[-1],
+                                                   evaluation_ids[-1]])
     try:
       metrics = dict(artifacts.read_metrics(evaluation.uri),
                      evaluation=evaluation.uri)
