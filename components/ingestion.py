@@ -445,6 +445,22 @@ def static_span(span: int) -> range_config_pb2.RangeConfig:
                                                 end_span_number=span))
 
 
+def span_range_config(span: str) -> str:
+  """The range config (as TFX's JSON exec property) that reads the one span
+  a run-time `span` names: a span number, a YYYY-MM-DD date or
+  `yesterday`, as `relvid.config.span_number` reads them.
+
+  Raises:
+    ValueError: naming the run's span parameter.
+  """
+  try:
+    number = config_lib.span_number(span)
+  except ValueError as e:
+    raise ValueError(f"the run's span parameter: {e}") from None
+  logging.info("span %r: reading span %d", span, number)
+  return proto_utils.proto_to_json(static_span(number))
+
+
 # The driver: span, version and the input fingerprint before the cache check.
 
 class InputNotFoundError(ValueError):
@@ -533,13 +549,8 @@ class InputFilesDriver(example_gen_driver.FileBasedDriver):
     span = exec_properties.get(SPAN_KEY)
     if span:
       exec_properties = dict(exec_properties)
-      try:
-        number = config_lib.span_number(span)
-      except ValueError as e:
-        raise ValueError(f"the run's span parameter: {e}") from None
       exec_properties[standard_component_specs.RANGE_CONFIG_KEY] = (
-          proto_utils.proto_to_json(static_span(number)))
-      logging.info("span %r: reading span %d", span, number)
+          span_range_config(span))
     return super().resolve_exec_properties(exec_properties, pipeline_info,
                                            component_info)
 

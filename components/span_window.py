@@ -27,6 +27,16 @@ def _entry_path(registry_dir: str, table: str, span: int) -> str:
   return os.path.join(registry_dir, table, f"{span:08d}.json")
 
 
+def _live_uri(registry_dir: str, table: str, span: int) -> Optional[str]:
+  """The Examples URI recorded for `span`, or None when no run recorded it
+  or its artifact is gone."""
+  path = _entry_path(registry_dir, table, span)
+  if not tf.io.gfile.exists(path):
+    return None
+  uri = example_io.read_json(path)["uri"]
+  return uri if tf.io.gfile.exists(uri) else None
+
+
 def record_span(registry_dir: str, table: str, uri: str, span: int,
                 version: Any = None) -> str:
   """Records that span `span` of `table` was ingested into the Examples
@@ -57,10 +67,8 @@ def resolve_window(registry_dir: str, table: str, newest_span: int,
   uris: List[str] = []
   missing: List[int] = []
   for span in range(newest_span - window_days + 1, newest_span):
-    path = _entry_path(registry_dir, table, span)
-    uri = (example_io.read_json(path)["uri"] if tf.io.gfile.exists(path)
-           else None)
-    if uri is None or not tf.io.gfile.exists(uri):
+    uri = _live_uri(registry_dir, table, span)
+    if uri is None:
       missing.append(span)
       continue
     spans.append(span)
@@ -81,8 +89,7 @@ def previous_span(registry_dir: str, table: str, span: int
                     if name.endswith(".json") and name.split(".")[0].isdigit()
                     and int(name.split(".")[0]) < span), reverse=True)
   for candidate in earlier:
-    uri = example_io.read_json(_entry_path(registry_dir, table,
-                                           candidate))["uri"]
-    if tf.io.gfile.exists(uri):
+    uri = _live_uri(registry_dir, table, candidate)
+    if uri is not None:
       return candidate, uri
   return None

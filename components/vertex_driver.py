@@ -13,15 +13,12 @@ then runs TFX's driver unchanged.
   python -m components.vertex_driver --json_serialized_invocation_args ...
 """
 from absl import app
-from absl import logging
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.orchestration.kubeflow.v2.file_based_example_gen import driver
 from tfx.types import standard_component_specs
-from tfx.utils import proto_utils
 
 from components import ingestion
-from relvid import config as config_lib
 
 TFX_DRIVER_MODULE = driver.__name__
 
@@ -36,15 +33,9 @@ def read_span_parameter(executor_input: pipeline_spec_pb2.ExecutorInput
                  executor_input.inputs.parameters):
     span = (values[ingestion.SPAN_KEY].string_value
             if ingestion.SPAN_KEY in values else "")
-    if not span:
-      continue
-    try:
-      number = config_lib.span_number(span)
-    except ValueError as e:
-      raise ValueError(f"the run's span parameter: {e}") from None
-    values[standard_component_specs.RANGE_CONFIG_KEY].string_value = (
-        proto_utils.proto_to_json(ingestion.static_span(number)))
-    logging.info("span %r: reading span %d", span, number)
+    if span:
+      values[standard_component_specs.RANGE_CONFIG_KEY].string_value = (
+          ingestion.span_range_config(span))
 
 
 def main(args) -> None:

@@ -15,7 +15,6 @@ so TF Serving's latest-version policy (and `relvid serve`, which polls the
 folder) switches to it.
 """
 import os
-import time
 from typing import Any, Dict, List, Optional
 
 import tensorflow as tf
@@ -189,11 +188,9 @@ def rollback(config: config_lib.PipelineConfig, version: int) -> int:
         f"{', '.join(map(str, versions)) or 'none'} (relvid versions)")
   if version == versions[-1]:
     raise ValueError(f"version {version} is the one serving already")
-  new_version = max(int(time.time()), versions[-1] + 1)
+  new_version, staging = refresh.next_version(serving_dir, versions[-1],
+                                              "rollback")
   source = os.path.join(serving_dir, str(version))
-  staging = os.path.join(serving_dir, f".rollback-{new_version}")
-  if tf.io.gfile.exists(staging):
-    tf.io.gfile.rmtree(staging)
   io_utils.copy_dir(source, staging)
   refresh.copy_lineage(source, staging, {"rolled_back_to": version,
                                          "replaced": versions[-1]})

@@ -354,7 +354,8 @@ class EvalConfig:
 @dataclasses.dataclass
 class DriftConfig:
   """The drift gate of a per-span job (data.window_days > 0): this run's
-  span of interactions against the newest earlier span ingested. A breach
+  span of interactions against the last span that passed the gate within
+  the window, else the newest earlier span (components/drift.py). A breach
   holds the model (trained and evaluated, not pushed) with a one-line
   reason in the run summary; the figures are kept in the DriftCheck
   artifact either way."""

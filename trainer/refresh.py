@@ -112,6 +112,19 @@ def embed_catalog(towers_dir: str, catalog: artifacts.Catalog,
   return {side: np.concatenate(parts) for side, parts in out.items()}
 
 
+def next_version(serving_dir: str, newest: int, purpose: str
+                 ) -> Tuple[int, str]:
+  """(number, staging folder) of a version published after `newest`: the
+  current time in seconds, above `newest`, built under the hidden
+  `.<purpose>-<number>` (emptied first; servers skip it) and renamed to its
+  number once complete."""
+  version = max(int(time.time()), newest + 1)
+  staging = os.path.join(serving_dir, f".{purpose}-{version}")
+  if tf.io.gfile.exists(staging):
+    tf.io.gfile.rmtree(staging)
+  return version, staging
+
+
 def reindex_version(version_dir: str, catalog: artifacts.Catalog,
                     export_dir: str, config: ExportConfig) -> float:
   """Exports a retrieval SavedModel of `version_dir`'s trained towers over
@@ -227,10 +240,7 @@ def refresh_serving_model(catalog: artifacts.Catalog, serving_dir: str,
   if len(kept) < 2:
     raise ValueError(f"the catalog has {len(kept)} indexable item(s); an "
                      "index needs at least 2")
-  version = max(int(time.time()), source_version + 1)
-  staging = os.path.join(serving_dir, f".refresh-{version}")
-  if tf.io.gfile.exists(staging):
-    tf.io.gfile.rmtree(staging)
+  version, staging = next_version(serving_dir, source_version, "refresh")
   embed_seconds = reindex_version(source_dir, kept, staging, config)
   metadata = export.write_item_metadata(staging, kept.item_ids, kept.titles,
                                         kept.topics, kept.media_paths)
