@@ -20,7 +20,9 @@
                   (TFX Resolver, LatestBlessedModelStrategy) -> the last
                   blessed model, if any
   Trainer (TFRS two-tower, run_fn=trainer.task.run_fn; base_model: the
-                  resolver's model, warm start) -> retrieval SavedModel
+                  resolver's model, warm start; [orchestration.
+                  vertex_project] as a Vertex AI training job with worker
+                  pools) -> retrieval SavedModel
   [data.window_days] DriftCheck(interactions) -> this span against the
                   last one that passed (volume, popularity, numeric
                   distributions)
@@ -224,6 +226,29 @@ def _last_blessed_model(config: PipelineConfig) -> Optional[Any]:
   ).with_id(WARM_START_RESOLVER)
 
 
+def vertex_training_config(config: PipelineConfig) -> Dict[str, Any]:
+  """The Vertex AI Trainer's custom_config entries: region and the custom
+  job's worker pools (0: the chief, 1: workers, 2: parameter servers, as
+  Vertex numbers them and sets TF_CONFIG's roles), each in the project
+  image; TFX sets every pool's command to the Trainer executor."""
+  o = config.orchestration
+  pools = [(1, o.vertex_chief_machine_type),
+           (o.vertex_workers, o.vertex_worker_machine_type),
+           (o.vertex_parameter_servers,
+            o.vertex_parameter_server_machine_type)]
+  ai_platform = tfx.extensions.google_cloud_ai_platform
+  return {
+      ai_platform.ENABLE_VERTEX_KEY: True,
+      ai_platform.VERTEX_REGION_KEY: o.vertex_region,
+      ai_platform.TRAINING_ARGS_KEY: {
+          "project": o.vertex_project,
+          "job_spec": {"worker_pool_specs": [
+              {"machine_spec": {"machine_type": machine},
+               "replica_count": count,
+               "container_spec": {"image_uri": o.image}}
+              for count, machine in pools if count]}}}
+
+
 def create_components(config: PipelineConfig,
                       span_parameter: Optional[Any] = None) -> List[Any]:
   """All components of the pipeline, in dependency order (`span_parameter`
@@ -233,15 +258,20 @@ def create_components(config: PipelineConfig,
                                    span_parameter=span_parameter)
   pairs = components[-1]
   base = _last_blessed_model(config)
-  trainer = tfx.components.Trainer(
+  custom_config = {"trainer": config_lib.to_dict(config.trainer),
+                   "export": config_lib.to_dict(config.export),
+                   "eval": config_lib.to_dict(config.eval)}
+  trainer_component = tfx.components.Trainer
+  if config.orchestration.vertex_project:
+    trainer_component = tfx.extensions.google_cloud_ai_platform.Trainer
+    custom_config.update(vertex_training_config(config))
+  trainer = trainer_component(
       run_fn="trainer.task.run_fn",
       examples=pairs.outputs["pairs"],
       base_model=base.outputs["model"] if base else None,
       train_args=tfx.proto.TrainArgs(splits=["train"]),
       eval_args=tfx.proto.EvalArgs(splits=["eval"]),
-      custom_config={"trainer": config_lib.to_dict(config.trainer),
-                     "export": config_lib.to_dict(config.export),
-                     "eval": config_lib.to_dict(config.eval)})
+      custom_config=custom_config)
   drift = _drift_check(config, components)
   evaluator = RelatedVideoEvaluator(
       model=trainer.outputs["model"], examples=pairs.outputs["pairs"],

@@ -31,6 +31,8 @@ COLD_ITEMS = ("content", "id")
 TASK_WEIGHTINGS = ("fixed", "uncertainty")
 SEMANTIC_TARGETS = ("binary", "soft")
 VALIDATIONS = ("window", "random", "off")
+DISTRIBUTIONS = ("none", "parameter_server")
+INPUTS = ("auto", "memory", "streaming")
 FILE_FORMATS = ("csv", "tsv", "parquet", "tfrecord")
 # The kinds of embedding store (`embedding_store_dir`).
 TEXT, VISUAL = "text", "visual"
@@ -288,6 +290,27 @@ class TrainerConfig:
   # semantic candidates is softmax(BERT cosine / semantic_soft_temperature)).
   semantic_targets: str = "binary"
   semantic_soft_temperature: float = 0.05
+  # `none`: one process. `parameter_server`: tf.distribute's
+  # ParameterServerStrategy over the TF_CONFIG cluster (chief, workers,
+  # ps; on Vertex, orchestration.vertex_* worker pools): the chief trains
+  # and exports, workers run the steps, the parameter servers hold the
+  # variables, each per-item table split into shards of at least
+  # `shard_min_bytes` (at most one per parameter server)
+  # (docs/distributed-training.md).
+  distribution: str = "none"
+  shard_min_bytes: int = 256 << 10
+  # A parameter_server run without TF_CONFIG (`relvid run` on one
+  # machine) starts this many workers and parameter servers as local
+  # processes, itself the chief.
+  local_workers: int = 2
+  local_parameter_servers: int = 2
+  # How the train pairs are read. `memory`: loaded whole, shuffled
+  # exactly every epoch. `streaming`: read from their TFRecord files with
+  # tf.data (per-worker file shards, a `shuffle_buffer`-row shuffle),
+  # memory flat in the number of pairs; needs validation window or off.
+  # `auto`: streaming under a distribution, memory in one process.
+  input: str = "auto"
+  shuffle_buffer: int = 100_000
 
 
 @dataclasses.dataclass
@@ -471,6 +494,19 @@ class OrchestrationConfig:
   # run yet (in order, one at a time), the backfill of a daily job.
   # false: only the latest interval.
   catchup: bool = False
+  # With vertex_project set, the Trainer step runs as a Vertex AI custom
+  # training job (tfx.extensions.google_cloud_ai_platform.Trainer) in
+  # `image`, with worker pools: the chief (`vertex_chief_machine_type`),
+  # `vertex_workers` workers and `vertex_parameter_servers` parameter
+  # servers (both >= 1 with trainer.distribution=parameter_server, both 0
+  # without). Empty: the Trainer runs where the pipeline runs.
+  vertex_project: str = ""
+  vertex_region: str = "us-central1"
+  vertex_chief_machine_type: str = "n1-highmem-8"
+  vertex_workers: int = 0
+  vertex_worker_machine_type: str = "n1-standard-8"
+  vertex_parameter_servers: int = 0
+  vertex_parameter_server_machine_type: str = "n1-highmem-16"
 
 
 @dataclasses.dataclass
@@ -598,9 +634,22 @@ class PipelineConfig:
                           ("opc_side", OPC_SIDES),
                           ("task_weighting", TASK_WEIGHTINGS),
                           ("semantic_targets", SEMANTIC_TARGETS),
-                          ("validation", VALIDATIONS)):
+                          ("validation", VALIDATIONS),
+                          ("distribution", DISTRIBUTIONS),
+                          ("input", INPUTS)):
       _check(getattr(t, name) in allowed, f"trainer.{name}",
              f"must be one of {allowed}, got {getattr(t, name)!r}")
+    streamed = t.input == "streaming" or (t.input == "auto" and
+                                          t.distribution != "none")
+    _check(t.distribution == "none" or streamed, "trainer.input",
+           f"must be streaming or auto with trainer.distribution="
+           f"{t.distribution} (each worker reads its share of the files)")
+    _check(not streamed or t.validation in ("window", "off"),
+           "trainer.validation", "must be window or off with streaming input "
+           "(random draws from the whole list in memory)")
+    for name in ("shuffle_buffer", "shard_min_bytes", "local_workers",
+                 "local_parameter_servers"):
+      _check(getattr(t, name) > 0, f"trainer.{name}", "must be > 0")
     for name in ("engagement_weight", "semantic_weight", "opc_beta",
                  "selection_tie_se"):
       _check(getattr(t, name) >= 0, f"trainer.{name}", "must be >= 0")
@@ -687,6 +736,24 @@ class PipelineConfig:
     except ValueError:
       raise ValueError("config field orchestration.start_date: must be a "
                        f"YYYY-MM-DD date, got {o.start_date!r}") from None
+    pools = (o.vertex_workers, o.vertex_parameter_servers)
+    _check(min(pools) >= 0, "orchestration.vertex_workers",
+           "and vertex_parameter_servers must be >= 0")
+    _check(o.vertex_project or not any(pools), "orchestration.vertex_project",
+           "is required for Vertex worker pools (vertex_workers, "
+           "vertex_parameter_servers)")
+    if o.vertex_project:
+      _check(o.vertex_region, "orchestration.vertex_region",
+             "must not be empty")
+      if t.distribution == "parameter_server":
+        _check(min(pools) >= 1, "orchestration.vertex_workers",
+               "and vertex_parameter_servers must be >= 1 with "
+               "trainer.distribution=parameter_server")
+      else:
+        _check(not any(pools), "orchestration.vertex_workers",
+               "and vertex_parameter_servers need "
+               "trainer.distribution=parameter_server (one process uses "
+               "the chief only)")
     return self
 
 

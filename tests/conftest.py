@@ -98,6 +98,23 @@ def movielens_sample(folder):
   return interactions, items, len(movies), len(rows)
 
 
+def write_split(uri, split, rows, shards=1):
+  """`rows` as tf.Examples in `shards` gzipped TFRecord files (row i in
+  file i % shards) under `uri`/Split-`split`, as the pipeline writes an
+  Examples artifact's split."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from components import example_io  # pylint: disable=g-import-not-at-top
+  folder = os.path.join(uri, f"Split-{split}")
+  os.makedirs(folder)
+  writers = [tf.io.TFRecordWriter(
+      os.path.join(folder, f"data-{i:05d}-of-{shards:05d}.gz"),
+      options="GZIP") for i in range(shards)]
+  for i, row in enumerate(rows):
+    writers[i % shards].write(example_io.to_example(row).SerializeToString())
+  for writer in writers:
+    writer.close()
+
+
 def write_csv(path, header, rows):
   import csv
   with open(path, "w", newline="") as f:

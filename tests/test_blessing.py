@@ -11,12 +11,12 @@ import pytest
 import tensorflow as tf
 
 from components import artifacts
-from components import example_io
 from relvid import config as config_lib
 from relvid import contract
 from relvid.config import EvalConfig
 from relvid.config import ExportConfig
 from relvid.config import TrainerConfig
+from tests.conftest import write_split
 from trainer import evaluation
 from trainer import export
 from trainer import task
@@ -24,15 +24,6 @@ from trainer import task
 CLUSTERS, PER_CLUSTER, DIM, K = 4, 8, 16, 5
 EVAL = EvalConfig(ks=[K], gate_k=K, recall_floor=0.0, topic_match_floor=0.0)
 EXPORT = ExportConfig(index="brute_force", top_k=K)
-
-
-def write_split(uri, split, rows):
-  folder = os.path.join(uri, f"Split-{split}")
-  os.makedirs(folder)
-  with tf.io.TFRecordWriter(os.path.join(folder, "data.gz"),
-                            options="GZIP") as writer:
-    for row in rows:
-      writer.write(example_io.to_example(row).SerializeToString())
 
 
 def cluster_pairs(rng, clusters, n, within=True):

@@ -80,3 +80,13 @@ def test_exact_top_k_excludes_self():
   vectors = unit([1, 0], [0.9, 0.1], [0, 1], [0.7, 0.3])
   top = validation.exact_top_k(vectors, vectors, np.array([0, 2]), k=2)
   assert top.tolist() == [[1, 3], [3, 1]]
+
+
+def test_exact_top_k_in_blocks_is_the_same():
+  rng = np.random.default_rng(0)
+  vectors = rng.normal(size=(50, 4))
+  triggers = np.array([3, 7, 7, 11, 49, 0, 20])
+  whole = validation.exact_top_k(vectors, vectors, triggers, k=5,
+                                 block=len(triggers))
+  np.testing.assert_array_equal(
+      validation.exact_top_k(vectors, vectors, triggers, k=5, block=2), whole)

@@ -282,3 +282,69 @@ def test_vertex_driver_names_a_bad_span(tmp_path):
   with pytest.raises(ValueError, match="the run's span parameter: 'June'"):
     vertex_driver.read_span_parameter(_driver_input(tmp_path, tmp_path,
                                                     "June")[0])
+
+
+def test_trainer_worker_pools_on_vertex(tmp_path):
+  """trainer.distribution=parameter_server with Vertex worker pools: the
+  Trainer is TFX's Vertex AI Trainer, its custom job asks for the chief,
+  the workers and the parameter servers in the project image, and the KFP
+  SDK accepts the spec."""
+  import yaml  # pylint: disable=g-import-not-at-top
+  from kfp import components  # pylint: disable=g-import-not-at-top
+  _, job = compiled(tmp_path, [
+      "trainer.distribution=parameter_server",
+      "orchestration.vertex_project=acme", "orchestration.vertex_region="
+      "europe-west4", "orchestration.vertex_workers=4",
+      "orchestration.vertex_parameter_servers=2",
+      "orchestration.vertex_parameter_server_machine_type=n2-highmem-32"])
+  trainer = executors(job)["Trainer_executor"]["container"]
+  assert trainer["image"] == IMAGE
+  assert any("google_cloud_ai_platform.trainer.executor" in arg
+             for arg in trainer["args"])
+  custom = json.loads(job["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"][
+      "inputs"]["parameters"]["custom_config"]["runtimeValue"]["constant"])
+  assert custom["ai_platform_enable_vertex"] is True
+  assert custom["ai_platform_vertex_region"] == "europe-west4"
+  assert custom["trainer"]["distribution"] == "parameter_server"
+  args = custom["ai_platform_training_args"]
+  assert args["project"] == "acme"
+  assert args["job_spec"]["worker_pool_specs"] == [
+      {"machine_spec": {"machine_type": "n1-highmem-8"}, "replica_count": 1,
+       "container_spec": {"image_uri": IMAGE}},
+      {"machine_spec": {"machine_type": "n1-standard-8"}, "replica_count": 4,
+       "container_spec": {"image_uri": IMAGE}},
+      {"machine_spec": {"machine_type": "n2-highmem-32"},
+       "replica_count": 2, "container_spec": {"image_uri": IMAGE}}]
+  components.load_component_from_text(yaml.safe_dump(job["pipelineSpec"]))
+
+
+@pytest.mark.parametrize("overrides, field", [
+    (["orchestration.vertex_workers=2"], "orchestration.vertex_project"),
+    (["orchestration.vertex_project=acme",
+      "trainer.distribution=parameter_server"],
+     "orchestration.vertex_workers"),
+    (["orchestration.vertex_project=acme", "orchestration.vertex_workers=1",
+      "orchestration.vertex_parameter_servers=1"],
+     "orchestration.vertex_workers")])
+def test_bad_worker_pools_are_refused(overrides, field):
+  with pytest.raises(ValueError, match=field):
+    config_lib.load_config(None, overrides)
+
+
+def test_the_documented_vertex_example_compiles(tmp_path):
+  """docs/distributed-training.md's YAML, as a user copies it."""
+  import re  # pylint: disable=g-import-not-at-top
+  docs = os.path.join(os.path.dirname(os.path.dirname(__file__)), "docs",
+                      "distributed-training.md")
+  with open(docs) as f:
+    (block,) = re.findall(r"```yaml\n(.*?)```", f.read(), re.S)
+  (tmp_path / "vertex_ps.yaml").write_text(block)
+  config = config_lib.load_config(str(tmp_path / "vertex_ps.yaml"))
+  path = kubeflow_v2_runner.compile_pipeline(config,
+                                             str(tmp_path / "relvid.json"))
+  with open(path) as f:
+    custom = json.loads(json.load(f)["pipelineSpec"]["root"]["dag"]["tasks"][
+        "Trainer"]["inputs"]["parameters"]["custom_config"]["runtimeValue"][
+            "constant"])
+  pools = custom["ai_platform_training_args"]["job_spec"]["worker_pool_specs"]
+  assert [p["replica_count"] for p in pools] == [1, 8, 4]

@@ -368,12 +368,21 @@ def calibrate_cold_boost(model: "RelatedVideoModel", share: float, k: int,
 
 
 def _retrieval_task(config: TrainerConfig) -> tfrs.tasks.Retrieval:
+  """In-batch softmax returning the weighted loss per example
+  (`batch_mean` reduces it): tf.distribute strategies refuse Keras's
+  SUM_OVER_BATCH_SIZE reduction."""
   return tfrs.tasks.Retrieval(
       loss=tf.keras.losses.CategoricalCrossentropy(
-          from_logits=True,
-          reduction=tf.keras.losses.Reduction.SUM_OVER_BATCH_SIZE),
+          from_logits=True, reduction=tf.keras.losses.Reduction.NONE),
       temperature=config.temperature,
       remove_accidental_hits=config.remove_accidental_hits)
+
+
+def batch_mean(per_example: tf.Tensor) -> tf.Tensor:
+  """sum_b w_b * l_b / B over the global batch: Keras's SUM_OVER_BATCH_SIZE
+  in one process, and the same under a tf.distribute strategy (a
+  parameter-server worker step holds the whole batch)."""
+  return tf.nn.compute_average_loss(per_example)
 
 
 def soft_target_loss(scores: tf.Tensor, teacher_scores: tf.Tensor,
@@ -510,12 +519,12 @@ class RelatedVideoModel(tfrs.models.Model):
              else None)
     candidates, probability = mixed_candidates(candidate, sampled, table,
                                                self.num_items)
-    return self.engagement_task(
+    return batch_mean(self.engagement_task(
         self.trigger_tower(trigger, training=training),
         self.candidate_tower(candidates, training=training),
         sample_weight=weight,
         candidate_sampling_probability=self._logq(probability),
-        candidate_ids=candidates, compute_metrics=False)
+        candidate_ids=candidates, compute_metrics=False))
 
   def _semantic_loss(self, features: Dict[str, tf.Tensor],
                      weight: tf.Tensor, training: bool) -> tf.Tensor:
@@ -527,10 +536,10 @@ class RelatedVideoModel(tfrs.models.Model):
           tf.gather(self.semantic_probability, positive)
           if self.config.logq_correction and
           self.semantic_probability is not None else None)
-      return self.semantic_task(queries, candidates, sample_weight=weight,
-                                candidate_sampling_probability=self._logq(
-                                    probability),
-                                candidate_ids=positive, compute_metrics=False)
+      return batch_mean(self.semantic_task(
+          queries, candidates, sample_weight=weight,
+          candidate_sampling_probability=self._logq(probability),
+          candidate_ids=positive, compute_metrics=False))
     if self.text is None:
       raise ValueError("trainer.semantic_targets=soft needs use_text=true")
     scores = tf.matmul(queries, candidates,

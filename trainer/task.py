@@ -8,11 +8,12 @@ features and the semantic pseudo-labels. `custom_config` carries the
 TrainerConfig, ExportConfig and EvalConfig (the validation metrics) as dicts.
 TensorBoard logs go to the run's `model_run_dir`.
 """
+import dataclasses
 import io
 import logging
 import os
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -22,8 +23,10 @@ from components import example_io
 from relvid import config as config_lib
 from relvid import contract
 from trainer import data
+from trainer import distribute
 from trainer import export
 from trainer import model as model_lib
+from trainer import streaming
 from trainer import validation
 from trainer import warm_start
 
@@ -47,21 +50,87 @@ class _EpochLog(tf.keras.callbacks.Callback):
                  time.time() - self._started)
 
 
-def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
+@dataclasses.dataclass
+class TrainingInput:
+  """What a fit reads: the batches and the per-item counts they imply.
+
+  Attributes:
+    rows: rows the batches are drawn from per epoch.
+    candidate_probability: [items] logQ's q(j) (`data.batch_frequency`).
+    candidate_counts: [items] candidate occurrences (candidate-side OPC).
+    batches: (workers, repeat) -> the batches of one epoch (or endless)
+      of one reader among `workers` (streaming input only: with more than
+      one, the reader is the parameter-server worker running it).
+  """
+  rows: int
+  candidate_probability: np.ndarray
+  candidate_counts: np.ndarray
+  batches: Callable[[int, bool], tf.data.Dataset]
+
+
+def memory_input(pairs: artifacts.Pairs, num_items: int,
+                 config: config_lib.TrainerConfig,
+                 semantic: Optional[Tuple[np.ndarray, np.ndarray]]
+                 ) -> TrainingInput:
+  """The pairs held in memory, shuffled whole every epoch."""
+  trigger_counts = data.trigger_counts_by_item(pairs, num_items)
+
+  def batches(workers: int, repeat: bool) -> tf.data.Dataset:
+    if workers > 1 or repeat:
+      raise ValueError("pairs in memory feed one process: distributed "
+                       "training streams them (trainer.input)")
+    return data.training_dataset(pairs, config.batch_size, config.seed,
+                                 semantic, trigger_counts)
+  return TrainingInput(
+      rows=len(pairs),
+      candidate_probability=data.candidate_probability(pairs, num_items),
+      candidate_counts=data.candidate_counts(pairs, num_items),
+      batches=batches)
+
+
+def streaming_input(stats: streaming.PairStats, item_ids: np.ndarray,
+                    config: config_lib.TrainerConfig,
+                    semantic: Optional[Tuple[np.ndarray, np.ndarray]]
+                    ) -> TrainingInput:
+  """The pairs streamed from their files (`streaming.pair_dataset`)."""
+  return TrainingInput(
+      rows=stats.fit_rows,
+      candidate_probability=stats.candidate_probability(),
+      candidate_counts=stats.candidate_occurrences,
+      batches=lambda workers, repeat: streaming.pair_dataset(
+          stats, item_ids, config.batch_size, config.seed,
+          config.shuffle_buffer, semantic, workers,
+          distribute.worker_index() if workers > 1 else 0, repeat))
+
+
+def input_mode(config: config_lib.TrainerConfig) -> str:
+  """`memory` or `streaming`, as trainer.input says (`auto`: streaming
+  under a distribution)."""
+  if config.input != "auto":
+    return config.input
+  return "memory" if config.distribution == distribute.NONE else "streaming"
+
+
+def train(catalog: artifacts.Catalog,
+          train_pairs: Optional[artifacts.Pairs],
           config: config_lib.TrainerConfig,
           semantic: Optional[Tuple[np.ndarray, np.ndarray]] = None,
           eval_config: Optional[config_lib.EvalConfig] = None,
           log_dir: Optional[str] = None,
           monitor_pairs: Optional[artifacts.Pairs] = None,
-          base: Optional[Dict[str, np.ndarray]] = None
+          base: Optional[Dict[str, np.ndarray]] = None,
+          examples_uri: Optional[str] = None
           ) -> model_lib.RelatedVideoModel:
   """Fits the two-tower model on the engagement (and semantic) task.
 
   Args:
     catalog: the item catalog (text vectors, ids).
-    train_pairs: train-split co-engagement pairs; `config.validation` says
-      which of them pick the training length (`validation.split_validation`).
-    config: model, task weights, OPC and optimisation settings.
+    train_pairs: train-split co-engagement pairs in memory
+      (`trainer.input: memory`); `config.validation` says which of them
+      pick the training length (`validation.split_validation`). None with
+      streaming input.
+    config: model, task weights, OPC, optimisation and distribution
+      settings.
     semantic: the semantic pseudo-label pairs (anchor, positive catalog
       indices) mined by the pipeline; None mines them here, in memory.
     eval_config: the metrics computed on the validation pairs (ks, popular
@@ -73,13 +142,18 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
     base: a model to start from (`warm_start.load`): its weights carried
       over (`warm_start.apply`) and at most config.warm_start_epochs
       epochs trained; None trains from scratch.
+    examples_uri: the CoEngagementPairs artifact whose train split is
+      streamed (`trainer.input: streaming`).
 
   Returns:
     The trained model (the kept epoch's weights, `validation.EpochSelection`, or
     with config.refit a model trained that many epochs on every pair), with
     `kept_epoch`, `selection_history` (the Keras history of the run that
     chose the training length: `history` unless refitted) and
-    `warm_start` (`warm_start.apply`'s report, None from scratch).
+    `warm_start` (`warm_start.apply`'s report, None from scratch). A
+    distributed run returns the single-process copy of the trained model
+    (`warm_start.copy_weights`), with `shards` (per variable, the number of
+    parameter-server shards it was trained in).
   """
   tf.keras.utils.set_random_seed(config.seed)
   eval_config = eval_config or config_lib.EvalConfig()
@@ -96,8 +170,8 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
       raise ValueError(
           "trainer.semantic_weight > 0 but no item pair reaches "
           f"trainer.semantic_threshold={config.semantic_threshold}")
-  fit_pairs, validation_pairs = validation.split_validation(train_pairs,
-                                                           config)
+  fit_input, validation_pairs, refit_input = _training_inputs(
+      catalog, train_pairs, config, semantic, examples_uri)
   callbacks: List[tf.keras.callbacks.Callback] = []
   stopper = None
   if len(validation_pairs):
@@ -117,22 +191,31 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
         profile_batch=0))
   epochs = (config.epochs if base is None
             else min(config.epochs, config.warm_start_epochs))
-  model = _fit(catalog, fit_pairs, config, semantic, epochs, callbacks, base)
-  # The epoch whose weights the model holds (1-based).
-  kept = (stopper.kept_epoch + 1 if stopper is not None
-          and stopper.kept_epoch is not None
-          else len(model.history.epoch))
-  # The run that chose the training length; with a refit, `history` is
-  # the refit's (no validation).
-  selection = model.history
-  if config.refit and stopper is not None:
-    logging.info("refit: %d epochs on all %d train pairs", kept,
-                 len(train_pairs))
-    tf.keras.utils.set_random_seed(config.seed)
-    model = _fit(catalog, train_pairs, config, semantic, kept, [_EpochLog()],
-                 base)
+  with distribute.cluster_strategy(config) as cluster:
+    model = _fit(catalog, fit_input, config, semantic, epochs, callbacks,
+                 base, cluster)
+    # The epoch whose weights the model holds (1-based).
+    kept = (stopper.kept_epoch + 1 if stopper is not None
+            and stopper.kept_epoch is not None
+            else len(model.history.epoch))
+    # The run that chose the training length; with a refit, `history` is
+    # the refit's (no validation).
+    selection = model.history
+    fit_seconds, fit_examples = model.fit_seconds, model.fit_examples
+    if config.refit and stopper is not None:
+      refit = refit_input()
+      logging.info("refit: %d epochs on all %d train pair rows", kept,
+                   refit.rows)
+      tf.keras.utils.set_random_seed(config.seed)
+      model = _fit(catalog, refit, config, semantic, kept, [_EpochLog()],
+                   base, cluster)
+      fit_seconds += model.fit_seconds
+      fit_examples += model.fit_examples
+    if cluster is not None:
+      model = _unsharded(model, catalog, config, fit_input)
   model.selection_history = selection
   model.kept_epoch = kept
+  model.fit_seconds, model.fit_examples = fit_seconds, fit_examples
   if config.cold_share > 0 and config.cold_boost == 0:
     if model.trigger_tower.cold_boost is None:
       logging.info("no cold boost: the towers have no content path or keep "
@@ -143,33 +226,101 @@ def train(catalog: artifacts.Catalog, train_pairs: artifacts.Pairs,
   return model
 
 
-def _fit(catalog: artifacts.Catalog, pairs: artifacts.Pairs,
-         config: config_lib.TrainerConfig,
-         semantic: Optional[Tuple[np.ndarray, np.ndarray]], epochs: int,
-         callbacks: List[tf.keras.callbacks.Callback],
-         base: Optional[Dict[str, np.ndarray]] = None
-         ) -> model_lib.RelatedVideoModel:
-  """A new model fitted on `pairs` for at most `epochs` epochs (logQ and
-  OPC counts from those pairs), from `base`'s weights when given."""
+def _training_inputs(
+    catalog: artifacts.Catalog, train_pairs: Optional[artifacts.Pairs],
+    config: config_lib.TrainerConfig,
+    semantic: Optional[Tuple[np.ndarray, np.ndarray]],
+    examples_uri: Optional[str]
+) -> Tuple[TrainingInput, artifacts.Pairs, Callable[[], TrainingInput]]:
+  """(the input of the fit that picks the training length, its validation
+  pairs, a function giving the refit's input over every train pair), from
+  the pairs in memory or streamed from examples_uri (`input_mode`)."""
+  if input_mode(config) == "streaming":
+    if examples_uri is None:
+      raise ValueError("trainer.input=streaming needs the pairs' examples_uri")
+    stats, validation_pairs = streaming.scan_pairs(examples_uri, catalog,
+                                                   config.validation)
+    return (streaming_input(stats, catalog.item_ids, config, semantic),
+            validation_pairs,
+            lambda: streaming_input(
+                streaming.scan_pairs(examples_uri, catalog, "off")[0],
+                catalog.item_ids, config, semantic))
+  if train_pairs is None:
+    raise ValueError("trainer.input=memory needs the train pairs")
+  fit_pairs, validation_pairs = validation.split_validation(train_pairs,
+                                                           config)
   num_items = len(catalog)
-  model = model_lib.RelatedVideoModel(
+  return (memory_input(fit_pairs, num_items, config, semantic),
+          validation_pairs,
+          lambda: memory_input(train_pairs, num_items, config, semantic))
+
+
+def _new_model(catalog: artifacts.Catalog, inputs: TrainingInput,
+               config: config_lib.TrainerConfig,
+               semantic: Optional[Tuple[np.ndarray, np.ndarray]]
+               ) -> model_lib.RelatedVideoModel:
+  num_items = len(catalog)
+  return model_lib.RelatedVideoModel(
       num_items, model_lib.content_features(catalog, config), config,
-      data.candidate_probability(pairs, num_items),
-      data.candidate_counts(pairs, num_items),
+      inputs.candidate_probability, inputs.candidate_counts,
       warm=catalog.train_engagements > 0,
       semantic_probability=(None if semantic is None else
                             data.batch_frequency(semantic[1], num_items)))
-  model.warm_start = (None if base is None else
-                      warm_start.apply(model, catalog.item_ids, base))
-  model.compile(optimizer=make_optimizer(config, model))
+
+
+def _fit(catalog: artifacts.Catalog, inputs: TrainingInput,
+         config: config_lib.TrainerConfig,
+         semantic: Optional[Tuple[np.ndarray, np.ndarray]], epochs: int,
+         callbacks: List[tf.keras.callbacks.Callback],
+         base: Optional[Dict[str, np.ndarray]] = None,
+         cluster: Optional[tf.distribute.Strategy] = None
+         ) -> model_lib.RelatedVideoModel:
+  """A new model fitted on `inputs` for at most `epochs` epochs (logQ and
+  OPC counts from them), from `base`'s weights when given; under
+  `cluster`'s scope (its variables on the parameter servers) when given."""
+  with distribute.scope(cluster):
+    model = _new_model(catalog, inputs, config, semantic)
+    model.warm_start = (None if base is None else
+                        warm_start.apply(model, catalog.item_ids, base))
+    model.compile(optimizer=make_optimizer(config, model))
   if base is not None:
     model.warm_start["optimizer_state"] = warm_start.apply_optimizer_state(
         model, catalog.item_ids, base)
-  dataset = data.training_dataset(
-      pairs, config.batch_size, config.seed, semantic,
-      data.trigger_counts_by_item(pairs, num_items))
-  model.fit(dataset, epochs=epochs, verbose=0, callbacks=callbacks)
+  started = time.time()
+  if cluster is None:
+    model.fit(inputs.batches(1, False), epochs=epochs, verbose=0,
+              callbacks=callbacks)
+  else:
+    # Each worker builds its own input pipeline over its share of the
+    # files; an epoch is a step count, the batches endless.
+    workers = distribute.num_workers()
+    model.fit(tf.keras.utils.experimental.DatasetCreator(
+        lambda context: inputs.batches(workers, True)),
+              epochs=epochs, steps_per_epoch=max(
+                  -(-inputs.rows // config.batch_size), 1),
+              verbose=0, callbacks=callbacks)
+  # Training throughput, callbacks (the validation scoring) included.
+  model.fit_seconds = time.time() - started
+  model.fit_examples = inputs.rows * len(model.history.epoch)
   return model
+
+
+def _unsharded(model: model_lib.RelatedVideoModel,
+               catalog: artifacts.Catalog, config: config_lib.TrainerConfig,
+               inputs: TrainingInput) -> model_lib.RelatedVideoModel:
+  """The distributed model's weights in a single-process model (built
+  outside the strategy), which exports and saves like any other."""
+  shards = distribute.shard_counts(warm_start.named_variables(model))
+  copy = _new_model(catalog, inputs, config, None)
+  copy.compile(optimizer=make_optimizer(config, copy))
+  warm_start.copy_weights(model, copy)
+  for name in ("history", "warm_start", "fit_seconds", "fit_examples"):
+    setattr(copy, name, getattr(model, name))
+  copy.shards = shards
+  logging.info("trained on parameter servers; sharded: %s",
+               ", ".join(f"{name} ({n})" for name, n in shards.items()
+                         if n > 1) or "nothing")
+  return copy
 
 
 def make_optimizer(config: config_lib.TrainerConfig,
@@ -253,12 +404,19 @@ def run_fn(fn_args: Any) -> None:
                                        custom.get("export", {}))
   eval_config = config_lib.from_dict(config_lib.EvalConfig,
                                      custom.get("eval", {}))
+  if distribute.serves_only(trainer_config.distribution):
+    # A parameter server or worker of a distributed run (TF_CONFIG): the
+    # chief trains and exports; this process serves until it is stopped.
+    distribute.serve()
+    return
   examples_uri = _examples_uri(fn_args.train_files[0])
   catalog = artifacts.load_catalog(examples_uri)
-  train_pairs = artifacts.load_pairs(examples_uri, contract.TRAIN, catalog)
+  streamed = input_mode(trainer_config) == "streaming"
+  train_pairs = (None if streamed else
+                 artifacts.load_pairs(examples_uri, contract.TRAIN, catalog))
   semantic = artifacts.load_semantic_pairs(examples_uri, catalog)
-  logging.info("training on %d pairs over %d items", len(train_pairs),
-               len(catalog))
+  logging.info("training on %s pairs over %d items",
+               "streamed" if streamed else len(train_pairs), len(catalog))
   # The pipeline gives a base model (the last blessed one) only to a
   # per-span job with trainer.warm_start on.
   base_model = getattr(fn_args, "base_model", None)
@@ -268,7 +426,8 @@ def run_fn(fn_args: Any) -> None:
                 log_dir=fn_args.model_run_dir,
                 monitor_pairs=artifacts.load_pairs(examples_uri,
                                                    contract.EVAL, catalog),
-                base=warm_start.load(base_model) if base_model else None)
+                base=warm_start.load(base_model) if base_model else None,
+                examples_uri=examples_uri)
   selection = model.selection_history
   embeddings = model.item_embeddings()
   metadata_counts = export.export_serving_version(
@@ -284,7 +443,15 @@ def run_fn(fn_args: Any) -> None:
       os.path.join(fn_args.model_run_dir, contract.TRAINING_SUMMARY_FILE),
       {"trainer": config_lib.to_dict(trainer_config),
        "export": config_lib.to_dict(export_config),
-       "num_train_pairs": len(train_pairs),
+       "num_train_pairs": (None if train_pairs is None
+                           else len(train_pairs)),
+       "distribution": trainer_config.distribution,
+       "input": input_mode(trainer_config),
+       "parameter_server_shards": getattr(model, "shards", None),
+       # Pair rows trained on (every epoch, the refit's included) and the
+       # wall time of those fits.
+       "fit_examples": model.fit_examples,
+       "fit_seconds": round(model.fit_seconds, 2),
        "epochs_trained": len(selection.epoch),
        "kept_epoch": model.kept_epoch,
        "warm_start": (None if model.warm_start is None else

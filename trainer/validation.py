@@ -40,10 +40,17 @@ def top_k_of_scores(scores: np.ndarray, triggers: np.ndarray,
 
 
 def exact_top_k(trigger_vectors: np.ndarray, candidate_vectors: np.ndarray,
-                triggers: np.ndarray, k: int) -> np.ndarray:
-  """Exact top-k catalog indices per trigger by dot product, self excluded."""
-  return top_k_of_scores(trigger_vectors[triggers] @ candidate_vectors.T,
-                         triggers, k)
+                triggers: np.ndarray, k: int, block: int = 256
+                ) -> np.ndarray:
+  """Exact top-k catalog indices per trigger by dot product, self excluded,
+  `block` triggers at a time (memory O(block x catalog), not O(triggers x
+  catalog))."""
+  if not len(triggers):
+    return np.zeros((0, min(k, len(candidate_vectors) - 1)), np.int64)
+  return np.concatenate([
+      top_k_of_scores(trigger_vectors[triggers[i:i + block]] @
+                      candidate_vectors.T, triggers[i:i + block], k)
+      for i in range(0, len(triggers), block)])
 
 
 def evaluate_model(model: Any, catalog: artifacts.Catalog,

@@ -33,6 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from relvid import contract
+from trainer import distribute
 
 ITEM_IDS = "item_ids"
 
@@ -50,7 +51,7 @@ def _towers(model: Any):
           ("candidate", model.candidate_tower))
 
 
-def _variables(model: Any) -> Dict[str, tf.Variable]:
+def named_variables(model: Any) -> Dict[str, tf.Variable]:
   """The model's trained variables by a name that does not depend on Keras's
   layer numbering, so that two models of one config match."""
   named = {"task_log_variances": model.log_variances}
@@ -83,11 +84,18 @@ def _id_table_accumulators(model: Any, create: bool = False
       if tower.id_embedding is None:
         continue
       table = tower.id_embedding.embeddings
+      # A table sharded over parameter servers has a slot per shard, read
+      # here as a list (carrying state into one is not supported: its
+      # Adagrad starts afresh).
+      shards = getattr(table, "variables", None)
+      if shards and create:
+        continue
       if create:
         part._create_all_weights([table])  # pylint: disable=protected-access
       try:
-        found[f"{side}/id_embedding/accumulator"] = part.get_slot(
-            table, "accumulator")
+        found[f"{side}/id_embedding/accumulator"] = (
+            [part.get_slot(shard, "accumulator") for shard in shards]
+            if shards else part.get_slot(table, "accumulator"))
       except KeyError:  # not among this optimizer's variables
         continue
   return found
@@ -105,8 +113,9 @@ def save(model: Any, item_ids: np.ndarray, model_uri: str) -> str:
   _build(model)
   buffer = io.BytesIO()
   np.savez(buffer, **{ITEM_IDS: np.asarray(item_ids).astype(str)},
-           **{name: v.numpy() for name, v in _variables(model).items()},
-           **{name: v.numpy()
+           **{name: distribute.full_value(v)
+              for name, v in named_variables(model).items()},
+           **{name: distribute.full_value(v)
               for name, v in _id_table_accumulators(model).items()})
   path = state_path(model_uri)
   tf.io.gfile.makedirs(os.path.dirname(path))
@@ -128,11 +137,28 @@ def load(model_uri: str) -> Optional[Dict[str, np.ndarray]]:
       return {name: state[name] for name in state.files}
 
 
+def copy_weights(source: Any, target: Any) -> None:
+  """Sets a model's weights, the ID tables' Adagrad accumulators and the
+  cold boosts to another's of the same config and catalog: a distributed
+  model's (sharded over parameter servers) into an ordinary one built
+  outside the strategy, which the export and `save` then use. `target`
+  must be compiled when the accumulators are to be copied."""
+  _build(target)
+  sources = {**named_variables(source), **_id_table_accumulators(source)}
+  for name, variable in {**named_variables(target),
+                         **_id_table_accumulators(target, create=True)
+                         }.items():
+    variable.assign(distribute.full_value(sources[name]))
+  for (_, tower), (_, copy) in zip(_towers(source), _towers(target)):
+    if tower.cold_boost is not None:
+      copy.cold_boost.assign(distribute.full_value(tower.cold_boost))
+
+
 def _by_item_id(variable: tf.Variable, base_ids: np.ndarray,
                 new_ids: np.ndarray, value: np.ndarray) -> None:
   """Sets a [num_items, d] variable to `value`'s rows by item id, keeping
   its own rows for items `base_ids` lacks."""
-  fresh = variable.numpy()
+  fresh = distribute.full_value(variable)
   variable.assign(tf.keras.utils.warmstart_embedding_matrix(
       tf.constant(base_ids), tf.constant(new_ids),
       tf.constant(value, variable.dtype),
@@ -174,7 +200,7 @@ def apply(model: Any, item_ids: np.ndarray, base: Dict[str, np.ndarray]
   kept = np.isin(new_ids, base_ids)
   copied: List[str] = []
   skipped: List[str] = []
-  for name, variable in _variables(model).items():
+  for name, variable in named_variables(model).items():
     if name not in base:
       skipped.append(f"{name} (not in the base model)")
       continue

@@ -1,0 +1,149 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""Distributed training (trainer/distribute.py): a parameter-server cluster
+of local processes (2 parameter servers, 2 workers, the chief) in a network
+namespace of its own, every process running the Trainer's real `run_fn` on
+the small pipeline run's pairs."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipeline import results
+from relvid import contract
+from trainer import distribute
+from trainer import local_cluster
+from trainer import task
+from trainer import validation
+
+
+def test_a_distributed_run_needs_a_cluster_and_the_chief(monkeypatch):
+  monkeypatch.delenv("TF_CONFIG", raising=False)
+  with pytest.raises(ValueError, match="no TF_CONFIG"):
+    distribute.strategy("parameter_server", 1024)
+  assert distribute.strategy("none", 1024) is None
+  cluster = {"chief": ["127.0.0.1:1"], "worker": ["127.0.0.1:2"],
+             "ps": ["127.0.0.1:3"]}
+  monkeypatch.setenv("TF_CONFIG", json.dumps(
+      {"cluster": cluster, "task": {"type": "worker", "index": 0}}))
+  assert distribute.serves_only("parameter_server")
+  # One process ignores a cluster it is not asked to join.
+  assert not distribute.serves_only("none")
+  with pytest.raises(ValueError, match="trains on the chief"):
+    distribute.strategy("parameter_server", 1024)
+  monkeypatch.setenv("TF_CONFIG", json.dumps(
+      {"cluster": {"chief": cluster["chief"], "worker": cluster["worker"]},
+       "task": {"type": "chief", "index": 0}}))
+  with pytest.raises(ValueError, match="at least one worker and one ps"):
+    distribute.strategy("parameter_server", 1024)
+
+
+def launch_cluster(small_pipeline_run, out, workers, parameter_servers):
+  """`trainer.local_cluster` in a network namespace of its own on the small
+  run's pairs; its report."""
+  pairs_uri = results.latest_pairs_uri(small_pipeline_run.config)
+  overrides = small_pipeline_run.overrides + [
+      "trainer.distribution=parameter_server",
+      # Small enough that the sample's ID tables split over both servers.
+      "trainer.shard_min_bytes=1024", "export.index=brute_force"]
+  launched = subprocess.run(
+      [sys.executable, "-m", "trainer.local_cluster", "--examples",
+       pairs_uri, "--output", str(out), "--workers", str(workers), "--ps",
+       str(parameter_servers), "--isolate-network",
+       *[f"--set={o}" for o in overrides]],
+      capture_output=True, text=True, timeout=900)
+  chief_log = (out / "chief-0.log").read_text() if (
+      out / "chief-0.log").exists() else ""
+  assert launched.returncode == 0, (launched.stderr[-2000:] +
+                                    chief_log[-3000:])
+  return json.loads((out / local_cluster.CLUSTER_REPORT).read_text())
+
+
+def sharded_summary(out):
+  summary = json.loads((out / local_cluster.MODEL_RUN /
+                        contract.TRAINING_SUMMARY_FILE).read_text())
+  assert summary["distribution"] == "parameter_server"
+  assert summary["input"] == "streaming"
+  shards = summary["parameter_server_shards"]
+  assert shards["trigger/id_embedding"] == 2
+  assert shards["candidate/id_embedding"] == 2
+  losses = summary["history"]["engagement_loss"]
+  assert losses[-1] < losses[0]
+  assert "val_recall@100" in summary["history"]
+  return summary
+
+
+def local_server_processes():
+  """Processes running `trainer.distribute --serve-for-parent`."""
+  found = []
+  for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+      with open(f"/proc/{pid}/cmdline", "rb") as f:
+        if b"--serve-for-parent" in f.read():
+          found.append(int(pid))
+    except OSError:
+      continue
+  return found
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="a network namespace needs root")
+
+
+@needs_root
+def test_parameter_server_cluster_trains_and_exports_with_run_fn(
+    small_pipeline_run, tmp_path):
+  out = tmp_path / "cluster"
+  report = launch_cluster(small_pipeline_run, out, 2, 2)
+  assert report["exit_codes"] == {
+      "ps:0": -signal.SIGTERM, "ps:1": -signal.SIGTERM,
+      "worker:0": -signal.SIGTERM, "worker:1": -signal.SIGTERM,
+      "chief:0": 0}
+  # No process is left behind.
+  for pid in report["pids"].values():
+    assert not os.path.exists(f"/proc/{pid}")
+  # The workers ran training steps (their servers executed functions).
+  assert "serving as worker" in (out / "worker-0.log").read_text()
+
+  sharded_summary(out)
+
+  # The export is an ordinary single-process SavedModel: it loads without
+  # the cluster and retrieves what the chief's item vectors say.
+  vectors = task.read_item_embeddings(str(out / local_cluster.MODEL_RUN))
+  serve = tf.saved_model.load(str(out / local_cluster.SERVING_MODEL)
+                              ).signatures[contract.SERVING_SIGNATURE]
+  item_ids = vectors["item_ids"]
+  triggers = np.arange(0, len(item_ids), max(len(item_ids) // 5, 1))[:5]
+  expected = validation.exact_top_k(vectors["trigger"], vectors["candidate"],
+                                    triggers, 10)
+  served = serve(**{contract.SERVING_INPUT: tf.constant(
+      list(item_ids[triggers]))})[contract.SERVING_OUTPUT_IDS].numpy()
+  for trigger, want, got in zip(triggers, expected, served):
+    got = [i.decode() for i in got[:10]]
+    assert item_ids[trigger] not in got
+    assert got == list(item_ids[want])
+
+
+@needs_root
+def test_without_tf_config_the_chief_starts_and_stops_local_servers(
+    small_pipeline_run, tmp_path):
+  """`relvid run --set trainer.distribution=parameter_server` on one
+  machine: run_fn alone, no TF_CONFIG, starts 2 workers and 2 parameter
+  servers itself, which exit with it."""
+  out = tmp_path / "alone"
+  report = launch_cluster(small_pipeline_run, out, 0, 0)
+  assert report["cluster"] is None and list(report["pids"]) == ["chief:0"]
+  log = (out / "chief-0.log").read_text()
+  assert "started 2 workers and 2 parameter servers" in log
+  sharded_summary(out)
+  assert (out / local_cluster.SERVING_MODEL / "saved_model.pb").exists()
+  # The servers exit with their chief (they poll for it twice a second).
+  deadline = time.time() + 10
+  while local_server_processes() and time.time() < deadline:
+    time.sleep(0.2)
+  assert not local_server_processes()
