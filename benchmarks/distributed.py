@@ -59,7 +59,10 @@ def launch(pairs_uri: str, out: str, overrides: List[str], workers: int,
   done = subprocess.run(command, capture_output=True, text=True)
   if done.returncode != 0:
     chief = os.path.join(out, "chief-0.log")
-    tail = open(chief).read()[-3000:] if os.path.exists(chief) else ""
+    tail = ""
+    if os.path.exists(chief):
+      with open(chief) as f:
+        tail = f.read()[-3000:]
     raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}"
                        f"\n{tail}")
   with open(os.path.join(out, "cluster.json")) as f:

@@ -494,9 +494,9 @@ class OrchestrationConfig:
   # run yet (in order, one at a time), the backfill of a daily job.
   # false: only the latest interval.
   catchup: bool = False
-  # With vertex_project set, the Trainer step runs as a Vertex AI custom
-  # training job (tfx.extensions.google_cloud_ai_platform.Trainer) in
-  # `image`, with worker pools: the chief (`vertex_chief_machine_type`),
+  # With vertex_project set, the Trainer step (on any runner) runs as a
+  # Vertex AI custom training job (tfx.extensions.google_cloud_ai_platform.
+  # Trainer) in `image`, with worker pools: the chief (`vertex_chief_machine_type`),
   # `vertex_workers` workers and `vertex_parameter_servers` parameter
   # servers (both >= 1 with trainer.distribution=parameter_server, both 0
   # without). Empty: the Trainer runs where the pipeline runs.
@@ -736,24 +736,24 @@ class PipelineConfig:
     except ValueError:
       raise ValueError("config field orchestration.start_date: must be a "
                        f"YYYY-MM-DD date, got {o.start_date!r}") from None
-    pools = (o.vertex_workers, o.vertex_parameter_servers)
-    _check(min(pools) >= 0, "orchestration.vertex_workers",
-           "and vertex_parameter_servers must be >= 0")
-    _check(o.vertex_project or not any(pools), "orchestration.vertex_project",
-           "is required for Vertex worker pools (vertex_workers, "
-           "vertex_parameter_servers)")
+    for name in ("vertex_workers", "vertex_parameter_servers"):
+      count = getattr(o, name)
+      _check(count >= 0, f"orchestration.{name}", "must be >= 0")
+      _check(o.vertex_project or not count, "orchestration.vertex_project",
+             f"is required for Vertex worker pools (orchestration.{name})")
+      if o.vertex_project and t.distribution == "parameter_server":
+        _check(count >= 1, f"orchestration.{name}",
+               "must be >= 1 with trainer.distribution=parameter_server")
+      elif o.vertex_project:
+        _check(not count, f"orchestration.{name}",
+               "needs trainer.distribution=parameter_server (one process "
+               "trains on the chief alone)")
     if o.vertex_project:
-      _check(o.vertex_region, "orchestration.vertex_region",
-             "must not be empty")
-      if t.distribution == "parameter_server":
-        _check(min(pools) >= 1, "orchestration.vertex_workers",
-               "and vertex_parameter_servers must be >= 1 with "
-               "trainer.distribution=parameter_server")
-      else:
-        _check(not any(pools), "orchestration.vertex_workers",
-               "and vertex_parameter_servers need "
-               "trainer.distribution=parameter_server (one process uses "
-               "the chief only)")
+      for name in ("vertex_region", "image", "vertex_chief_machine_type",
+                   "vertex_worker_machine_type",
+                   "vertex_parameter_server_machine_type"):
+        _check(getattr(o, name), f"orchestration.{name}",
+               "must not be empty with orchestration.vertex_project")
     return self
 
 

@@ -43,7 +43,8 @@ def test_a_distributed_run_needs_a_cluster_and_the_chief(monkeypatch):
     distribute.strategy("parameter_server", 1024)
 
 
-def launch_cluster(small_pipeline_run, out, workers, parameter_servers):
+def launch_cluster(small_pipeline_run, out, workers, parameter_servers,
+                   extra_args=()):
   """`trainer.local_cluster` in a network namespace of its own on the small
   run's pairs; its report."""
   pairs_uri = results.latest_pairs_uri(small_pipeline_run.config)
@@ -54,7 +55,7 @@ def launch_cluster(small_pipeline_run, out, workers, parameter_servers):
   launched = subprocess.run(
       [sys.executable, "-m", "trainer.local_cluster", "--examples",
        pairs_uri, "--output", str(out), "--workers", str(workers), "--ps",
-       str(parameter_servers), "--isolate-network",
+       str(parameter_servers), "--isolate-network", *extra_args,
        *[f"--set={o}" for o in overrides]],
       capture_output=True, text=True, timeout=900)
   chief_log = (out / "chief-0.log").read_text() if (
@@ -134,13 +135,23 @@ def test_without_tf_config_the_chief_starts_and_stops_local_servers(
     small_pipeline_run, tmp_path):
   """`relvid run --set trainer.distribution=parameter_server` on one
   machine: run_fn alone, no TF_CONFIG, starts 2 workers and 2 parameter
-  servers itself, which exit with it."""
+  servers itself, which exit with it; here warm-started, as a daily job
+  is, from the small run's (single-process) model."""
+  base_model = results.latest_output_uri(small_pipeline_run.config,
+                                         "Trainer", "model")
   out = tmp_path / "alone"
-  report = launch_cluster(small_pipeline_run, out, 0, 0)
+  report = launch_cluster(small_pipeline_run, out, 0, 0,
+                          [f"--base-model={base_model}"])
   assert report["cluster"] is None and list(report["pids"]) == ["chief:0"]
   log = (out / "chief-0.log").read_text()
   assert "started 2 workers and 2 parameter servers" in log
-  sharded_summary(out)
+  summary = sharded_summary(out)
+  # The base model's weights went into the sharded tables (its Adagrad
+  # accumulators do not: a sharded optimizer starts afresh).
+  warm = summary["warm_start"]
+  assert warm["carried_items"] > 0 and warm["new_items"] == 0
+  assert "trigger/id_embedding" in warm["copied"] and not warm["skipped"]
+  assert warm["optimizer_state"] == []
   assert (out / local_cluster.SERVING_MODEL / "saved_model.pb").exists()
   # The servers exit with their chief (they poll for it twice a second).
   deadline = time.time() + 10

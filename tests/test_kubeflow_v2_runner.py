@@ -323,9 +323,14 @@ def test_trainer_worker_pools_on_vertex(tmp_path):
     (["orchestration.vertex_project=acme",
       "trainer.distribution=parameter_server"],
      "orchestration.vertex_workers"),
-    (["orchestration.vertex_project=acme", "orchestration.vertex_workers=1",
-      "orchestration.vertex_parameter_servers=1"],
-     "orchestration.vertex_workers")])
+    (["orchestration.vertex_project=acme",
+      "trainer.distribution=parameter_server",
+      "orchestration.vertex_workers=2"],
+     "orchestration.vertex_parameter_servers"),
+    (["orchestration.vertex_project=acme", "orchestration.vertex_workers=1"],
+     "orchestration.vertex_workers"),
+    (["orchestration.vertex_project=acme", "orchestration.image="],
+     "orchestration.image")])
 def test_bad_worker_pools_are_refused(overrides, field):
   with pytest.raises(ValueError, match=field):
     config_lib.load_config(None, overrides)

@@ -109,10 +109,10 @@ def test_an_epoch_streams_every_fit_row_once_with_its_trigger_count(
                                   stats.trigger_counts[b["trigger"]])
 
 
-@pytest.mark.parametrize("shards", [3, 1])
+@pytest.mark.parametrize("shards", [16, 3, 1])
 def test_workers_read_disjoint_shares_that_cover_every_row(tmp_path, shards):
-  # 3 files for 2 workers: a share of the files each; 1 file: every
-  # other row each.
+  # 16 files for 2 workers: half the files each; 3 files (too few to split
+  # evenly) or 1: every other row each.
   uri = str(tmp_path / "pairs")
   catalog = write_pairs(uri, PAIRS, shards)
   stats, _ = streaming.scan_pairs(uri, catalog, "off")
@@ -159,6 +159,10 @@ def test_bad_pairs_and_settings_are_refused(tmp_path, pairs_uri):
   write_pairs(bad, PAIRS + [("i0", "no-such-item", 1, 0)])
   with pytest.raises(ValueError, match="not in the catalog"):
     streaming.scan_pairs(bad, catalog, "off")
+  nothing = str(tmp_path / "nothing")
+  write_pairs(nothing, [])
+  with pytest.raises(ValueError, match="no train pairs to fit"):
+    streaming.scan_pairs(nothing, catalog, "off")
   empty_window = str(tmp_path / "no-window")
   write_pairs(empty_window, [(t, c, n, 0) for t, c, n, _ in PAIRS])
   with pytest.raises(ValueError, match="pairs.validation_fraction"):

@@ -50,7 +50,7 @@ import tensorflow as tf
 
 from relvid import config as config_lib
 
-NONE, PARAMETER_SERVER = config_lib.DISTRIBUTIONS
+NONE = config_lib.DISTRIBUTIONS[0]
 CHIEF = "chief"
 SERVING_ROLES = ("ps", "worker")
 
@@ -140,11 +140,12 @@ def local_servers(workers: int, parameter_servers: int
   it, and unregisters them at exit), which fails noisily once the servers
   are gone."""
   cluster = local_cluster_spec(workers, parameter_servers)
-  for role in ("ps", "worker"):
-    for index in range(len(cluster[role])):
-      subprocess.Popen(
-          [sys.executable, "-m", "trainer.distribute", "--serve-for-parent"],
-          env=dict(os.environ, TF_CONFIG=tf_config(cluster, role, index)))
+  servers = [subprocess.Popen(
+      [sys.executable, "-m", "trainer.distribute",
+       f"--serve-for-parent={os.getpid()}"],
+      env=dict(os.environ, TF_CONFIG=tf_config(cluster, role, index)))
+             for role in ("ps", "worker")
+             for index in range(len(cluster[role]))]
   logging.info("started %d workers and %d parameter servers on this "
                "machine (they exit with this process): %s", workers,
                parameter_servers, cluster)
@@ -152,6 +153,9 @@ def local_servers(workers: int, parameter_servers: int
   os.environ["TF_CONFIG"] = tf_config(cluster, CHIEF, 0)
   try:
     yield cluster
+    failed = [s.args for s in servers if s.poll() is not None]
+    if failed:
+      raise RuntimeError(f"local servers exited during training: {failed}")
   finally:
     if previous is None:
       os.environ.pop("TF_CONFIG", None)
@@ -254,10 +258,10 @@ def shard_counts(variables: Dict[str, Any]) -> Dict[str, int]:
           for name, v in variables.items()}
 
 
-def _serve_for_parent() -> None:
-  """A local server (`local_servers`) that exits when its chief does."""
+def _serve_for_parent(parent: int) -> None:
+  """A local server (`local_servers`) that exits when its chief, the
+  process `parent`, does (also when that happened before it started)."""
   server = _start_server()
-  parent = os.getppid()
   while os.getppid() == parent:
     time.sleep(0.5)
   del server
@@ -265,7 +269,9 @@ def _serve_for_parent() -> None:
 
 if __name__ == "__main__":
   parser = argparse.ArgumentParser(description=__doc__)
-  parser.add_argument("--serve-for-parent", action="store_true",
-                      help="serve TF_CONFIG's task until the parent exits")
-  if parser.parse_args().serve_for_parent:
-    _serve_for_parent()
+  parser.add_argument("--serve-for-parent", type=int, metavar="PID",
+                      help="serve TF_CONFIG's task until process PID, the "
+                      "parent, exits")
+  arguments = parser.parse_args()
+  if arguments.serve_for_parent:
+    _serve_for_parent(arguments.serve_for_parent)

@@ -90,13 +90,12 @@ def run_role(examples_uri: str, output_dir: str,
 
 
 def launch(examples_uri: str, output_dir: str, workers: int,
-           parameter_servers: int, config_args: Sequence[str],
-           log_dir: Optional[str] = None) -> Dict[str, Any]:
+           parameter_servers: int, config_args: Sequence[str]
+           ) -> Dict[str, Any]:
   """Starts the cluster, waits for the chief, stops the servers; returns
   (and writes to output_dir/cluster.json) the report."""
   spec = distribute.local_cluster_spec(workers, parameter_servers)
   os.makedirs(output_dir, exist_ok=True)
-  log_dir = log_dir or output_dir
   processes: Dict[str, subprocess.Popen] = {}
   logs = []
   alone = not workers and not parameter_servers
@@ -106,7 +105,7 @@ def launch(examples_uri: str, output_dir: str, workers: int,
                  TF_CONFIG=distribute.tf_config(spec, role, index))
       if alone:  # one process, no cluster
         env.pop("TF_CONFIG")
-      log = open(os.path.join(log_dir, f"{role}-{index}.log"), "w")
+      log = open(os.path.join(output_dir, f"{role}-{index}.log"), "w")
       logs.append(log)
       processes[f"{role}:{index}"] = subprocess.Popen(
           [sys.executable, "-m", "trainer.local_cluster", "--role-only",
@@ -133,7 +132,8 @@ def launch(examples_uri: str, output_dir: str, workers: int,
             "pids": {name: p.pid for name, p in processes.items()},
             "exit_codes": codes, "chief_seconds": round(chief_seconds, 1),
             # The largest resident set of any process this launcher
-            # started (all of them waited for by now).
+            # started and waited for (not the servers a chief starts for
+            # itself with --workers 0 --ps 0).
             "peak_rss_mb": round(resource.getrusage(
                 resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}
   with open(os.path.join(output_dir, CLUSTER_REPORT), "w") as f:

@@ -10,9 +10,10 @@ Two passes over the shards:
    candidates' occurrences (candidate-side OPC), and the validation
    window's pairs (`trainer.validation: window`, the rule of
    `validation.window_split`), which the epoch selection scores in memory.
-2. `pair_dataset` streams the batches every epoch: shard files (per worker
-   when there are enough of them, else every worker keeps every n-th
-   row), interleave, a `shuffle_buffer`-row shuffle, batch, prefetch.
+2. `pair_dataset` streams the batches every epoch: shard files (whole
+   files per worker when there are FILES_PER_WORKER per worker, else
+   every worker keeps every n-th row), interleave, a `shuffle_buffer`-row
+   shuffle, batch, prefetch.
 
 So a batch's candidates are the rows of the shuffled stream, and logQ's
 estimate is what it is in memory: each row fills one slot per epoch. What
@@ -33,6 +34,9 @@ from relvid import contract
 
 # Rows parsed at once (tf.io.parse_example is much faster batched).
 PARSE_BLOCK = 4096
+# Workers read whole files when there are at least this many per worker,
+# else every n-th row of every file.
+FILES_PER_WORKER = 8
 
 _FEATURES = {
     contract.TRIGGER_ID: tf.io.FixedLenFeature([], tf.string),
@@ -70,11 +74,13 @@ class PairStats:
     return (np.maximum(self.candidate_rows, 1.0) /
             max(self.fit_rows, 1)).astype(np.float32)
 
-  def steps_per_epoch(self, batch_size: int) -> int:
-    return max(-(-self.fit_rows // batch_size), 1)
 
 
-def _index_table(item_ids: np.ndarray) -> tf.lookup.StaticHashTable:
+def index_table(item_ids: np.ndarray) -> tf.lookup.StaticHashTable:
+  """Item id -> catalog index (-1 for an unknown id). Under a
+  ParameterServerStrategy's scope each worker gets its own copy; made
+  inside a worker's dataset function it would be one table on the chief,
+  looked up remotely by every worker."""
   return tf.lookup.StaticHashTable(
       tf.lookup.KeyValueTensorInitializer(
           tf.constant([str(i) for i in item_ids], tf.string),
@@ -142,7 +148,7 @@ def scan_pairs(examples_uri: str, catalog: artifacts.Catalog,
   held: Dict[str, list] = {"trigger": [], "candidate": [], "pair_count": [],
                            "trigger_count": []}
   fit_rows = rows = 0
-  table = _index_table(catalog.item_ids)
+  table = index_table(catalog.item_ids)
   for block in _parsed(tf.data.TFRecordDataset(list(files), "GZIP"), table):
     block = {k: v.numpy() for k, v in block.items()}
     unknown = (block["trigger"] < 0) | (block["candidate"] < 0)
@@ -167,6 +173,10 @@ def scan_pairs(examples_uri: str, catalog: artifacts.Catalog,
       held["trigger"].append(block["trigger"][recent])
       held["candidate"].append(block["candidate"][recent])
       held["pair_count"].append(block["recent_count"][recent])
+  if not fit_rows:
+    raise ValueError(f"no train pairs to fit in {len(files)} files under "
+                     f"{examples_uri} ({rows} rows, trainer.validation="
+                     f"{validation})")
   if window:
     held_pairs = int(sum(len(t) for t in held["trigger"]))
     if not held_pairs or not fit_rows:
@@ -199,7 +209,9 @@ def pair_dataset(stats: PairStats, item_ids: np.ndarray, batch_size: int,
                  seed: int, shuffle_buffer: int,
                  semantic: Optional[Tuple[np.ndarray, np.ndarray]] = None,
                  workers: int = 1, worker_index: Any = 0,
-                 repeat: bool = False) -> tf.data.Dataset:
+                 repeat: bool = False,
+                 table: Optional[tf.lookup.StaticHashTable] = None
+                 ) -> tf.data.Dataset:
   """The training batches read from the pair files (one epoch, or endless
   with `repeat`), with the semantic batches when `semantic` is given.
 
@@ -223,10 +235,15 @@ def pair_dataset(stats: PairStats, item_ids: np.ndarray, batch_size: int,
       dataset function runs on it: ParameterServerStrategy hands every
       worker the same input context).
     repeat: endless (a distributed `fit` counts steps per epoch instead).
+    table: the id lookup (`index_table`); None makes one here.
   """
   pipelines, index = workers, worker_index
   files = tf.data.Dataset.from_tensor_slices(list(stats.files))
-  by_file = pipelines > 1 and len(stats.files) >= pipelines
+  # Whole files per worker only when there are many: the workers take
+  # about equal numbers of steps, so unequal shares (3 files for 2
+  # workers) would train some rows more often than others and logQ's
+  # estimate would no longer be the batches'.
+  by_file = pipelines > 1 and len(stats.files) >= FILES_PER_WORKER * pipelines
   if by_file:
     files = files.shard(pipelines, index)
   files = files.shuffle(len(stats.files), seed=seed,
@@ -234,7 +251,7 @@ def pair_dataset(stats: PairStats, item_ids: np.ndarray, batch_size: int,
   records = _records(files)
   if pipelines > 1 and not by_file:
     records = records.shard(pipelines, index)
-  table = _index_table(item_ids)
+  table = table if table is not None else index_table(item_ids)
   counts = tf.constant(stats.trigger_counts, tf.float32)
   window = stats.window_only
 

@@ -58,14 +58,18 @@ class TrainingInput:
     rows: rows the batches are drawn from per epoch.
     candidate_probability: [items] logQ's q(j) (`data.batch_frequency`).
     candidate_counts: [items] candidate occurrences (candidate-side OPC).
-    batches: (workers, repeat) -> the batches of one epoch (or endless)
-      of one reader among `workers` (streaming input only: with more than
-      one, the reader is the parameter-server worker running it).
+    batches: (workers, repeat, lookup) -> the batches of one epoch (or
+      endless) of one reader among `workers` (streaming input only: with
+      more than one, the reader is the parameter-server worker running
+      it), with `lookup` (or a new one when None) from item ids to indices.
+    lookup: makes that lookup (streaming input; None in memory), to be
+      called under a strategy's scope so that every worker gets a copy.
   """
   rows: int
   candidate_probability: np.ndarray
   candidate_counts: np.ndarray
-  batches: Callable[[int, bool], tf.data.Dataset]
+  batches: Callable[[int, bool, Any], tf.data.Dataset]
+  lookup: Optional[Callable[[], Any]] = None
 
 
 def memory_input(pairs: artifacts.Pairs, num_items: int,
@@ -75,7 +79,9 @@ def memory_input(pairs: artifacts.Pairs, num_items: int,
   """The pairs held in memory, shuffled whole every epoch."""
   trigger_counts = data.trigger_counts_by_item(pairs, num_items)
 
-  def batches(workers: int, repeat: bool) -> tf.data.Dataset:
+  def batches(workers: int, repeat: bool, lookup: Any = None
+              ) -> tf.data.Dataset:
+    del lookup  # the pairs hold catalog indices already
     if workers > 1 or repeat:
       raise ValueError("pairs in memory feed one process: distributed "
                        "training streams them (trainer.input)")
@@ -97,10 +103,11 @@ def streaming_input(stats: streaming.PairStats, item_ids: np.ndarray,
       rows=stats.fit_rows,
       candidate_probability=stats.candidate_probability(),
       candidate_counts=stats.candidate_occurrences,
-      batches=lambda workers, repeat: streaming.pair_dataset(
+      batches=lambda workers, repeat, lookup: streaming.pair_dataset(
           stats, item_ids, config.batch_size, config.seed,
           config.shuffle_buffer, semantic, workers,
-          distribute.worker_index() if workers > 1 else 0, repeat))
+          distribute.worker_index() if workers > 1 else 0, repeat, lookup),
+      lookup=lambda: streaming.index_table(item_ids))
 
 
 def input_mode(config: config_lib.TrainerConfig) -> str:
@@ -283,19 +290,22 @@ def _fit(catalog: artifacts.Catalog, inputs: TrainingInput,
     model.warm_start = (None if base is None else
                         warm_start.apply(model, catalog.item_ids, base))
     model.compile(optimizer=make_optimizer(config, model))
+    # Made under the strategy: one copy per worker, not one on the chief.
+    lookup = (inputs.lookup() if cluster is not None and inputs.lookup
+              else None)
   if base is not None:
     model.warm_start["optimizer_state"] = warm_start.apply_optimizer_state(
         model, catalog.item_ids, base)
   started = time.time()
   if cluster is None:
-    model.fit(inputs.batches(1, False), epochs=epochs, verbose=0,
+    model.fit(inputs.batches(1, False, None), epochs=epochs, verbose=0,
               callbacks=callbacks)
   else:
     # Each worker builds its own input pipeline over its share of the
     # files; an epoch is a step count, the batches endless.
     workers = distribute.num_workers()
     model.fit(tf.keras.utils.experimental.DatasetCreator(
-        lambda context: inputs.batches(workers, True)),
+        lambda context: inputs.batches(workers, True, lookup)),
               epochs=epochs, steps_per_epoch=max(
                   -(-inputs.rows // config.batch_size), 1),
               verbose=0, callbacks=callbacks)
