@@ -70,6 +70,6 @@ setuptools.setup(
     entry_points={"console_scripts": [
         "relvid=pipeline.cli:main",
         "related=serving.client:main",
-        "relvid-serve=serving.server:main",
+        "relvid-serve=pipeline.cli:serve_main",
     ]},
 )

@@ -16,7 +16,7 @@ from typing import Dict, List
 
 import numpy as np
 
-PREDICT_METHOD = "/tensorflow.serving.PredictionService/Predict"
+from serving.wire import PREDICT_METHOD
 
 
 def _identity(payload: bytes) -> bytes:
@@ -65,7 +65,8 @@ def grpc_load(target: str, requests: List[bytes], concurrency: int,
               seconds: float, start_timeout: float = 120.0
               ) -> Dict[str, float]:
   """`concurrency` Predict calls in flight for `seconds`, spread over one
-  process per core; returns requests, errors, qps, p50_ms and p99_ms."""
+  process per core; returns requests, errors, qps, p50_ms, p99_ms and
+  max_ms."""
   processes = max(1, min(concurrency, os.cpu_count() or 1))
   shares = [concurrency // processes + (i < concurrency % processes)
             for i in range(processes)]
@@ -103,4 +104,5 @@ def grpc_load(target: str, requests: List[bytes], concurrency: int,
   return {"requests": len(latencies) + errors, "errors": errors,
           "qps": len(latencies) / seconds,
           "p50_ms": float(np.percentile(latencies, 50)),
-          "p99_ms": float(np.percentile(latencies, 99))}
+          "p99_ms": float(np.percentile(latencies, 99)),
+          "max_ms": float(np.max(latencies))}

@@ -45,7 +45,7 @@ from benchmarks import ann_curve
 from benchmarks import grpc_driver
 from pipeline import results
 from relvid import config as config_lib
-from serving import client as client_lib
+from serving import wire
 from trainer import export
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -89,6 +89,7 @@ class Server:
                "--file_system_poll_wait_seconds", "0.5"]
     if batching_file:
       command += ["--batching_parameters_file", batching_file]
+    started = time.time()
     self.process = subprocess.Popen(command, cwd=ROOT,
                                     stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
@@ -98,10 +99,15 @@ class Server:
         raise RuntimeError(f"server on {base} exited with "
                            f"{self.process.returncode}")
       try:
-        if requests.get(self.url + "/v1/models/relvid", timeout=1).ok:
+        status = requests.get(self.url + "/v1/models/relvid", timeout=1)
+        if status.ok and status.json()["model_version_status"][0][
+            "state"] == "AVAILABLE":
+          # From the process start to the model AVAILABLE.
+          self.startup_seconds = time.time() - started
           return
       except requests.RequestException:
-        time.sleep(0.5)
+        pass
+      time.sleep(0.1)
     raise RuntimeError(f"server on {base} did not start")
 
   def stop(self):
@@ -137,7 +143,7 @@ def _milliseconds(text: str) -> float:
 
 
 def parse_wrk(output: str) -> Dict[str, float]:
-  """QPS, p50/p99 latency (ms), requests and failed requests (non-2xx
+  """QPS, p50/p99/max latency (ms), requests and failed requests (non-2xx
   answers and socket errors) from `wrk --latency` output."""
   def number(pattern, default=None):
     found = re.search(pattern, output)
@@ -151,11 +157,13 @@ def parse_wrk(output: str) -> Dict[str, float]:
   (total,) = number(r"(\d+) requests in")
   (p50,) = number(r"\s50%\s+([\d.]+\w+)")
   (p99,) = number(r"\s99%\s+([\d.]+\w+)")
+  (worst,) = number(r"Latency\s+\S+\s+\S+\s+([\d.]+\w+)")
   (non2xx,) = number(r"Non-2xx or 3xx responses: (\d+)", ("0",))
   sockets = number(r"Socket errors: connect (\d+), read (\d+), write "
                    r"(\d+), timeout (\d+)", ("0", "0", "0", "0"))
   return {"requests": int(total), "qps": float(qps),
           "p50_ms": _milliseconds(p50), "p99_ms": _milliseconds(p99),
+          "max_ms": _milliseconds(worst),
           "errors": int(non2xx) + sum(int(s) for s in sockets)}
 
 
@@ -214,6 +222,13 @@ def version_switch_under_load(server: Server, base: str,
   return result
 
 
+def spread(runs: List[Dict[str, float]], key: str, form: str) -> str:
+  """min / median / max of one figure over repeated runs."""
+  values = sorted(r[key] for r in runs)
+  return " / ".join(format(v, form) for v in (
+      values[0], float(np.median(values)), values[-1]))
+
+
 def benchmark_catalog(name: str, ids: np.ndarray, trigger: np.ndarray,
                       candidate: np.ndarray, args, folder: str,
                       switch: bool) -> List[str]:
@@ -224,23 +239,33 @@ def benchmark_catalog(name: str, ids: np.ndarray, trigger: np.ndarray,
   rng = np.random.default_rng(2)
   probe = [str(i) for i in rng.choice(ids, 500)]
   triggers = [str(i) for i in rng.choice(ids, 2000)]
-  grpc_requests = [client_lib.predict_request("relvid", [t]).SerializeToString()
+  grpc_requests = [wire.predict_request("relvid", [t]).SerializeToString()
                    for t in triggers]
   for kind, base in bases.items():
+    if kind not in args.indexes.split(","):
+      continue
     for batching in ("off", "on"):
       server = Server(base, args.batching_parameters_file
                       if batching == "on" else None)
+      print(f"  {kind}, batching {batching}: AVAILABLE "
+            f"{server.startup_seconds:.1f} s after the server started",
+            flush=True)
       try:
         for protocol in ("REST", "gRPC"):
           for concurrency in CONCURRENCY:
-            r = (wrk_load(server.url, triggers, concurrency, args.seconds)
-                 if protocol == "REST" else
-                 grpc_driver.grpc_load(server.grpc_target, grpc_requests,
-                                       concurrency, args.seconds))
+            runs = [wrk_load(server.url, triggers, concurrency, args.seconds)
+                    if protocol == "REST" else
+                    grpc_driver.grpc_load(server.grpc_target, grpc_requests,
+                                          concurrency, args.seconds)
+                    for _ in range(args.runs)]
             rows.append(f"| {name} | {kind} | {batching} | {protocol} | "
-                        f"{concurrency} | {r['requests']} | {r['errors']} | "
-                        f"{r['qps']:.0f} | {r['p50_ms']:.1f} | "
-                        f"{r['p99_ms']:.1f} |")
+                        f"{concurrency} | "
+                        f"{sum(r['requests'] for r in runs)} | "
+                        f"{sum(r['errors'] for r in runs)} | "
+                        f"{spread(runs, 'qps', '.0f')} | "
+                        f"{spread(runs, 'p50_ms', '.1f')} | "
+                        f"{spread(runs, 'p99_ms', '.1f')} | "
+                        f"{spread(runs, 'max_ms', '.0f')} |")
             print("  " + rows[-1], flush=True)
         if batching == "off":
           answers[kind] = top10(server.url, probe)
@@ -252,6 +277,8 @@ def benchmark_catalog(name: str, ids: np.ndarray, trigger: np.ndarray,
                 flush=True)
       finally:
         server.stop()
+  if len(answers) < 2:
+    return rows
   recall = np.mean([len(a & b) / 10 for a, b in zip(answers["scann"],
                                                     answers["brute_force"])])
   print(f"  ScaNN recall@10 vs brute force ({len(probe)} triggers): "
@@ -267,14 +294,21 @@ def main() -> int:
   parser.add_argument("--batching_parameters_file", default=BATCHING_FILE,
                       help="the server's batching parameters when batching "
                       "is on (default %(default)s)")
+  parser.add_argument("--runs", type=int, default=5,
+                      help="runs per setting; the table gives min / median "
+                      "/ max over them")
+  parser.add_argument("--indexes", default="scann,brute_force",
+                      help="the exported indexes to serve (comma-separated)")
   parser.add_argument("--synthetic_items", type=int, default=1_000_000)
   parser.add_argument("--skip_synthetic", action="store_true")
   args = parser.parse_args()
   config = config_lib.load_config(args.config, args.overrides)
   vectors = results.latest_item_embeddings(config)
-  rows = ["| catalog | index | batching | protocol | concurrency | requests "
-          "| errors | QPS | p50 ms | p99 ms |",
-          "|---|---|---|---|---|---|---|---|---|---|"]
+  rows = [f"QPS and latencies: min / median / max over {args.runs} runs of "
+          f"{args.seconds:g} s", "",
+          "| catalog | index | batching | protocol | concurrency | requests "
+          "| errors | QPS | p50 ms | p99 ms | max ms |",
+          "|---|---|---|---|---|---|---|---|---|---|---|"]
   with tempfile.TemporaryDirectory() as folder:
     rows += benchmark_catalog("movielens", vectors["item_ids"],
                               vectors["trigger"], vectors["candidate"], args,

@@ -35,6 +35,7 @@ from apache_beam.metrics import Metrics
 import tensorflow as tf
 
 from components import example_io
+from components import version_folders
 from relvid import contract
 
 COMPLETE_MARKER = "COMPLETE"
@@ -91,8 +92,8 @@ ABANDONED_AFTER_MS = 24 * 3600 * 1000
 
 def _versions(store_dir: str, complete: bool = True) -> List[int]:
   if not complete:
-    return example_io.numbered_folders(store_dir)
-  return example_io.numbered_folders(
+    return version_folders.numbered_folders(store_dir)
+  return version_folders.numbered_folders(
       store_dir,
       lambda path: tf.io.gfile.exists(os.path.join(path, COMPLETE_MARKER)))
 

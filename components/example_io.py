@@ -5,7 +5,7 @@ import json
 import logging
 import os
 import time
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
@@ -175,31 +175,6 @@ def write_json(path: str, value: Any) -> str:
 def read_json(path: str) -> Any:
   with tf.io.gfile.GFile(path) as f:
     return json.load(f)
-
-
-def numbered_folders(base_path: str,
-                     is_complete: Callable[[str], bool] = lambda path: True
-                     ) -> List[int]:
-  """The numeric folder names under `base_path` (local or gs://) whose
-  folder `is_complete`, oldest first; [] when there is no such folder."""
-  if not tf.io.gfile.isdir(base_path):
-    return []
-  versions = []
-  for entry in tf.io.gfile.listdir(base_path):
-    entry = entry.rstrip("/")
-    if entry.isdigit() and is_complete(os.path.join(base_path, entry)):
-      versions.append(int(entry))
-  return sorted(versions)
-
-
-def serving_versions(base_path: str) -> List[int]:
-  """The numeric version folders under a model's serving folder that hold a
-  complete SavedModel, oldest first (local or gs://, as TF Serving allows).
-  A version being written under a staging name is not one of them."""
-  return numbered_folders(
-      base_path, lambda path: tf.io.gfile.exists(
-          os.path.join(path, "saved_model.pb")) and tf.io.gfile.isdir(
-              os.path.join(path, "variables")))
 
 
 def write_report(report_dir: str, report: Dict[str, Any],

@@ -12,12 +12,12 @@ Metadata (run the pipeline first), runs `trainer.ablation`, writes
 also writes `labels.md`, the mined pseudo-label sets' size, topic precision
 and coverage). The suites are described in `trainer/ablation.py`.
 """
-import argparse
 import logging
 import os
 import sys
 from typing import List, Optional
 
+from pipeline import options
 from pipeline import results
 from relvid import config as config_lib
 from trainer import ablation
@@ -25,24 +25,7 @@ from trainer import ablation
 
 def main(argv: Optional[List[str]] = None,
          prog: str = "relvid ablate") -> int:
-  parser = argparse.ArgumentParser(prog=prog,
-                                   description=__doc__.split("\n")[0])
-  config_lib.add_arguments(parser)
-  parser.add_argument("--seeds", type=int, default=3)
-  parser.add_argument("--variant", action="append", default=[],
-                      help="run only this variant (repeatable)")
-  parser.add_argument("--suite", choices=sorted(ablation.SUITES),
-                      default="paper", help="paper: task weights and OPC; "
-                      "model: the default vs what it replaced; opc: the OPC "
-                      "grid; weighting: fixed vs adaptive, binary vs soft; "
-                      "labels: pseudo-label quality (incl. a controlled "
-                      "study); cold: cold-start options (content fallback, "
-                      "ID dropout); modality: text / text+visual / visual "
-                      "towers")
-  parser.add_argument("--no-baselines", dest="baselines",
-                      action="store_false",
-                      help="skip the popularity, text k-NN and TFRS ID "
-                      "baselines")
+  parser = options.ablate(prog)
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   config = config_lib.from_args(args, local_metadata=True)
   if config is None:

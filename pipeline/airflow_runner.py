@@ -15,7 +15,6 @@ local runner; its schedule and start date come from
 `orchestration.schedule` / `orchestration.start_date`, and ML Metadata is
 the SQLite store of `metadata_path` (as with the local runner).
 """
-import argparse
 import datetime
 import logging
 import os
@@ -24,10 +23,10 @@ from typing import Any, Dict, List, Optional
 
 from tfx import v1 as tfx
 
+from pipeline import options
 from pipeline import pipeline as pipeline_lib
 from relvid import config as config_lib
 
-CONFIG_ENV = "RELVID_CONFIG"
 # The run's logical date as YYYY-MM-DD; for a daily schedule the day whose
 # data the run reads. A run triggered with conf {"span": ...} reads that.
 AIRFLOW_RUN_DATE = "{{ ds }}"
@@ -128,7 +127,7 @@ def dag_from_environment():
   """The DAG of the config named by $RELVID_CONFIG (defaults otherwise), for
   the DAG file. The metadata store's folder is made here, as the runner's
   set-up: the tasks open the SQLite file in it."""
-  config = config_lib.load_config(os.environ.get(CONFIG_ENV))
+  config = config_lib.load_config(os.environ.get(options.AIRFLOW_CONFIG_ENV))
   os.makedirs(os.path.dirname(config_lib.metadata_path(config)),
               exist_ok=True)
   return create_dag(config)
@@ -136,10 +135,7 @@ def dag_from_environment():
 
 def main(argv: Optional[List[str]] = None,
          prog: str = "python -m pipeline.airflow_runner") -> int:
-  parser = argparse.ArgumentParser(
-      prog=prog,
-      description="Validate the Airflow DAG's pipeline (TFX compile).")
-  config_lib.add_arguments(parser, os.environ.get(CONFIG_ENV))
+  parser = options.airflow(prog)
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   config = config_lib.from_args(args, local_metadata=True)
   if config is None:

@@ -12,7 +12,9 @@ day had files (exit status 1). One line per day: the window
 read, the evaluation and whether the model was pushed or held.
 """
 import argparse
+import contextlib
 import datetime
+import logging
 import sys
 import time
 from typing import List, Optional
@@ -20,48 +22,61 @@ from typing import List, Optional
 from components import ingestion
 from pipeline import local_runner
 from pipeline import logs
+from pipeline import options
 from pipeline import results
 from relvid import config as config_lib
 
 
-def _date(text: str) -> datetime.date:
-  try:
-    return datetime.date.fromisoformat(text)
-  except ValueError:
-    raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}")
-
-
 def main(argv: Optional[List[str]] = None,
-         prog: str = "relvid backfill") -> int:
-  parser = argparse.ArgumentParser(
-      prog=prog, description="One local pipeline run per day, oldest "
-      "first; each reads its day's span (data.span).")
-  config_lib.add_arguments(parser)
-  parser.add_argument("--from", dest="start", type=_date, required=True,
-                      help="first day, YYYY-MM-DD")
-  parser.add_argument("--to", dest="end", type=_date, required=True,
-                      help="last day, YYYY-MM-DD (included)")
-  parser.add_argument("--verbose", action="store_true",
-                      help="show all TFX/Beam/TF logs")
-  args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+         prog: str = "relvid backfill",
+         run_log: Optional[logs.RunLog] = None) -> int:
+  """With a `run_log` (`relvid backfill`), the logs go to its file and the
+  terminal shows a line per day."""
+  errors = run_log.console if run_log else sys.stderr
+  # Usage and config errors go to the terminal, not the log.
+  with contextlib.redirect_stderr(errors):
+    args = options.backfill(prog).parse_args(sys.argv[1:] if argv is None
+                                             else argv)
+    base = config_lib.from_args(args, local_metadata=True)
+  if base is None:
+    return 2
   if args.end < args.start:
     print(f"error: --to {args.end} is before --from {args.start}",
-          file=sys.stderr)
+          file=errors)
     return 2
   days = [args.start + datetime.timedelta(days=n)
           for n in range((args.end - args.start).days + 1)]
-  logs.configure_logging(args.verbose)
+  logs.configure_logging(args.verbose, run_log.console if run_log else None)
+  try:
+    status = _backfill(args, days, errors)
+  except Exception as e:  # pylint: disable=broad-except
+    if run_log is None:
+      raise
+    logging.exception("the backfill failed")
+    print(f"error: the backfill failed: {type(e).__name__}\n"
+          f"full log: {run_log.keep(base.output_dir, 'backfill')}",
+          file=errors)
+    return 1
+  if run_log:
+    print(f"full log: {run_log.keep(base.output_dir, 'backfill')}")
+  return status
+
+
+def _backfill(args: argparse.Namespace, days: List[datetime.date],
+              errors) -> int:
+  """One run per day; the exit status."""
   ran = 0
   for day in days:
     args_for_day = argparse.Namespace(
         config=args.config, overrides=args.overrides + [f"data.span={day}"])
-    config = config_lib.from_args(args_for_day, local_metadata=True)
+    with contextlib.redirect_stderr(errors):
+      config = config_lib.from_args(args_for_day, local_metadata=True)
     if config is None:
       return 2
     if "{YYYY}" not in config.data.interactions_path:
       print("error: config field data.interactions_path: a backfill by "
             "date needs a {YYYY}/{MM}/{DD} placeholder, got "
-            f"{config.data.interactions_path!r}", file=sys.stderr)
+            f"{config.data.interactions_path!r}", file=errors)
       return 2
     started = time.time()
     try:
@@ -74,7 +89,7 @@ def main(argv: Optional[List[str]] = None,
           f"({time.time() - started:.0f} s)", flush=True)
   if not ran:
     print(f"error: no day from {args.start} to {args.end} had input files",
-          file=sys.stderr)
+          file=errors)
     return 1
   return 0
 

@@ -11,26 +11,54 @@
   relvid versions [--config F] [--json]            serving versions, lineage
   relvid rollback VERSION [--config F]             serve an older version
   relvid related  ITEM_ID [--url U | --grpc H:P]   ask a running endpoint
+  relvid config   [--config F] [--set a.b=v ...]   the effective config, YAML
 
 `relvid COMMAND --help` explains each command's options. All commands that
 take `--config`/`--set` read the same typed config (relvid/config.py).
 """
 import argparse
+import importlib
 import os
 import sys
 from typing import Callable, Dict, List, Optional, Tuple
 
+from pipeline import options
+from relvid import config as config_lib
+from relvid import config_doc
+from serving import options as serving_options
+
 # Each command's module is imported only when it runs: TF and TFX take
-# seconds to import, and `relvid related` needs neither.
+# seconds to import, and `relvid related` needs neither. `--help` is
+# answered from the options alone (pipeline/options.py).
+
+
+def _quiet(argv: List[str]) -> Optional["logs.RunLog"]:
+  """A RunLog (the full logs to a file) unless --verbose or --help."""
+  if any(a in ("--verbose", "-h", "--help") for a in argv):
+    return None
+  from pipeline import logs  # pylint: disable=g-import-not-at-top
+  return logs.RunLog()
+
+
+def _logged(argv: List[str], prog: str, runner: str) -> int:
+  """`pipeline.<runner>.main` with its logs in a file (`_quiet`)."""
+  run_log = _quiet(argv)
+  try:
+    # Imported once the log file is open: TensorFlow's start-up lines go
+    # there.
+    module = importlib.import_module(f"pipeline.{runner}")
+    return module.main(argv, prog, run_log)
+  finally:
+    if run_log:
+      run_log.close()
 
 
 def _run(argv: List[str], prog: str) -> int:
-  from pipeline import local_runner  # pylint: disable=g-import-not-at-top
   if "--no-progress" in argv:
     argv = [a for a in argv if a != "--no-progress"]
   elif "--progress" not in argv:
     argv = argv + ["--progress"]
-  return local_runner.main(argv, prog)
+  return _logged(argv, prog, "local_runner")
 
 
 def _refresh(argv: List[str], prog: str) -> int:
@@ -38,8 +66,7 @@ def _refresh(argv: List[str], prog: str) -> int:
 
 
 def _backfill(argv: List[str], prog: str) -> int:
-  from pipeline import backfill_runner  # pylint: disable=g-import-not-at-top
-  return backfill_runner.main(argv, prog)
+  return _logged(argv, prog, "backfill_runner")
 
 
 def _compile(argv: List[str], prog: str) -> int:
@@ -57,16 +84,20 @@ def _ablate(argv: List[str], prog: str) -> int:
   return ablation_runner.main(argv, prog)
 
 
+def _config_options() -> argparse.ArgumentParser:
+  """--config/--set, as a parent of the server's own options."""
+  parser = argparse.ArgumentParser(add_help=False)
+  config_lib.add_arguments(parser)
+  return parser
+
+
 def _serve(argv: List[str], prog: str) -> int:
   """The server's own options, plus --config/--set: without
   --model_base_path it serves the config's Pusher destination."""
-  from relvid import config as config_lib  # pylint: disable=g-import-not-at-top
   from serving import server  # pylint: disable=g-import-not-at-top
-  parser = argparse.ArgumentParser(add_help=False)
-  config_lib.add_arguments(parser)
+  parser = _config_options()
   args, rest = parser.parse_known_args(argv)
-  if not any(a.startswith("--model_base_path") for a in rest) and not any(
-      a in ("-h", "--help") for a in rest):
+  if not any(a.startswith("--model_base_path") for a in rest):
     config = config_lib.from_args(args)
     if config is None:
       return 2
@@ -88,6 +119,21 @@ def _rollback(argv: List[str], prog: str) -> int:
 def _related(argv: List[str], prog: str) -> int:
   from serving import client  # pylint: disable=g-import-not-at-top
   return client.main(argv, prog)
+
+
+def _config(argv: List[str], prog: str) -> int:
+  args = options.config(prog).parse_args(argv)
+  if args.defaults:
+    # The reference's form (docs/configuration.md): the same on every
+    # installation.
+    sys.stdout.write(config_doc.render(config_lib.PipelineConfig(),
+                                       portable=True))
+    return 0
+  config = config_lib.from_args(args)
+  if config is None:
+    return 2
+  sys.stdout.write(config_doc.render(config))
+  return 0
 
 
 COMMANDS: Dict[str, Tuple[Callable[[List[str], str], int], str]] = {
@@ -115,6 +161,18 @@ COMMANDS: Dict[str, Tuple[Callable[[List[str], str], int], str]] = {
                  "as the newest version, nothing is deleted"),
     "related": (_related, "print the items related to ITEM_ID from a "
                 "running endpoint"),
+    "config": (_config, "print the effective configuration (defaults, "
+               "--config file, --set overrides) as commented YAML; "
+               "--defaults for the defaults"),
+}
+
+
+HELP: Dict[str, Callable[[str], argparse.ArgumentParser]] = {
+    "run": options.run, "refresh": options.run, "backfill": options.backfill,
+    "compile": options.compile_spec, "airflow": options.airflow,
+    "ablate": options.ablate, "versions": options.versions,
+    "rollback": options.rollback, "config": options.config,
+    "serve": lambda prog: serving_options.server(prog, [_config_options()]),
 }
 
 
@@ -129,11 +187,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     # Each command parses its own options (and its own --help).
     commands.add_parser(name, help=help_text, add_help=False)
   argv = sys.argv[1:] if argv is None else argv
-  if "--verbose" not in argv:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's C++ chatter
+  if "--verbose" not in argv and argv[:1] not in (["run"], ["refresh"],
+                                                   ["backfill"]):
+    # TF's C++ start-up lines ("E ... Unable to register cuDNN factory"
+    # passes level 2). The pipeline runs keep them, in their log file.
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
   args, rest = parser.parse_known_args(argv[:1])
-  handler = COMMANDS[args.command][0]
-  return handler(rest + argv[1:], f"relvid {args.command}")
+  prog = f"relvid {args.command}"
+  rest += argv[1:]
+  if args.command in HELP and ("-h" in rest or "--help" in rest):
+    HELP[args.command](prog).parse_args(["--help"])  # exits
+  return COMMANDS[args.command][0](rest, prog)
+
+
+def serve_main() -> int:
+  """`relvid-serve`: the same as `relvid serve`."""
+  if "-h" in sys.argv[1:] or "--help" in sys.argv[1:]:
+    HELP["serve"]("relvid-serve").parse_args(["--help"])  # exits
+  return _serve(sys.argv[1:], "relvid-serve")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ with the Vertex AI SDK (`aiplatform.PipelineJob(template_path=...)`) or the
 KFP UI/client. `output_dir` should be a gs:// path: every step runs in its
 own container, so the pipeline root must be shared storage.
 """
-import argparse
 import dataclasses
 import logging
 import os
@@ -22,6 +21,7 @@ from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner
 
 from components import ingestion
 from components import vertex_driver
+from pipeline import options
 from pipeline import pipeline as pipeline_lib
 from relvid import config as config_lib
 
@@ -101,12 +101,7 @@ def compile_pipeline(config: config_lib.PipelineConfig,
 
 def main(argv: Optional[List[str]] = None,
          prog: str = "python -m pipeline.kubeflow_v2_runner") -> int:
-  parser = argparse.ArgumentParser(
-      prog=prog,
-      description="Compile the pipeline to a Kubeflow v2 / Vertex AI JSON.")
-  config_lib.add_arguments(parser)
-  parser.add_argument("--output", help="pipeline JSON path (default "
-                      "orchestration.kfp_output_file)")
+  parser = options.compile_spec(prog)
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   config = config_lib.from_args(args)
   if config is None:

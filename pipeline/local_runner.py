@@ -9,17 +9,18 @@
 component as it starts and finishes, then the run's reports and evaluation,
 or the refresh report (pipeline/results).
 """
-import argparse
+import contextlib
 import logging
 import os
 import sys
 import time
-from typing import List, Optional
+from typing import List, Optional, TextIO
 
 from tfx import v1 as tfx
 
 from components import ingestion
 from pipeline import logs
+from pipeline import options
 from pipeline import pipeline as pipeline_lib
 from pipeline import results
 from relvid import config as config_lib
@@ -27,10 +28,10 @@ from trainer import refresh as refresh_lib
 
 
 def run(config: config_lib.PipelineConfig, progress_bar: bool = False,
-        refresh: bool = False) -> None:
+        refresh: bool = False, console: Optional[TextIO] = None) -> None:
   """Runs the pipeline (or, with `refresh`, the catalog refresh pipeline
   from the newest serving version) to completion; raises if a component
-  fails."""
+  fails. The progress bar, if any, writes to `console` (default stderr)."""
   os.makedirs(os.path.dirname(config_lib.metadata_path(config)),
               exist_ok=True)
   metadata = pipeline_lib.sqlite_metadata(config)
@@ -40,7 +41,7 @@ def run(config: config_lib.PipelineConfig, progress_bar: bool = False,
             config_lib.serving_model_dir(config))[0])
   else:
     dsl_pipeline = pipeline_lib.create_pipeline(config, metadata)
-  progress = (logs.ComponentProgress(len(dsl_pipeline.components))
+  progress = (logs.ComponentProgress(len(dsl_pipeline.components), console)
               if progress_bar else None)
   if progress:
     logging.getLogger().addHandler(progress)
@@ -53,53 +54,61 @@ def run(config: config_lib.PipelineConfig, progress_bar: bool = False,
 
 
 def main(argv: Optional[List[str]] = None,
-         prog: str = "python -m pipeline.local_runner") -> int:
-  parser = argparse.ArgumentParser(
-      prog=prog,
-      description="Run the relvid pipeline locally (LocalDagRunner).")
-  config_lib.add_arguments(parser)
-  parser.add_argument("--verbose", action="store_true",
-                      help="show all TFX/Beam/TF logs, not only progress")
-  parser.add_argument("--progress", action="store_true",
-                      help="show a progress bar over the components")
-  parser.add_argument("--span", help="the span of a {SPAN} or "
-                      "{YYYY}/{MM}/{DD} input path to read: a span number or "
-                      "a YYYY-MM-DD date (default: the latest span present; "
-                      "= --set data.span=SPAN)")
-  parser.add_argument("--refresh", action="store_true",
-                      help="run the catalog refresh pipeline: index the "
-                      "current catalog with the newest serving version's "
-                      "towers and publish the next version (no training)")
-  args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-  if args.span is not None:
-    args.overrides.append(f"data.span={args.span}")
-  config = config_lib.from_args(args, local_metadata=True)
+         prog: str = "python -m pipeline.local_runner",
+         run_log: Optional[logs.RunLog] = None) -> int:
+  """With a `run_log` (`relvid run`), the logs go to its file, which is
+  kept beside the outputs once the run started, and the terminal shows the
+  bar, the reports and the summary."""
+  errors = run_log.console if run_log else sys.stderr
+  # Usage and config errors go to the terminal, not the log.
+  with contextlib.redirect_stderr(errors):
+    args = options.run(prog).parse_args(sys.argv[1:] if argv is None
+                                        else argv)
+    if args.span is not None:
+      args.overrides.append(f"data.span={args.span}")
+    config = config_lib.from_args(args, local_metadata=True)
   if config is None:
     return 2
-  logs.configure_logging(args.verbose)
+  logs.configure_logging(args.verbose, run_log.console if run_log else None)
   started = time.time()
+
+  def stop(message: str, status: int, keep: bool) -> int:
+    if run_log and keep:
+      message += f"\nfull log: {run_log.keep(config.output_dir, 'run')}"
+    print(message, file=errors)
+    return status
+
   try:
     if args.refresh:
       # Before minutes of embedding: is there a version to refresh?
       refresh_lib.latest_version(config_lib.serving_model_dir(config))
   except FileNotFoundError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
+    return stop(f"error: {e}", 2, keep=False)
   try:
-    run(config, progress_bar=args.progress, refresh=args.refresh)
+    run(config, progress_bar=args.progress, refresh=args.refresh,
+        console=run_log.console if run_log else None)
   except ingestion.InputNotFoundError as e:  # a missing span or empty glob
-    print(f"error: {e}", file=sys.stderr)
-    return 2
+    return stop(f"error: {e}", 2, keep=False)
+  except Exception as e:  # pylint: disable=broad-except
+    if run_log is None:
+      raise
+    # The traceback is in the log; the terminal gets what failed.
+    logging.exception("the pipeline failed")
+    return stop(f"error: the pipeline failed: {type(e).__name__}: "
+                f"{str(e).strip().splitlines()[-1] if str(e).strip() else ''}",
+                1, keep=True)
+  log_line = (f"full log: {run_log.keep(config.output_dir, 'run')}\n"
+              if run_log else "")
   if args.refresh:
     refresh_config = results.refresh_pipeline_config(config)
     print(f"\nrelvid refresh finished in {time.time() - started:.1f} s")
-    print(results.summary(refresh_config))
+    print(log_line + results.summary(refresh_config))
     print(results.format_refresh(
         results.latest_reports(refresh_config)["CatalogRefresh"]))
     return 0
   print(f"\nrelvid pipeline finished in {time.time() - started:.1f} s; "
         f"artifacts under {config_lib.pipeline_root(config)}")
-  print(results.summary(config))
+  print(log_line + results.summary(config))
   return 0
 
 

@@ -1,9 +1,15 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """Console output of a pipeline run: progress lines or a bar, not TFX's
-protobuf dumps (`--verbose` shows everything)."""
+protobuf dumps (`--verbose` shows everything); `RunLog` sends the full logs
+to a file instead of the terminal."""
+import datetime
 import logging
 import os
 import re
+import shutil
+import sys
+import tempfile
+from typing import Optional, TextIO
 import warnings
 
 from absl import logging as absl_logging
@@ -25,15 +31,90 @@ class ProgressFilter(logging.Filter):
             or bool(_PROGRESS.match(record.getMessage())))
 
 
+class ConsoleFilter(logging.Filter):
+  """What a quiet run still shows on the terminal: this project's warnings
+  and anything's errors."""
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    return record.levelno >= logging.ERROR or (
+        record.levelno >= logging.WARNING
+        and record.pathname.startswith(_PROJECT_PACKAGES))
+
+
+class RunLog:
+  """While open, everything this process writes to its stderr (Python
+  logging, warnings, TensorFlow's and Beam's C++ lines, child processes)
+  goes to a log file; `console` still writes to the terminal.
+
+  Opened before TensorFlow is imported, so that its start-up lines land in
+  the file too. The file starts in the temporary folder and `keep` moves it
+  beside the run's outputs; `close` removes a log not kept (a command that
+  stopped before doing anything, as on a bad argument, leaves nothing
+  behind).
+  """
+
+  def __init__(self):
+    self._fd, self.path = tempfile.mkstemp(prefix="relvid-", suffix=".log")
+    sys.stderr.flush()
+    self._saved = os.dup(2)
+    self.console: TextIO = os.fdopen(os.dup(2), "w", buffering=1)
+    os.dup2(self._fd, 2)
+    self._open = True
+    self._kept = False
+
+  def _restore(self) -> None:
+    if self._open:
+      sys.stderr.flush()
+      os.dup2(self._saved, 2)
+      os.close(self._saved)
+      self._open = False
+    if self._fd is not None:
+      os.close(self._fd)
+      self._fd = None
+
+  def keep(self, output_dir: str, name: str) -> str:
+    """Moves the log to `<output_dir>/logs/<name>-<UTC time>.log` (or keeps
+    it in the temporary folder when output_dir is remote), where it goes on
+    filling until `close`; its path."""
+    self._kept = True
+    if "://" in output_dir:
+      return self.path
+    folder = os.path.join(output_dir, "logs")
+    os.makedirs(folder, exist_ok=True)
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y%m%d-%H%M%S")
+    path = os.path.abspath(os.path.join(folder, f"{name}-{stamp}.log"))
+    sys.stderr.flush()
+    try:
+      os.rename(self.path, path)  # the open file moves with its name
+    except OSError:  # another file system: copy, then write to the copy
+      shutil.copyfile(self.path, path)
+      moved = os.open(path, os.O_WRONLY | os.O_APPEND)
+      if self._open:
+        os.dup2(moved, 2)
+      os.close(self._fd)
+      self._fd = moved
+      os.remove(self.path)
+    self.path = path
+    return path
+
+  def close(self) -> None:
+    """Back to the terminal; a log not kept is removed."""
+    self._restore()
+    if not self._kept and os.path.exists(self.path):
+      os.remove(self.path)
+    self.console.close()
+
+
 class ComponentProgress(logging.Handler):
   """A tqdm bar over the pipeline's components, advanced by TFX's
   "Component X is finished" log lines (cached components included)."""
 
-  def __init__(self, total: int):
+  def __init__(self, total: int, stream: Optional[TextIO] = None):
     super().__init__(level=logging.INFO)
     from tqdm import tqdm  # pylint: disable=g-import-not-at-top
     self.bar = tqdm(total=total, unit="component", desc="relvid pipeline",
-                    dynamic_ncols=True)
+                    dynamic_ncols=True, file=stream)
 
   def emit(self, record: logging.LogRecord) -> None:
     match = _PROGRESS.match(record.getMessage())
@@ -46,13 +127,23 @@ class ComponentProgress(logging.Handler):
     super().close()
 
 
-def configure_logging(verbose: bool) -> None:
-  """INFO logs with a timestamp; without `verbose`, only progress lines,
-  warnings and this project's own messages."""
+def configure_logging(verbose: bool, console: Optional[TextIO] = None
+                      ) -> None:
+  """INFO logs with a timestamp. With a `console` (a RunLog's), every log
+  line goes to stderr (the log file) and the console gets only this
+  project's warnings and all errors. Otherwise, without `verbose`, stderr
+  gets only progress lines, warnings and this project's own messages."""
   logging.basicConfig(level=logging.INFO,
                       format="%(asctime)s %(levelname)s %(message)s",
                       force=True)
   absl_logging.set_verbosity(absl_logging.INFO)
+  if console is not None:
+    terminal = logging.StreamHandler(console)
+    terminal.setLevel(logging.WARNING)
+    terminal.addFilter(ConsoleFilter())
+    terminal.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logging.getLogger().addHandler(terminal)
+    return
   if not verbose:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.filterwarnings("ignore", category=FutureWarning)

@@ -18,6 +18,7 @@ import tensorflow as tf
 
 from components import artifacts
 from components import example_io
+from components import version_folders
 from pipeline import pipeline as pipeline_lib
 from relvid import config as config_lib
 from relvid import contract
@@ -193,7 +194,7 @@ def latest_metrics(config: config_lib.PipelineConfig) -> Optional[dict]:
 def pushed_versions(config: config_lib.PipelineConfig) -> List[str]:
   """The complete version folders under the serving directory, oldest
   first: the Pusher's and the catalog refreshes'."""
-  return [str(v) for v in example_io.serving_versions(
+  return [str(v) for v in version_folders.serving_versions(
       config_lib.serving_model_dir(config))]
 
 

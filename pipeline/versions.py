@@ -22,7 +22,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.utils import io_utils
 
 from components import artifacts
-from components import example_io
+from components import version_folders
 from pipeline import results
 from relvid import config as config_lib
 from relvid import contract
@@ -110,7 +110,7 @@ def list_versions(config: config_lib.PipelineConfig) -> List[Dict[str, Any]]:
     models have version None.
   """
   serving_dir = config_lib.serving_model_dir(config)
-  versions = example_io.serving_versions(serving_dir)
+  versions = version_folders.serving_versions(serving_dir)
   scored = evaluations(config)
   gate_k, popular_k = config.eval.gate_k, min(config.eval.ks)
   rows = []
@@ -181,7 +181,7 @@ def rollback(config: config_lib.PipelineConfig, version: int) -> int:
     ValueError: `version` is the one serving already.
   """
   serving_dir = config_lib.serving_model_dir(config)
-  versions = example_io.serving_versions(serving_dir)
+  versions = version_folders.serving_versions(serving_dir)
   if version not in versions:
     raise FileNotFoundError(
         f"no version {version} under {serving_dir}; the versions there: "

@@ -3,6 +3,7 @@
 
   relvid.contract   split names, feature keys, signature and file names
   relvid.config     the one typed configuration (and its validation)
+  relvid.config_doc the configuration as YAML commented from its source
   relvid.runtime    selects Keras 2 before TensorFlow loads
   relvid/schemas/   the curated data schemas ExampleValidator checks
 

@@ -233,6 +233,8 @@ class TrainerConfig:
   # above). false: every run from scratch.
   warm_start: bool = True
   warm_start_epochs: int = 3
+  # Train pairs per batch; the other candidates of a batch are each pair's
+  # negatives (in-batch softmax).
   batch_size: int = 1024
   # `adam` or `adagrad` (TFRS's tutorials use Adagrad 0.1) at
   # `learning_rate` for every variable, or `adagrad_embeddings`: Adagrad at

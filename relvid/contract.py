@@ -90,3 +90,6 @@ REFRESH_REPORT_FILE = posixpath.join("assets.extra", "refresh.json")
 LINEAGE_FILE = posixpath.join("assets.extra", "lineage.json")
 PAIRS_INPUTS_FILE = "inputs.json"  # in the pairs artifact: the tables read
 DRIFT_FILE = "drift.json"  # DriftCheck: figures, bounds, breaches
+# `relvid ablate --suite` names (trainer/ablation.py holds their variants).
+ABLATION_SUITES = ("paper", "model", "ladder", "opc", "logq", "weighting",
+                   "labels", "cold", "modality")

@@ -29,8 +29,6 @@ from typing import Any, Callable, Deque, Dict, Hashable, List, Tuple
 
 import numpy as np
 
-import tensorflow as tf
-
 Arrays = Dict[str, np.ndarray]
 
 
@@ -96,6 +94,9 @@ def parse_batching_parameters(text: str) -> BatchingParameters:
 
 
 def read_batching_parameters(path: str) -> BatchingParameters:
+  # Imported here: the server's options (serving/options.py) use this
+  # module and must not import TensorFlow.
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   with tf.io.gfile.GFile(path) as f:
     return parse_batching_parameters(f.read())
 

@@ -9,8 +9,10 @@ format; over gRPC, `PredictionService/Predict`.
   related 50 --url http://localhost:8501 --model relvid -k 10
   related 50 --grpc localhost:8500
 
-prints the top-K related items of item 50 with their titles (MovieLens
-titles from the installed package by default, or `--titles items.csv`).
+prints the top-K related items of item 50 with their titles: those of the
+version the endpoint serves (a relvid endpoint's `GET /ui/items`, over REST
+at --url, also when the answer comes over gRPC), or `--titles items.csv`.
+Neither TensorFlow nor its protos are imported (serving/wire.py).
 """
 import argparse
 import csv
@@ -75,7 +77,7 @@ class RelatedClient:
     self.timeout = timeout
     self.session = session or requests.Session()
     self.grpc_target = grpc_target
-    self._stub = None
+    self._predict = None
 
   @property
   def endpoint(self) -> str:
@@ -112,15 +114,18 @@ class RelatedClient:
             for p in body["predictions"]]
 
   def _related_grpc(self, ids: List[str]) -> List[List[Tuple[str, float]]]:
-    # Imported here: REST users need neither grpc nor the TF protos.
+    # Imported here: REST users need no grpc. The messages are
+    # serving/wire.py's, so no TensorFlow is imported either.
     import grpc  # pylint: disable=g-import-not-at-top
-    from tensorflow_serving.apis import prediction_service_pb2_grpc  # pylint: disable=g-import-not-at-top
-    if self._stub is None:
-      self._stub = prediction_service_pb2_grpc.PredictionServiceStub(
-          grpc.insecure_channel(self.grpc_target))
-    request = predict_request(self.model, ids, self.version)
+    from serving import wire  # pylint: disable=g-import-not-at-top
+    if self._predict is None:
+      self._predict = grpc.insecure_channel(self.grpc_target).unary_unary(
+          wire.PREDICT_METHOD,
+          request_serializer=wire.PredictRequest.SerializeToString,
+          response_deserializer=wire.PredictResponse.FromString)
+    request = wire.predict_request(self.model, ids, self.version)
     try:
-      response = self._stub.Predict(request, timeout=self.timeout)
+      response = self._predict(request, timeout=self.timeout)
     except grpc.RpcError as e:
       if e.code() == grpc.StatusCode.UNAVAILABLE and (
           "connect" in (e.details() or "").lower()):
@@ -139,38 +144,25 @@ class RelatedClient:
             for r in range(len(ids))]
 
 
-def predict_request(model: str, ids: Sequence[str],
-                    version: Optional[int] = None):
-  """A gRPC PredictRequest for the trigger ids (a DT_STRING [batch] input),
-  built without TensorFlow ops."""
-  from tensorflow.core.framework import tensor_pb2  # pylint: disable=g-import-not-at-top
-  from tensorflow.core.framework import types_pb2  # pylint: disable=g-import-not-at-top
-  from tensorflow_serving.apis import predict_pb2  # pylint: disable=g-import-not-at-top
-  request = predict_pb2.PredictRequest()
-  request.model_spec.name = model
-  if version is not None:
-    request.model_spec.version.value = version
-  tensor = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING,
-                                  string_val=[str(i).encode() for i in ids])
-  tensor.tensor_shape.dim.add(size=len(ids))
-  request.inputs["trigger_id"].CopyFrom(tensor)
-  return request
+def load_titles(path: str) -> Dict[str, str]:
+  """item id -> title from a CSV with item_id,title columns."""
+  with open(path, newline="") as f:
+    return {row["item_id"]: row.get("title", "") for row in
+            csv.DictReader(f)}
 
 
-def load_titles(path: Optional[str]) -> Dict[str, str]:
-  """item id -> title from a CSV with item_id,title columns, or MovieLens."""
-  if path:
-    with open(path, newline="") as f:
-      return {row["item_id"]: row.get("title", "") for row in
-              csv.DictReader(f)}
+def served_titles(url: str, timeout: float = 5.0) -> Dict[str, str]:
+  """item id -> title of the version a relvid endpoint serves (its page's
+  `GET /ui/items`, from the version's own `assets.extra/items.json`); {}
+  when the endpoint has none (TF Serving itself, a version exported without
+  metadata) or cannot be reached."""
   try:
-    from components import assets  # pylint: disable=g-import-not-at-top
-    folder = assets.movielens_100k_dir()
-  except Exception:  # pylint: disable=broad-except
+    response = requests.get(url.rstrip("/") + "/ui/items", timeout=timeout)
+    items = response.json()["items"] if response.status_code == 200 else []
+  except (requests.RequestException, ValueError, KeyError, TypeError):
     return {}
-  with open(os.path.join(folder, "ml-100k.item"), newline="") as f:
-    rows = list(csv.reader(f, delimiter="\t"))[1:]
-  return {row[0]: row[1] for row in rows}
+  return {str(item["item_id"]): item.get("title") or "" for item in items
+          if isinstance(item, dict) and "item_id" in item}
 
 
 def main(argv: Optional[List[str]] = None,
@@ -189,15 +181,11 @@ def main(argv: Optional[List[str]] = None,
   parser.add_argument("--version", type=int)
   parser.add_argument("-k", type=int, default=10, help="how many to print")
   parser.add_argument("--titles", help="CSV with item_id,title (default: "
-                      "MovieLens-100K titles from the recbole package)")
+                      "the titles of the version the endpoint serves, from "
+                      "its REST --url)")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-  if args.grpc:
-    # The gRPC protos import TensorFlow, whose C++ start-up log would bury
-    # the answer; this command prints only its own lines. Forced rather than
-    # defaulted: level 2, common in TF users' shells (and set by relvid's own
-    # pipeline logging), still lets the CUDA-plugin "E" lines through.
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-  titles = load_titles(args.titles)
+  titles = (load_titles(args.titles) if args.titles
+            else served_titles(args.url))
   client = RelatedClient(args.url, args.model, args.version,
                          grpc_target=args.grpc)
   try:

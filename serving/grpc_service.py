@@ -29,8 +29,10 @@ from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from serving.inference import ApiError
+from serving.inference import echo
 from serving.inference import invalid
 from serving.inference import Predictor
+from serving.inference import unknown_inputs
 from serving.registry import LoadedModel
 
 SIGNATURE_DEF_FIELD = "signature_def"
@@ -99,8 +101,7 @@ def _inputs(request: predict_pb2.PredictRequest,
             max_batch_size: int) -> Dict[str, np.ndarray]:
   unknown = set(request.inputs) - set(specs)
   if unknown:
-    raise invalid(f"unknown input(s) {sorted(unknown)}; the signature takes "
-                  f"{sorted(specs)}")
+    raise unknown_inputs(unknown, specs)
   arrays = {}
   for name, proto in request.inputs.items():
     _checked_proto(name, proto, specs[name], max_batch_size)
@@ -170,7 +171,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     unknown = wanted - set(outputs)
     if unknown:
       _abort(context, invalid(f"output_filter names unknown output(s) "
-                              f"{sorted(unknown)}"))
+                              f"{[echo(n) for n in sorted(unknown)]}"))
     response = predict_pb2.PredictResponse()
     response.model_spec.name = request.model_spec.name
     response.model_spec.version.value = model.version

@@ -16,21 +16,36 @@ import numpy as np
 import tensorflow as tf
 
 from serving import batching
+from serving.options import DEFAULT_MAX_BATCH_SIZE
 from serving.registry import LoadedModel
 from serving.registry import ModelRegistry
 from serving.registry import ServableNotFound
 
-DEFAULT_MAX_BATCH_SIZE = 1024
 
 HTTP_STATUS = {"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400,
                "NOT_FOUND": 404, "UNAVAILABLE": 503, "UNIMPLEMENTED": 501,
                "INTERNAL": 500}
 
 
+# Errors echo what a request sent (ids, names, values); these bounds keep an
+# error body small whatever the request held.
+MAX_ECHOED_CHARS = 64
+MAX_ERROR_CHARS = 1024
+
+
+def echo(value: str, limit: int = MAX_ECHOED_CHARS) -> str:
+  """A request's value as an error shows it: cut, with its length said."""
+  value = str(value)
+  return value if len(value) <= limit else (
+      f"{value[:limit]}... ({len(value):,} characters)")
+
+
 class ApiError(Exception):
-  """A request error with TF Serving's canonical code (e.g. NOT_FOUND)."""
+  """A request error with TF Serving's canonical code (e.g. NOT_FOUND); a
+  message longer than MAX_ERROR_CHARS is cut, saying so."""
 
   def __init__(self, code: str, message: str):
+    message = echo(message, MAX_ERROR_CHARS)
     super().__init__(message)
     if code not in HTTP_STATUS:
       raise ValueError(f"unknown error code {code!r}")
@@ -46,11 +61,21 @@ def invalid(message: str) -> ApiError:
   return ApiError("INVALID_ARGUMENT", message)
 
 
+def unknown_inputs(unknown, known) -> ApiError:
+  """The request named inputs the signature does not take."""
+  return invalid(f"unknown input(s) {[echo(n) for n in sorted(unknown)]}; "
+                 f"the signature takes {sorted(known)}")
+
+
 def error_message(message: str) -> str:
   """The model's own assertion ("unknown trigger_id: x") without TF's graph
   execution preamble, or the whole message."""
   found = re.search(r"assertion failed: \[([^\]]*)\] \[([^\]]*)\]", message)
-  return f"{found.group(1)} {found.group(2)}" if found else message.strip()
+  if not found:
+    return message.strip()
+  # TF prints the first ids separated by spaces: each is cut.
+  ids = " ".join(echo(word) for word in found.group(2).split(" "))
+  return f"{found.group(1)} {ids}"
 
 
 def _check_dtype(name: str, values: np.ndarray, spec: tf.TensorSpec) -> None:
@@ -134,8 +159,7 @@ class Predictor:
     specs = self.input_specs(model, signature_name)
     missing, unknown = set(specs) - set(inputs), set(inputs) - set(specs)
     if unknown:
-      raise invalid(f"unknown input(s) {sorted(unknown)}; the signature "
-                    f"takes {sorted(specs)}")
+      raise unknown_inputs(unknown, specs)
     if missing:
       raise invalid(f"missing input(s) {sorted(missing)}")
     sizes = set()

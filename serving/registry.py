@@ -8,6 +8,7 @@ background while the previous version keeps serving, then swapped in with a
 single reference assignment, so no request ever sees a half-loaded model.
 """
 import functools
+import gc
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import tensorflow as tf
 
-from components import example_io
+from components import version_folders
 from relvid import contract
 
 try:  # The ScaNN ops must be registered before a ScaNN SavedModel loads.
@@ -27,6 +28,24 @@ except ImportError:  # pragma: no cover - brute-force models still load
   scann_ops = None
 
 DEFAULT_SIGNATURE = contract.SERVING_SIGNATURE
+
+
+def freeze_heap() -> None:
+  """Collects once, then moves every object alive (TensorFlow's modules, the
+  loaded model) out of the garbage collector's sight (`gc.freeze`).
+
+  Without it the collector's oldest generation walks those few million
+  objects every few seconds under load, holding the GIL for about 120 ms
+  each time: the requests of that moment wait (docs/serving.md, "Latency
+  stalls"). Called after each version switch: what was frozen is unfrozen
+  first, so an unloaded version's objects can still be reclaimed.
+  """
+  started = time.time()
+  gc.unfreeze()
+  gc.collect()
+  gc.freeze()
+  logging.info("garbage collector: %d objects frozen (%.2f s)",
+               gc.get_freeze_count(), time.time() - started)
 
 
 class ServableNotFound(LookupError):
@@ -116,12 +135,17 @@ class ModelRegistry:
     base_path: folder of numeric version folders.
     warmup: called with each newly loaded model before it is switched in
       (e.g. one real request), so the first client request is not slow.
+    freeze_heap: after each switch, hide the process's objects from the
+      garbage collector (`freeze_heap`); for a server process, which owns
+      its heap.
   """
 
-  def __init__(self, name: str, base_path: str, warmup=None):
+  def __init__(self, name: str, base_path: str, warmup=None,
+               freeze_heap: bool = False):
     self.name = name
     self.base_path = base_path
     self._warmup = warmup
+    self._freeze_heap = freeze_heap
     self._current: Optional[LoadedModel] = None
     # version -> (error, folder fingerprint when it failed): a version that
     # failed while still being copied is retried once its files change.
@@ -162,7 +186,7 @@ class ModelRegistry:
       True when a new version was switched in.
     """
     with self._lock:
-      versions = [v for v in example_io.serving_versions(self.base_path)
+      versions = [v for v in version_folders.serving_versions(self.base_path)
                   if v not in self._failed or self._failed[v][1] !=
                   _fingerprint(os.path.join(self.base_path, str(v)))]
       if not versions:
@@ -189,6 +213,9 @@ class ModelRegistry:
       logging.info("model %s: version %d serving (loaded in %.1f s)%s",
                    self.name, newest, time.time() - started,
                    f", version {previous.version} unloaded" if previous else "")
+      del previous
+      if self._freeze_heap:
+        freeze_heap()
       return True
 
   def start_polling(self, interval_seconds: float) -> None:

@@ -39,11 +39,13 @@ import tensorflow as tf
 from relvid import config as config_lib
 from relvid import contract
 from serving import batching
+from serving import options
 from serving import ui
 from serving.inference import ApiError
-from serving.inference import DEFAULT_MAX_BATCH_SIZE
+from serving.inference import echo
 from serving.inference import invalid
 from serving.inference import Predictor
+from serving.inference import unknown_inputs
 from serving.registry import LoadedModel
 from serving.registry import ModelRegistry
 
@@ -76,8 +78,7 @@ def _columns(body: Dict[str, Any], input_specs: Dict[str, tf.TensorSpec]
     if isinstance(inputs, dict):
       unknown = set(inputs) - set(names)
       if unknown:
-        raise invalid(f"unknown input(s) {sorted(unknown)}; the signature "
-                      f"takes {names}")
+        raise unknown_inputs(unknown, names)
       return {name: inputs.get(name) for name in names}, False
     if len(names) == 1:
       return {names[0]: inputs}, False
@@ -148,7 +149,7 @@ def warm_up(model: LoadedModel) -> None:
 
 def _parse_version(text: str) -> int:
   if not text.isdigit():
-    raise invalid(f"version must be a number, got {text!r}")
+    raise invalid(f"version must be a number, got {echo(text)!r}")
   return int(text)
 
 
@@ -190,7 +191,8 @@ def create_app(predictor: Predictor) -> fastapi.FastAPI:
                                   ":predict)")
     target, method = spec.rsplit(":", 1)
     if method != "predict":
-      raise invalid(f"method {method!r} is not supported: use predict")
+      raise invalid(f"method {echo(method)!r} is not supported: use "
+                    "predict")
     return target, method
 
   @app.get("/v1/models/{name}")
@@ -224,39 +226,10 @@ def create_app(predictor: Predictor) -> fastapi.FastAPI:
   return app
 
 
-def add_arguments(parser: argparse.ArgumentParser, model_path_required: bool
-                  ) -> None:
-  """TF Serving's model server flags that relvid supports."""
-  parser.add_argument("--model_base_path", required=model_path_required,
-                      help="folder (or gs:// URI) of numeric version folders")
-  parser.add_argument("--model_name", default="relvid")
-  parser.add_argument("--port", type=int, default=8500,
-                      help="gRPC port (PredictionService, ModelService); 0 "
-                      "turns gRPC off")
-  parser.add_argument("--rest_api_port", type=int, default=8501,
-                      help="REST port; 0 turns REST off")
-  parser.add_argument("--host", default="127.0.0.1")
-  parser.add_argument("--file_system_poll_wait_seconds", type=float,
-                      default=2.0)
-  parser.add_argument("--max_batch_size", type=int,
-                      default=DEFAULT_MAX_BATCH_SIZE,
-                      help="largest request (rows) accepted")
-  parser.add_argument("--enable_batching", action="store_true",
-                      help="merge concurrent requests into batched calls")
-  parser.add_argument("--batching_parameters_file",
-                      help="TF Serving text-proto BatchingParameters (implies "
-                      "--enable_batching); default: " + batching.describe(
-                          batching.BatchingParameters()))
-  parser.add_argument("--grpc_max_threads", type=int, default=32,
-                      help="gRPC request threads")
-
-
 def main(argv: Optional[List[str]] = None,
          prog: str = "python -m serving.server",
          parents: Sequence[argparse.ArgumentParser] = ()) -> int:
-  parser = argparse.ArgumentParser(prog=prog, parents=list(parents),
-                                   description=__doc__.split("\n")[0])
-  add_arguments(parser, model_path_required=not parents)
+  parser = options.server(prog, parents)
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
   logging.basicConfig(level=logging.INFO,
                       format="%(asctime)s %(levelname)s %(message)s")
@@ -273,7 +246,8 @@ def main(argv: Optional[List[str]] = None,
       return 2
     logging.info("batching on: %s", batching.describe(parameters))
   registry = ModelRegistry(args.model_name,
-                           config_lib.absolute(args.model_base_path), warm_up)
+                           config_lib.absolute(args.model_base_path), warm_up,
+                           freeze_heap=True)
   if not registry.refresh():
     print(f"error: no loadable version under {args.model_base_path}",
           file=sys.stderr)

@@ -10,6 +10,7 @@ from components import artifacts
 from relvid import config as config_lib
 from relvid.config import TrainerConfig
 from trainer import ablation
+from trainer import baselines
 
 
 def test_modality_suite_switches_only_the_modalities():
@@ -50,6 +51,32 @@ def test_summary_and_outputs_follow_the_configured_ks(tmp_path):
   with open(paths["md"]) as f:
     assert "| a | 2 | 0.3000 ± 0.1000 |" in f.read()
   assert open(paths["png"], "rb").read(4) == b"\x89PNG"
+
+
+def test_the_frontier_plot_names_rows_in_a_legend_not_at_the_points():
+  """Twelve rows within 0.002 of each other: labels at the points would
+  overlap; a legend beside the axes names each row once, and no two
+  rows share a marker and colour."""
+  names = ["popularity", "co-visitation counts", "text k-NN",
+           baselines.RECIPE_NAME] + [f"variant {i}: x={i}" for i in range(8)]
+  rows = ablation.summarize(
+      {name: [metrics(0.1, 0.5 + i / 10000, 0.5 + i / 5000)]
+       for i, name in enumerate(names)}, ks=[10, 20])
+  figure = ablation.frontier_figure(rows, [10, 20], "demo")
+  figure.canvas.draw()
+  renderer = figure.canvas.get_renderer()
+  (legend,) = figure.legends
+  labels = [t.get_text() for t in legend.get_texts()]
+  assert labels[0] == "popularity (baseline)" and "variant 7: x=7" in labels
+  assert len(labels) == len(rows)
+  for axes in figure.axes:
+    assert not axes.texts  # no label written at a point
+    assert not legend.get_window_extent(renderer).overlaps(
+        axes.get_window_extent(renderer))
+  points = figure.axes[0].containers  # every row's errorbar
+  styles = {(p.lines[0].get_marker(), p.lines[0].get_color())
+            for p in points}
+  assert len(points) == len(styles) == len(rows)
 
 
 def test_every_suite_starts_with_the_baselines():

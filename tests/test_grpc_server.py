@@ -200,6 +200,18 @@ def test_bad_requests_get_tf_serving_status_codes(endpoint, item_ids):
   assert endpoint.predict.Predict(good, timeout=30).outputs
 
 
+def test_error_details_cut_what_the_request_echoes(endpoint, item_ids):
+  with pytest.raises(grpc.RpcError) as raised:
+    endpoint.predict.Predict(request_for([item_ids[0], "z" * 3_000_000]),
+                             timeout=60)
+  assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+  assert raised.value.details() == (
+      "unknown trigger_id: " + "z" * inference.MAX_ECHOED_CHARS
+      + "... (3,000,000 characters)")
+  assert endpoint.predict.Predict(request_for(item_ids[:1]),
+                                  timeout=30).outputs
+
+
 def test_related_client_over_grpc(endpoint, item_ids):
   client = client_lib.RelatedClient(grpc_target=endpoint.target)
   (top,) = client.related([item_ids[0]], k=5)
@@ -229,7 +241,6 @@ def test_batching_merges_concurrent_grpc_requests_and_survives_a_version_switch(
     stop = threading.Event()
 
     def load(worker):
-      client = client_lib.RelatedClient(grpc_target=served.target)
       count = 0
       while not stop.is_set():
         # One request in five is bad: it must fail alone, not its batch.
@@ -237,17 +248,16 @@ def test_batching_merges_concurrent_grpc_requests_and_survives_a_version_switch(
                    item_ids[(worker * 7 + count) % len(item_ids)])
         count += 1
         try:
-          (result,) = client.related([trigger])
-        except client_lib.ServingError as e:
-          if trigger != "no-such-item" or e.unknown_ids != trigger:
-            errors.append(e)
-          continue
-        except Exception as e:  # pylint: disable=broad-except
-          errors.append(e)
+          response = served.predict.Predict(request_for([trigger]),
+                                            timeout=30)
+        except grpc.RpcError as e:
+          if trigger != "no-such-item" or "unknown trigger_id" not in (
+              e.details() or ""):
+            errors.append((trigger, e.code(), e.details()))
           continue
         if trigger == "no-such-item":
-          errors.append(AssertionError("an unknown id got an answer"))
-        answered.append((trigger, result))
+          errors.append((trigger, "an unknown id got an answer"))
+        answered.append((trigger, response))
 
     workers = [threading.Thread(target=load, args=(w,)) for w in range(8)]
     for w in workers:
@@ -262,8 +272,17 @@ def test_batching_merges_concurrent_grpc_requests_and_survives_a_version_switch(
     assert not errors, errors[:3]
     assert served.registry.current().version == old + 1
     assert len(answered) > 20
-    assert all(trigger not in [i for i, _ in result] and len(result) == 100
-               for trigger, result in answered)
+    bad = []
+    for trigger, response in answered:
+      ids = [i.decode() for i in response.outputs["candidate_ids"].string_val]
+      scores = tf.make_ndarray(response.outputs["scores"]).ravel()
+      if trigger in ids or len(ids) != 100 or len(set(ids)) != len(ids):
+        bad.append(
+            f"trigger {trigger} version {response.model_spec.version.value}: "
+            f"{len(ids)} ids ({len(set(ids))} distinct), trigger at "
+            f"{ids.index(trigger) if trigger in ids else None}, "
+            f"last scores {scores[-3:].tolist()}")
+    assert not bad, f"{len(bad)} of {len(answered)} answers: {bad[:5]}"
     scheduler = served.predictor.scheduler
     # Concurrent requests were merged into single signature calls.
     assert scheduler.merged_batches > 0

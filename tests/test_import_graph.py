@@ -11,7 +11,7 @@ ALLOWED = {
     "relvid": set(),
     "components": {"relvid"},
     "trainer": {"components", "relvid"},
-    "serving": {"components", "relvid"},  # the client's MovieLens titles
+    "serving": {"components", "relvid"},  # example_io: the version folders
     "pipeline": {"components", "trainer", "serving", "relvid"},
 }
 

@@ -29,9 +29,15 @@ def script(name: str) -> str:
   return path
 
 
-def relvid(*args, cwd, timeout=600, check=True):
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-             AIRFLOW_HOME=os.path.join(str(cwd), "airflow_home"))
+def relvid(*args, cwd, timeout=600, check=True, quiet_tf=True):
+  """The installed `relvid`; `quiet_tf=False` runs it as in a shell without
+  TF_CPP_MIN_LOG_LEVEL (relvid must then keep TensorFlow's C++ start-up
+  lines off the terminal itself)."""
+  env = dict(os.environ, AIRFLOW_HOME=os.path.join(str(cwd), "airflow_home"))
+  if quiet_tf:
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+  else:
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
   out = subprocess.run([script("relvid"), *args], cwd=cwd, env=env,
                        capture_output=True, text=True, timeout=timeout)
   if check:
@@ -53,8 +59,12 @@ def test_compile_writes_the_spec(tmp_path):
   spec = tmp_path / "relvid_pipeline.json"
   out = relvid("compile", "--set", "output_dir=gs://acme/relvid",
                "--set", "orchestration.image=europe-docker.pkg.dev/a/b:1",
-               "--output", str(spec), cwd=tmp_path)
+               "--output", str(spec), cwd=tmp_path, quiet_tf=False)
   assert str(spec) in out.stdout
+  # TFX imports TensorFlow; its C++ start-up lines ("... E external/
+  # local_xla/... Unable to register cuDNN factory") stay off the output.
+  assert not re.search(r"^\d{4}-\d\d-\d\d [\d:.]+: [IWEF] ",
+                       out.stdout + out.stderr, re.M), out.stderr[-2000:]
   job = json.loads(spec.read_text())
   assert "Trainer" in job["pipelineSpec"]["root"]["dag"]["tasks"]
 
@@ -291,6 +301,15 @@ def free_port() -> int:
     return s.getsockname()[1]
 
 
+RELATED_WITHOUT_TENSORFLOW = """
+import sys
+from serving import client
+code = client.main(sys.argv[1:])
+assert "tensorflow" not in sys.modules, "related imported tensorflow"
+sys.exit(code)
+"""
+
+
 def test_serve_then_related(small_pipeline_run, tmp_path):
   """`relvid serve` with the run's config serves what the Pusher pushed;
   `related` asks it, as the README's quick start does."""
@@ -340,6 +359,16 @@ def test_serve_then_related(small_pipeline_run, tmp_path):
         capture_output=True, text=True, timeout=120)
     assert over_grpc.returncode == 0, over_grpc.stderr
     assert over_grpc.stdout == out.stdout
+    # Without --titles: the titles of the version the endpoint serves (its
+    # items.json), the same over gRPC, which imports no TensorFlow.
+    for transport in (["--url", url],
+                      ["--grpc", f"127.0.0.1:{grpc_port}", "--url", url]):
+      served = subprocess.run(
+          [sys.executable, "-c", RELATED_WITHOUT_TENSORFLOW, trigger, "-k",
+           "5", *transport], cwd=tmp_path, capture_output=True, text=True,
+          timeout=120)
+      assert served.returncode == 0, served.stderr
+      assert served.stdout == out.stdout, (transport, served.stdout)
     # A reader that stops early (`related ... | head -1`): here one that
     # never reads. No traceback, a clean exit.
     read_end, write_end = os.pipe()
@@ -375,36 +404,71 @@ def test_serve_then_related(small_pipeline_run, tmp_path):
     server.wait(timeout=30)
 
 
-def test_readme_commands_name_real_options(tmp_path):
-  """Every command answers --help, and every `relvid ...` line of the README
-  uses a command and options that exist (its --help is the authority)."""
-  with open(os.path.join(PROJECT, "README.md")) as f:
-    readme = f.read()
-  blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)
-  commands = [line.split("#")[0].strip() for block in blocks
+def documentation():
+  """{path relative to the project: text} of the README and docs/*.md."""
+  pages = ["README.md"] + sorted(
+      os.path.join("docs", n) for n in os.listdir(os.path.join(PROJECT,
+                                                               "docs"))
+      if n.endswith(".md"))
+  texts = {}
+  for page in pages:
+    with open(os.path.join(PROJECT, page)) as f:
+      texts[page] = f.read()
+  return texts
+
+
+def test_documented_commands_name_real_options(tmp_path):
+  """Every command answers --help, and every `relvid ...` line of the
+  README and the docs pages uses a command and options that exist (its
+  --help is the authority), and `--set` names real config fields."""
+  commands = [(page, line.split("#")[0].strip())
+              for page, text in documentation().items()
+              for block in re.findall(r"```sh\n(.*?)```", text, re.S)
               for line in block.splitlines()
               if line.strip().startswith(("relvid ", ".venv/bin/relvid "))]
-  assert len(commands) >= 6
+  assert len(commands) >= 20
   helps = {}
-  for name in ("run", "compile", "airflow", "ablate", "serve", "related"):
-    helps[name] = relvid(name, "--help", cwd=tmp_path, timeout=300).stdout
-    assert helps[name].startswith(f"usage: relvid {name}")
-  for command in commands:
+  for page, command in commands:
     words = command.replace(".venv/bin/", "").split()
     name = words[1]
     if name not in helps:
       helps[name] = relvid(name, "--help", cwd=tmp_path, timeout=300).stdout
-    options = (w.strip("[]").split("=")[0] for w in words[2:])
+      assert helps[name].startswith(f"usage: relvid {name}")
+    options = [w.strip("[]").split("=")[0] for w in words[2:]]
     for option in (o for o in options if o.startswith("--")):
-      assert option in helps[name], f"{command}: {option} unknown"
+      assert option in helps[name], f"{page}: {command}: {option} unknown"
+    for override in (words[i + 1] for i, w in enumerate(words[:-1])
+                     if w == "--set" and "=" in words[i + 1]):
+      field = override.split("=")[0]
+      section, _, name_ = field.rpartition(".")
+      owner = (getattr(config_lib.PipelineConfig(), section) if section
+               else config_lib.PipelineConfig())
+      assert hasattr(owner, name_), f"{page}: {command}: no field {field}"
 
 
-def test_readme_yaml_examples_are_valid_configs(tmp_path):
-  with open(os.path.join(PROJECT, "README.md")) as f:
-    readme = f.read()
-  blocks = re.findall(r"```yaml\n(.*?)```", readme, re.S)
-  assert blocks
-  for number, block in enumerate(blocks):
+def test_documented_yaml_examples_are_valid_configs(tmp_path):
+  blocks = [(page, block) for page, text in documentation().items()
+            for block in re.findall(r"```yaml\n(.*?)```", text, re.S)]
+  assert len(blocks) >= 5
+  for number, (page, block) in enumerate(blocks):
     path = tmp_path / f"example{number}.yaml"
     path.write_text(block)
-    config_lib.load_config(str(path))
+    try:
+      config_lib.load_config(str(path))
+    except ValueError as e:
+      raise AssertionError(f"{page}: {e}\n{block}") from None
+
+
+def test_documentation_links_resolve():
+  """Relative links and images of the README and docs pages name files
+  that exist (pages moved between them must not leave dead links)."""
+  dead = []
+  for page, text in documentation().items():
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+      if re.match(r"[a-z]+://|#|mailto:", target):
+        continue
+      path = os.path.normpath(os.path.join(
+          PROJECT, os.path.dirname(page), target.split("#")[0]))
+      if not os.path.exists(path):
+        dead.append(f"{page}: {target}")
+  assert dead == []

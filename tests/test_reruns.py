@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -79,8 +80,8 @@ def test_failed_component_pushes_nothing(setup):
   assert results.pushed_versions(failing) == []
 
 
-def relvid_run(overrides):
-  command = [RELVID, "run", "--no-progress"]
+def relvid_run(overrides, *flags):
+  command = [RELVID, "run", "--no-progress", *flags]
   for override in overrides:
     command += ["--set", override]
   return command
@@ -89,7 +90,9 @@ def relvid_run(overrides):
 def test_killed_run_restarts_and_then_hits_the_cache(setup, tmp_path):
   overrides, config = setup
   command = relvid_run(overrides)
-  process = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE,
+  # --verbose: the logs on the terminal, to see the Trainer start.
+  process = subprocess.Popen(relvid_run(overrides, "--verbose"),
+                             cwd=tmp_path, stderr=subprocess.PIPE,
                              stdout=subprocess.DEVNULL, text=True,
                              start_new_session=True)
   seen = []
@@ -111,13 +114,28 @@ def test_killed_run_restarts_and_then_hits_the_cache(setup, tmp_path):
               and node in nodes(config)]
   assert "CoEngagementPairs" in finished and "TextEmbedder" in finished
 
+  # As in a shell without TF_CPP_MIN_LOG_LEVEL.
   restart = subprocess.run(command, cwd=tmp_path, capture_output=True,
-                           text=True, timeout=900)
+                           text=True, timeout=900, env={
+                               k: v for k, v in os.environ.items()
+                               if k != "TF_CPP_MIN_LOG_LEVEL"})
   assert restart.returncode == 0, restart.stderr[-3000:]
   # What a user sees at the end of `relvid run`: the reports, the metrics.
   assert "relvid pipeline finished in" in restart.stdout
   assert "interactions_ExampleGen: " in restart.stdout
   assert "Evaluation on the time-split eval pairs:" in restart.stdout
+  # ... and not TensorFlow's start-up lines or TFX's logs: those are in the
+  # log file whose path it prints.
+  # (The project's own warnings stay: here, that this is the first push.)
+  shown = restart.stderr.splitlines()
+  assert all(line.startswith("WARNING RelatedVideoEvaluator: ")
+             for line in shown), shown[:10]
+  log_path = re.search(r"^full log: (.*)$", restart.stdout, re.M).group(1)
+  with open(log_path) as f:
+    log = f.read()
+  # TensorFlow's C++ log lines ("2026-12-04 09:23:35.826028: I ...").
+  assert re.search(r"^\d{4}-\d\d-\d\d [\d:.]+: [IWE] ", log, re.M)
+  assert "Component Trainer is finished" in log and "training on" in log
   restarted = executions(config)
   # What finished before the kill is reused, not recomputed.
   for node in finished:

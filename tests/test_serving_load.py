@@ -34,13 +34,18 @@ Transfer/sec:      5.19MB
 def test_parse_wrk_report():
   assert serving_load.parse_wrk(WRK_REPORT) == {
       "requests": 20712, "qps": 2588.91, "p50_ms": 2.95, "p99_ms": 6.12,
-      "errors": 4 + 2 + 1}
+      "max_ms": 20.11, "errors": 4 + 2 + 1}
   clean = WRK_REPORT.replace("  Socket errors: connect 0, read 2, write 0, "
                              "timeout 1\n", "").replace(
                                  "  Non-2xx or 3xx responses: 4\n", "")
   fast = clean.replace("50%    2.95ms", "50%  812.00us")
   assert serving_load.parse_wrk(fast)["p50_ms"] == 0.812
   assert serving_load.parse_wrk(clean)["errors"] == 0
+
+
+def test_spread_is_min_median_max_over_runs():
+  runs = [{"p99_ms": v} for v in (30.0, 10.0, 520.0, 12.0, 11.0)]
+  assert serving_load.spread(runs, "p99_ms", ".1f") == "10.0 / 12.0 / 520.0"
 
 
 def test_lua_string_needs_no_escaping():
@@ -93,7 +98,7 @@ def test_grpc_driver_counts_every_request_across_processes():
   # Each process sends one warm-up request before the clock starts.
   processes = min(3, os.cpu_count() or 1)
   assert handler.calls == result["requests"] + processes
-  assert result["p50_ms"] <= result["p99_ms"]
+  assert result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
 
 
 def test_grpc_driver_reports_a_server_that_answers_nothing():

@@ -47,7 +47,8 @@ def page_server(small_pipeline_run, tmp_path_factory):
   media = [photo, str(corrupt)] + [""] * (len(pushed) - 2)
   counts = export.write_item_metadata(
       str(base / version), [i["item_id"] for i in pushed],
-      [i["title"] for i in pushed], [i["topics"] for i in pushed], media)
+      [i["title"] for i in pushed], [i["topics"] for i in pushed], media,
+      [i["engagements"] for i in pushed])
   # Metadata that names a file outside the thumbnail folder is not trusted.
   metadata_file = base / version / contract.ITEM_METADATA_FILE
   tampered = json.loads(metadata_file.read_text())
@@ -141,6 +142,16 @@ def test_page_in_headless_chromium(page_server, tmp_path):
         browser.find("#version")) and browser.text(browser.find("#version")),
                            what="the catalog")
     assert f"version {page_server['version']}" in version
+    # The start view: the most engaged items, most first.
+    start = browser.wait(lambda: browser.find_all("#results li"),
+                         what="the start view")
+    assert browser.text(browser.find("#results-title")) == (
+        "Most engaged items")
+    shown = [browser.attribute(r, "data-item-id") for r in start]
+    most = sorted(items, key=lambda i: -i["engagements"])[:20]
+    assert [by_id[i]["engagements"] for i in shown] == [
+        i["engagements"] for i in most]
+    assert most[0]["engagements"] > most[-1]["engagements"] >= 0
     browser.type(browser.find("#search"), query)
     results = browser.wait(lambda: browser.find_all("#results li"),
                            what="search results")
@@ -178,5 +189,27 @@ def test_page_in_headless_chromium(page_server, tmp_path):
         {webdriver.ELEMENT: image}), what="the thumbnail to load") > 0
     (tmp_path / "ui.png").write_bytes(browser.screenshot())
     assert browser.text(browser.find("#error")) == ""
+
+    # A list has an address: #item=ID (or ?item=ID) opens it on a fresh
+    # load; a related item's link opens its own list; back returns.
+    assert browser.script("return location.hash") == (
+        f"#item={trigger}")
+    for address in (f"/ui#item={trigger}", f"/ui?item={trigger}"):
+      browser.get("about:blank")
+      browser.get(page_server["url"] + address)
+      rows = browser.wait(lambda: browser.find_all("#related li"),
+                          what=f"the related list of {address}")
+      assert [browser.attribute(r, "data-item-id") for r in rows] == related
+    browser.click(browser.find("#related li a"))
+    browser.wait(lambda: browser.script("return location.hash") ==
+                 f"#item={related[0]}", what="the related item's address")
+    browser.wait(lambda: by_id[related[0]]["title"] in browser.text(
+        browser.find("#trigger")), what="the related item's list")
+    browser.script("history.back()")
+    browser.wait(lambda: by_id[trigger]["title"] in browser.text(
+        browser.find("#trigger")), what="the list after going back")
+    browser.get(page_server["url"] + "/ui#item=no-such-item")
+    assert "no-such-item is not in version" in browser.wait(
+        lambda: browser.text(browser.find("#error")), what="the error")
   finally:
     browser.close()

@@ -510,28 +510,53 @@ def write_outputs(rows: List[Dict[str, str]], folder: str, ks: Sequence[int],
     f.write(text.getvalue())
   with tf.io.gfile.GFile(paths["md"], "w") as f:
     f.write(markdown_table(rows, ks))
-  table = columns(ks)
+  figure = frontier_figure(rows, ks, dataset)
+  image = io.BytesIO()
+  figure.savefig(image, format="png", dpi=120, bbox_inches="tight")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  plt.close(figure)
+  with tf.io.gfile.GFile(paths["png"], "wb") as f:
+    f.write(image.getvalue())
+  return paths
+
+
+# Marker and colour per row: ten colours, then the next marker shape.
+_MARKERS = "osD^vP*Xph<>"
+
+
+def frontier_figure(rows: List[Dict[str, str]], ks: Sequence[int],
+                    dataset: str):
+  """recall@max(ks) vs topic@min(ks), mean +- std over seeds: every row on
+  the left, the trained models around the TFRS recipe on the right (its
+  point where the dashed lines cross; up and right of both is better than
+  the recipe on engagement and topic at once).
+
+  Rows are told apart by marker and colour, named in one legend beside the
+  plots: labels written at the points overlapped where points lie close.
+
+  Returns:
+    The matplotlib figure (Agg backend).
+  """
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  table = columns(ks)
   recall, topic = table[1][0], table[2][0]
-  # Left every row; right the trained models around the TFRS recipe, whose
-  # point the dashed lines cross: up and right of both is better than the
-  # recipe on engagement and topic at once.
   figure, (overview, zoom) = plt.subplots(1, 2, figsize=(13, 5.5))
   recipe = [r for r in rows if r["variant"] == baselines.RECIPE_NAME]
   trained = [r for r in rows if r["variant"] not in baselines.BASELINES]
+  colours = plt.get_cmap("tab10").colors
+  handles = {}
   for axes, shown in ((overview, rows), (zoom, recipe + trained)):
     for row in shown:
-      x, y = float(row[recall]), float(row[topic])
+      index = rows.index(row)
       baseline = row["variant"] in baselines.BASELINES
-      axes.errorbar(x, y, xerr=float(row[recall + " std"]),
-                    yerr=float(row[topic + " std"]),
-                    fmt="s" if baseline else "o",
-                    color="gray" if baseline else None)
-      if axes is zoom or baseline or len(trained) <= 4:
-        axes.annotate(_short_label(row["variant"]), (x, y),
-                      textcoords="offset points", xytext=(4, 4), fontsize=7)
+      handles[row["variant"]] = axes.errorbar(
+          float(row[recall]), float(row[topic]),
+          xerr=float(row[recall + " std"]), yerr=float(row[topic + " std"]),
+          fmt=_MARKERS[index // len(colours) % len(_MARKERS)],
+          color=colours[index % len(colours)], markersize=7,
+          markerfacecolor="none" if baseline else None, capsize=2)
     for row in recipe:
       axes.axvline(float(row[recall]), color="gray", ls="--", lw=0.8)
       axes.axhline(float(row[topic]), color="gray", ls="--", lw=0.8)
@@ -540,18 +565,19 @@ def write_outputs(rows: List[Dict[str, str]], folder: str, ks: Sequence[int],
   overview.set_ylabel(f"semantic relevance: topic match rate@{min(ks)}")
   overview.set_title(f"Engagement vs topic relevance ({dataset})")
   zoom.set_title("trained models and the TFRS recipe (dashed)")
+  figure.legend([handles[r["variant"]] for r in rows],
+                [_short_label(r["variant"]) +
+                 (" (baseline)" if r["variant"] in baselines.BASELINES
+                  else "") for r in rows],
+                loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
+                frameon=False)
   figure.tight_layout()
-  image = io.BytesIO()
-  figure.savefig(image, format="png", dpi=120)
-  plt.close(figure)
-  with tf.io.gfile.GFile(paths["png"], "wb") as f:
-    f.write(image.getvalue())
-  return paths
+  return figure
 
 
 def _short_label(variant: str) -> str:
-  """A plot label: the variant's name without the settings after ':'."""
-  return variant.split(":")[0][:40]
+  """A legend label: the variant's name, cut at 70 characters."""
+  return variant if len(variant) <= 70 else variant[:69] + "…"
 
 
 def grid_for(suite: str, base: config_lib.TrainerConfig,

@@ -40,6 +40,7 @@ from tfx.dsl.component.experimental.annotations import Parameter
 from components import artifacts
 from components import evaluator
 from components import example_io
+from components import version_folders
 from relvid import config as config_lib
 from relvid import contract
 from trainer import refresh
@@ -76,7 +77,7 @@ def serving_version(serving_dir: str) -> Dict[str, Any]:
   """The version served from `serving_dir` (the newest complete one, what a
   server with the latest-version policy loads): {"version", "path",
   "lineage"}, or {"version": None, "not_compared": why} without one."""
-  versions = example_io.serving_versions(serving_dir)
+  versions = version_folders.serving_versions(serving_dir)
   if not versions:
     return {"version": None,
             "not_compared": f"no serving version under {serving_dir} "

@@ -295,10 +295,12 @@ def _thumbnail(media_path: str) -> bytes:
 def write_item_metadata(export_dir: str, item_ids: Sequence[str],
                         titles: Sequence[str],
                         topics: Sequence[Sequence[str]],
-                        media_paths: Sequence[str]) -> Dict[str, int]:
-  """Writes the version's `assets.extra/items.json` (id, title, topics and
-  thumbnail of every indexed item) and a first-frame thumbnail per item with
-  media, so whatever shows this version's results shows its own catalog.
+                        media_paths: Sequence[str],
+                        engagements: Sequence[int]) -> Dict[str, int]:
+  """Writes the version's `assets.extra/items.json` (id, title, topics,
+  thumbnail and train engagements of every indexed item) and a first-frame
+  thumbnail per item with media, so whatever shows this version's results
+  shows its own catalog (the page starts with the most engaged items).
 
   Returns:
     Counts: items, thumbnails, and thumbnail_errors (media that could not be
@@ -311,7 +313,8 @@ def write_item_metadata(export_dir: str, item_ids: Sequence[str],
                        "thumbnail_errors": 0}
   for index, item_id in enumerate(item_ids):
     entry = {"item_id": str(item_id), "title": titles[index],
-             "topics": list(topics[index]), "thumbnail": None}
+             "topics": list(topics[index]), "thumbnail": None,
+             "engagements": int(engagements[index])}
     if media_paths[index]:
       name = posixpath.join(contract.THUMBNAIL_DIR, f"{index}.jpg")
       try:
@@ -359,5 +362,6 @@ def export_serving_version(model: tf.keras.Model,
   export_item_towers(model, catalog.item_ids, catalog.text.shape[1],
                      catalog.visual.shape[1], export_dir)
   return write_item_metadata(export_dir, catalog.item_ids, catalog.titles,
-                             catalog.topics, catalog.media_paths)
+                             catalog.topics, catalog.media_paths,
+                             catalog.train_engagements)
 

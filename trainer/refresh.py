@@ -41,6 +41,7 @@ from tfx.utils import io_utils
 
 from components import artifacts
 from components import example_io
+from components import version_folders
 from relvid import config as config_lib
 from relvid import contract
 from relvid.config import ExportConfig
@@ -62,7 +63,7 @@ def latest_version(serving_dir: str) -> Tuple[int, str]:
   Raises:
     FileNotFoundError: no version, or the newest has no item towers.
   """
-  versions = example_io.serving_versions(serving_dir)
+  versions = version_folders.serving_versions(serving_dir)
   if not versions:
     raise FileNotFoundError(
         f"no serving version under {serving_dir}: run the pipeline "
@@ -243,7 +244,8 @@ def refresh_serving_model(catalog: artifacts.Catalog, serving_dir: str,
   version, staging = next_version(serving_dir, source_version, "refresh")
   embed_seconds = reindex_version(source_dir, kept, staging, config)
   metadata = export.write_item_metadata(staging, kept.item_ids, kept.titles,
-                                        kept.topics, kept.media_paths)
+                                        kept.topics, kept.media_paths,
+                                        kept.train_engagements)
   io_utils.copy_dir(os.path.join(source_dir, contract.ITEM_TOWERS_DIR),
                     os.path.join(staging, contract.ITEM_TOWERS_DIR))
   copy_lineage(source_dir, staging, {"refreshed_from": source_version,

@@ -1,0 +1,59 @@
+# Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
+"""pipeline/logs.RunLog: a quiet `relvid run` sends everything written to
+its stderr (Python logging, C-level writes, child processes) to a log file
+beside the outputs, and only what it chooses to the terminal."""
+import os
+import subprocess
+import sys
+
+SCRIPT = """
+import logging, os, subprocess, sys
+from pipeline import logs
+output_dir, keep = sys.argv[1], sys.argv[2] == "keep"
+run_log = logs.RunLog()
+logs.configure_logging(False, run_log.console)
+os.write(2, b"a C-level line on fd 2\\n")
+subprocess.run([sys.executable, "-c",
+                "import sys; sys.stderr.write('from a child\\\\n')"])
+logging.info("an INFO line")
+logging.getLogger("tfx").warning("a library's warning")
+logging.error("an error")
+print("the terminal line", file=run_log.console)
+if keep:
+  path = run_log.keep(output_dir, "run")
+  logging.info("after keep")
+  print(path)
+run_log.close()
+print("stdout still works")
+"""
+
+
+def run(tmp_path, keep):
+  return subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "out"),
+                         "keep" if keep else "drop"], capture_output=True,
+                        text=True, timeout=120, cwd=tmp_path)
+
+
+def test_the_log_gets_everything_the_terminal_what_it_is_given(tmp_path):
+  done = run(tmp_path, keep=True)
+  assert done.returncode == 0, done.stderr
+  path, last = done.stdout.strip().splitlines()
+  assert last == "stdout still works"
+  assert os.path.dirname(path) == str(tmp_path / "out" / "logs")
+  assert os.path.basename(path).startswith("run-")
+  with open(path) as f:
+    log = f.read()
+  for line in ("a C-level line on fd 2", "from a child", "INFO an INFO line",
+               "a library's warning", "ERROR an error", "after keep"):
+    assert line in log, line
+  # The terminal: the chosen line and errors; no library warning, no INFO.
+  assert done.stderr.splitlines() == ["ERROR an error", "the terminal line"]
+
+
+def test_a_log_not_kept_leaves_nothing(tmp_path):
+  before = set(os.listdir(os.environ.get("TMPDIR", "/tmp")))
+  done = run(tmp_path, keep=False)
+  assert done.returncode == 0, done.stderr
+  assert not (tmp_path / "out").exists()
+  after = set(os.listdir(os.environ.get("TMPDIR", "/tmp")))
+  assert not [n for n in after - before if n.startswith("relvid-")]
