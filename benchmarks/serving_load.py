@@ -105,9 +105,10 @@ class Server:
           # From the process start to the model AVAILABLE.
           self.startup_seconds = time.time() - started
           return
-      except requests.RequestException:
-        pass
+      except (requests.RequestException, ValueError, KeyError, IndexError):
+        pass  # not up yet, or no version loaded yet
       time.sleep(0.1)
+    self.stop()
     raise RuntimeError(f"server on {base} did not start")
 
   def stop(self):
@@ -302,6 +303,9 @@ def main() -> int:
   parser.add_argument("--synthetic_items", type=int, default=1_000_000)
   parser.add_argument("--skip_synthetic", action="store_true")
   args = parser.parse_args()
+  unknown = set(args.indexes.split(",")) - {"scann", "brute_force"}
+  if unknown:
+    parser.error(f"--indexes: unknown {sorted(unknown)}; scann, brute_force")
   config = config_lib.load_config(args.config, args.overrides)
   vectors = results.latest_item_embeddings(config)
   rows = [f"QPS and latencies: min / median / max over {args.runs} runs of "

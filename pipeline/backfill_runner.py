@@ -47,19 +47,22 @@ def main(argv: Optional[List[str]] = None,
   days = [args.start + datetime.timedelta(days=n)
           for n in range((args.end - args.start).days + 1)]
   logs.configure_logging(args.verbose, run_log.console if run_log else None)
+  if run_log:
+    # From here on the log is the backfill's (kept whatever happens next).
+    print(f"full log: {run_log.keep(base.output_dir, 'backfill')}",
+          file=run_log.console)
   try:
-    status = _backfill(args, days, errors)
+    return _backfill(args, days, errors)
   except Exception as e:  # pylint: disable=broad-except
     if run_log is None:
       raise
-    logging.exception("the backfill failed")
-    print(f"error: the backfill failed: {type(e).__name__}\n"
-          f"full log: {run_log.keep(base.output_dir, 'backfill')}",
-          file=errors)
+    logging.error("the backfill failed", exc_info=True,
+                  extra={logs.LOG_ONLY: True})
+    message = str(e).strip().splitlines()
+    print(f"error: the backfill failed: {type(e).__name__}"
+          f"{': ' + message[-1] if message else ''} (full log: "
+          f"{run_log.path})", file=errors)
     return 1
-  if run_log:
-    print(f"full log: {run_log.keep(base.output_dir, 'backfill')}")
-  return status
 
 
 def _backfill(args: argparse.Namespace, days: List[datetime.date],

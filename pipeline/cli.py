@@ -37,7 +37,7 @@ def _quiet(argv: List[str]) -> Optional["logs.RunLog"]:
   if any(a in ("--verbose", "-h", "--help") for a in argv):
     return None
   from pipeline import logs  # pylint: disable=g-import-not-at-top
-  return logs.RunLog()
+  return logs.RunLog.open_if_possible()
 
 
 def _logged(argv: List[str], prog: str, runner: str) -> int:
@@ -85,9 +85,11 @@ def _ablate(argv: List[str], prog: str) -> int:
 
 
 def _config_options() -> argparse.ArgumentParser:
-  """--config/--set, as a parent of the server's own options."""
-  parser = argparse.ArgumentParser(add_help=False)
+  """--config/--set and --verbose, as a parent of the server's own
+  options."""
+  parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
   config_lib.add_arguments(parser)
+  options.add_verbose(parser)
   return parser
 
 
@@ -138,7 +140,8 @@ def _config(argv: List[str], prog: str) -> int:
 
 COMMANDS: Dict[str, Tuple[Callable[[List[str], str], int], str]] = {
     "run": (_run, "run the whole pipeline on this machine (LocalDagRunner), "
-            "with a progress bar; --no-progress for plain logs"),
+            "with a progress bar (--no-progress: none); the logs go to a "
+            "file (--verbose: to the terminal)"),
     "refresh": (_refresh, "index the current catalog (new items by their "
                 "content) with the newest serving version's towers and "
                 "publish the next version; no training"),
@@ -187,11 +190,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     # Each command parses its own options (and its own --help).
     commands.add_parser(name, help=help_text, add_help=False)
   argv = sys.argv[1:] if argv is None else argv
-  if "--verbose" not in argv and argv[:1] not in (["run"], ["refresh"],
-                                                   ["backfill"]):
-    # TF's C++ start-up lines ("E ... Unable to register cuDNN factory"
-    # passes level 2). The pipeline runs keep them, in their log file.
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+  if argv[:1] not in (["run"], ["refresh"], ["backfill"]):
+    _quiet_tensorflow(argv)
   args, rest = parser.parse_known_args(argv[:1])
   prog = f"relvid {args.command}"
   rest += argv[1:]
@@ -200,8 +200,18 @@ def main(argv: Optional[List[str]] = None) -> int:
   return COMMANDS[args.command][0](rest, prog)
 
 
+def _quiet_tensorflow(argv: List[str]) -> None:
+  """TensorFlow's C++ start-up lines ("E ... Unable to register cuDNN
+  factory" passes level 2, common in TF users' shells) are kept off the
+  terminal unless --verbose. The pipeline runs keep them, in their log
+  file."""
+  if "--verbose" not in argv:
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+
+
 def serve_main() -> int:
   """`relvid-serve`: the same as `relvid serve`."""
+  _quiet_tensorflow(sys.argv[1:])
   if "-h" in sys.argv[1:] or "--help" in sys.argv[1:]:
     HELP["serve"]("relvid-serve").parse_args(["--help"])  # exits
   return _serve(sys.argv[1:], "relvid-serve")

@@ -71,34 +71,35 @@ def main(argv: Optional[List[str]] = None,
     return 2
   logs.configure_logging(args.verbose, run_log.console if run_log else None)
   started = time.time()
-
-  def stop(message: str, status: int, keep: bool) -> int:
-    if run_log and keep:
-      message += f"\nfull log: {run_log.keep(config.output_dir, 'run')}"
-    print(message, file=errors)
-    return status
-
   try:
     if args.refresh:
       # Before minutes of embedding: is there a version to refresh?
       refresh_lib.latest_version(config_lib.serving_model_dir(config))
   except FileNotFoundError as e:
-    return stop(f"error: {e}", 2, keep=False)
+    print(f"error: {e}", file=errors)
+    return 2
+  if run_log:
+    # From here on the log is the run's (kept whatever happens next).
+    log_line = f"full log: {run_log.keep(config.output_dir, 'run')}"
+    print(log_line, file=run_log.console)
   try:
     run(config, progress_bar=args.progress, refresh=args.refresh,
         console=run_log.console if run_log else None)
   except ingestion.InputNotFoundError as e:  # a missing span or empty glob
-    return stop(f"error: {e}", 2, keep=False)
+    print(f"error: {e}", file=errors)
+    return 2
   except Exception as e:  # pylint: disable=broad-except
     if run_log is None:
       raise
     # The traceback is in the log; the terminal gets what failed.
-    logging.exception("the pipeline failed")
-    return stop(f"error: the pipeline failed: {type(e).__name__}: "
-                f"{str(e).strip().splitlines()[-1] if str(e).strip() else ''}",
-                1, keep=True)
-  log_line = (f"full log: {run_log.keep(config.output_dir, 'run')}\n"
-              if run_log else "")
+    logging.error("the pipeline failed", exc_info=True,
+                  extra={logs.LOG_ONLY: True})
+    message = str(e).strip().splitlines()
+    print(f"error: the pipeline failed: {type(e).__name__}"
+          f"{': ' + message[-1] if message else ''}\n{log_line}",
+          file=errors)
+    return 1
+  log_line = log_line + "\n" if run_log else ""
   if args.refresh:
     refresh_config = results.refresh_pipeline_config(config)
     print(f"\nrelvid refresh finished in {time.time() - started:.1f} s")

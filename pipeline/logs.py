@@ -31,14 +31,30 @@ class ProgressFilter(logging.Filter):
             or bool(_PROGRESS.match(record.getMessage())))
 
 
+# `extra={LOG_ONLY: True}` keeps a record off the terminal (the caller says
+# it there in its own words).
+LOG_ONLY = "relvid_log_only"
+
+
 class ConsoleFilter(logging.Filter):
   """What a quiet run still shows on the terminal: this project's warnings
   and anything's errors."""
 
   def filter(self, record: logging.LogRecord) -> bool:
+    if getattr(record, LOG_ONLY, False):
+      return False
     return record.levelno >= logging.ERROR or (
         record.levelno >= logging.WARNING
         and record.pathname.startswith(_PROJECT_PACKAGES))
+
+
+class _Brief(logging.Formatter):
+  """One line per record: tracebacks stay in the log file."""
+
+  def format(self, record: logging.LogRecord) -> str:
+    return super().format(logging.makeLogRecord(
+        {**record.__dict__, "exc_info": None, "exc_text": None,
+         "stack_info": None}))
 
 
 class RunLog:
@@ -47,20 +63,32 @@ class RunLog:
   goes to a log file; `console` still writes to the terminal.
 
   Opened before TensorFlow is imported, so that its start-up lines land in
-  the file too. The file starts in the temporary folder and `keep` moves it
-  beside the run's outputs; `close` removes a log not kept (a command that
-  stopped before doing anything, as on a bad argument, leaves nothing
-  behind).
+  the file too. The file starts in the temporary folder; `keep` moves it
+  beside the run's outputs as soon as the command is past its argument
+  checks, so a run stopped by Ctrl-C or a crash keeps its log, while
+  `close` removes a log not kept (a command refused for a bad argument
+  leaves nothing behind). `open_if_possible` gives None when stderr is
+  closed.
   """
 
   def __init__(self):
-    self._fd, self.path = tempfile.mkstemp(prefix="relvid-", suffix=".log")
     sys.stderr.flush()
     self._saved = os.dup(2)
     self.console: TextIO = os.fdopen(os.dup(2), "w", buffering=1)
+    self._fd, self.path = tempfile.mkstemp(prefix="relvid-", suffix=".log")
     os.dup2(self._fd, 2)
     self._open = True
     self._kept = False
+
+  @classmethod
+  def open_if_possible(cls) -> Optional["RunLog"]:
+    try:
+      os.fstat(2)
+    except OSError:  # started with stderr closed: nothing to redirect
+      return None
+    if sys.stderr is None:
+      return None
+    return cls()
 
   def _restore(self) -> None:
     if self._open:
@@ -74,35 +102,45 @@ class RunLog:
 
   def keep(self, output_dir: str, name: str) -> str:
     """Moves the log to `<output_dir>/logs/<name>-<UTC time>.log` (or keeps
-    it in the temporary folder when output_dir is remote), where it goes on
-    filling until `close`; its path."""
-    self._kept = True
-    if "://" in output_dir:
+    it in the temporary folder when output_dir is remote or cannot take
+    it), where it goes on filling until `close`; its path."""
+    if self._kept or "://" in output_dir:
+      self._kept = True
       return self.path
-    folder = os.path.join(output_dir, "logs")
-    os.makedirs(folder, exist_ok=True)
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime(
         "%Y%m%d-%H%M%S")
-    path = os.path.abspath(os.path.join(folder, f"{name}-{stamp}.log"))
+    path = os.path.abspath(os.path.join(output_dir, "logs",
+                                        f"{name}-{stamp}.log"))
     sys.stderr.flush()
     try:
-      os.rename(self.path, path)  # the open file moves with its name
-    except OSError:  # another file system: copy, then write to the copy
-      shutil.copyfile(self.path, path)
-      moved = os.open(path, os.O_WRONLY | os.O_APPEND)
-      if self._open:
-        os.dup2(moved, 2)
-      os.close(self._fd)
-      self._fd = moved
-      os.remove(self.path)
-    self.path = path
-    return path
+      os.makedirs(os.path.dirname(path), exist_ok=True)
+      try:
+        os.rename(self.path, path)  # the open file moves with its name
+      except OSError:  # another file system: copy, then write to the copy
+        shutil.copyfile(self.path, path)
+        moved = os.open(path, os.O_WRONLY | os.O_APPEND)
+        if self._open:
+          os.dup2(moved, 2)
+        os.close(self._fd)
+        self._fd = moved
+        os.remove(self.path)
+    except OSError as e:
+      print(f"warning: the log stays at {self.path} ({e})", file=self.console)
+    else:
+      self.path = path
+    self._kept = True
+    return self.path
 
   def close(self) -> None:
-    """Back to the terminal; a log not kept is removed."""
+    """Back to the terminal; a log not kept is removed, and the logging
+    handlers writing to the console go with it."""
     self._restore()
     if not self._kept and os.path.exists(self.path):
       os.remove(self.path)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+      if getattr(handler, "stream", None) is self.console:
+        root.removeHandler(handler)
     self.console.close()
 
 
@@ -141,7 +179,7 @@ def configure_logging(verbose: bool, console: Optional[TextIO] = None
     terminal = logging.StreamHandler(console)
     terminal.setLevel(logging.WARNING)
     terminal.addFilter(ConsoleFilter())
-    terminal.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    terminal.setFormatter(_Brief("%(levelname)s %(message)s"))
     logging.getLogger().addHandler(terminal)
     return
   if not verbose:

@@ -18,23 +18,37 @@ from relvid import contract
 AIRFLOW_CONFIG_ENV = "RELVID_CONFIG"
 
 
-def _parser(prog: str, description: str, default_config: str = None
-            ) -> argparse.ArgumentParser:
-  parser = argparse.ArgumentParser(prog=prog, description=description)
+VERBOSE_HELP = "show TensorFlow's C++ log lines (hidden by default)"
+
+
+def _parser(prog: str, description: str, default_config: str = None,
+            verbose_help: str = VERBOSE_HELP) -> argparse.ArgumentParser:
+  # No abbreviations: `--verb` or `--hel` must not pass for --verbose or
+  # --help, which the CLI looks for before parsing.
+  parser = argparse.ArgumentParser(prog=prog, description=description,
+                                   allow_abbrev=False)
   config_lib.add_arguments(parser, default_config)
+  add_verbose(parser, verbose_help)
   return parser
 
 
-def _verbose(parser: argparse.ArgumentParser) -> None:
-  parser.add_argument("--verbose", action="store_true",
-                      help="show all TFX/Beam/TF logs on the terminal")
+def add_verbose(parser: argparse.ArgumentParser,
+                text: str = VERBOSE_HELP) -> None:
+  parser.add_argument("--verbose", action="store_true", help=text)
+
+
+# run and backfill: their logs go to a file unless --verbose.
+_LOGS_HELP = ("every log line (TFX, Beam, TensorFlow) on the terminal "
+              "instead of the log file")
 
 
 def run(prog: str) -> argparse.ArgumentParser:
-  parser = _parser(prog, "Run the relvid pipeline locally (LocalDagRunner).")
-  _verbose(parser)
+  parser = _parser(prog, "Run the relvid pipeline locally (LocalDagRunner); "
+                   "`relvid refresh` is the same with --refresh.",
+                   verbose_help=_LOGS_HELP)
   parser.add_argument("--progress", action="store_true",
-                      help="show a progress bar over the components")
+                      help="show a progress bar over the components "
+                      "(`relvid run` shows it unless --no-progress)")
   parser.add_argument("--span", help="the span of a {SPAN} or "
                       "{YYYY}/{MM}/{DD} input path to read: a span number or "
                       "a YYYY-MM-DD date (default: the latest span present; "
@@ -55,12 +69,12 @@ def _date(text: str) -> datetime.date:
 
 def backfill(prog: str) -> argparse.ArgumentParser:
   parser = _parser(prog, "One local pipeline run per day, oldest first; "
-                   "each reads its day's span (data.span).")
+                   "each reads its day's span (data.span).",
+                   verbose_help=_LOGS_HELP)
   parser.add_argument("--from", dest="start", type=_date, required=True,
                       help="first day, YYYY-MM-DD")
   parser.add_argument("--to", dest="end", type=_date, required=True,
                       help="last day, YYYY-MM-DD (included)")
-  _verbose(parser)
   return parser
 
 

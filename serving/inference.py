@@ -45,7 +45,9 @@ class ApiError(Exception):
   message longer than MAX_ERROR_CHARS is cut, saying so."""
 
   def __init__(self, code: str, message: str):
-    message = echo(message, MAX_ERROR_CHARS)
+    if len(message) > MAX_ERROR_CHARS:
+      said = f"... (message cut: {len(message):,} characters)"
+      message = message[:MAX_ERROR_CHARS - len(said)] + said
     super().__init__(message)
     if code not in HTTP_STATUS:
       raise ValueError(f"unknown error code {code!r}")

@@ -41,7 +41,7 @@ def server(prog: str, parents=()) -> argparse.ArgumentParser:
   """The server's parser; `parents` add options (relvid serve's --config);
   with parents the model path may come from them."""
   parser = argparse.ArgumentParser(
-      prog=prog, parents=list(parents),
+      prog=prog, parents=list(parents), allow_abbrev=False,
       description="Serve relvid models over TF Serving's REST and gRPC "
       "APIs.")
   add_server_arguments(parser, model_path_required=not parents)

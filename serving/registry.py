@@ -37,8 +37,9 @@ def freeze_heap() -> None:
   Without it the collector's oldest generation walks those few million
   objects every few seconds under load, holding the GIL for about 120 ms
   each time: the requests of that moment wait (docs/serving.md, "Latency
-  stalls"). Called after each version switch: what was frozen is unfrozen
-  first, so an unloaded version's objects can still be reclaimed.
+  stalls"). Called again after each version switch, once the old
+  version's requests are done: what was frozen is unfrozen first, so the
+  unloaded version's objects are reclaimed.
   """
   started = time.time()
   gc.unfreeze()
@@ -135,9 +136,10 @@ class ModelRegistry:
     base_path: folder of numeric version folders.
     warmup: called with each newly loaded model before it is switched in
       (e.g. one real request), so the first client request is not slow.
-    freeze_heap: after each switch, hide the process's objects from the
-      garbage collector (`freeze_heap`); for a server process, which owns
-      its heap.
+    freeze_heap: hide the process's objects from the garbage collector
+      (`freeze_heap`) after the first load, and after a switch on the next
+      poll that finds nothing new; for a server process, which owns its
+      heap.
   """
 
   def __init__(self, name: str, base_path: str, warmup=None,
@@ -146,6 +148,7 @@ class ModelRegistry:
     self.base_path = base_path
     self._warmup = warmup
     self._freeze_heap = freeze_heap
+    self._freeze_pending = False
     self._current: Optional[LoadedModel] = None
     # version -> (error, folder fingerprint when it failed): a version that
     # failed while still being copied is retried once its files change.
@@ -213,17 +216,30 @@ class ModelRegistry:
       logging.info("model %s: version %d serving (loaded in %.1f s)%s",
                    self.name, newest, time.time() - started,
                    f", version {previous.version} unloaded" if previous else "")
-      del previous
       if self._freeze_heap:
-        freeze_heap()
+        if previous is None:
+          freeze_heap()
+        else:
+          # Requests still running on the previous version hold it: frozen
+          # now, its objects would stay until the next switch. The next
+          # poll that finds nothing new freezes instead (`settle_heap`).
+          self._freeze_pending = True
       return True
+
+  def settle_heap(self) -> None:
+    """The freeze a version switch left for later (see `freeze_heap`)."""
+    with self._lock:
+      if self._freeze_pending:
+        self._freeze_pending = False
+        freeze_heap()
 
   def start_polling(self, interval_seconds: float) -> None:
     """Checks for new versions every `interval_seconds` in a daemon thread."""
 
     def loop():
       while not self._stop.wait(interval_seconds):
-        self.refresh()
+        if not self.refresh():
+          self.settle_heap()
 
     self._thread = threading.Thread(target=loop, name="model-poller",
                                     daemon=True)

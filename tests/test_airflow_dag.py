@@ -70,7 +70,8 @@ def test_airflow_dagbag_loads_the_dag_file(tmp_path):
       "'catchup': dag.catchup if dag else None, "
       "'max_active_runs': dag.max_active_runs if dag else None}))\n")
   # Parsing imports TFX and TensorFlow, which can outlast Airflow's default
-  # 30 s import timeout on a busy 2-core machine: the README's settings.
+  # 30 s import timeout on a busy 2-core machine: the settings in
+  # docs/operations.md.
   env = dict(os.environ, AIRFLOW_HOME=str(tmp_path / "airflow"),
              RELVID_CONFIG=str(config_file), PYTHONPATH=PROJECT,
              AIRFLOW__CORE__LOAD_EXAMPLES="false",

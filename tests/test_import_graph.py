@@ -11,7 +11,7 @@ ALLOWED = {
     "relvid": set(),
     "components": {"relvid"},
     "trainer": {"components", "relvid"},
-    "serving": {"components", "relvid"},  # example_io: the version folders
+    "serving": {"components", "relvid"},  # version_folders
     "pipeline": {"components", "trainer", "serving", "relvid"},
 }
 

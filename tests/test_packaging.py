@@ -1,5 +1,5 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-"""The package installs the way the README says: Beam's `--setup_file`
+"""The package installs the way docs/getting-started.md says: Beam's `--setup_file`
 staging builds it from setup.py, and (marked `packaging`, run by .ci/run,
 ~3 min and ~4 GB) its wheel installs into a clean Python 3.10 venv with
 `pip install -c constraints.txt` in one pass and works there."""

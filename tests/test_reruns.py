@@ -126,11 +126,13 @@ def test_killed_run_restarts_and_then_hits_the_cache(setup, tmp_path):
   assert "Evaluation on the time-split eval pairs:" in restart.stdout
   # ... and not TensorFlow's start-up lines or TFX's logs: those are in the
   # log file whose path it prints.
-  # (The project's own warnings stay: here, that this is the first push.)
-  shown = restart.stderr.splitlines()
-  assert all(line.startswith("WARNING RelatedVideoEvaluator: ")
-             for line in shown), shown[:10]
   log_path = re.search(r"^full log: (.*)$", restart.stdout, re.M).group(1)
+  # (The log's path, and the project's own warnings: here, that this is
+  # the first push.)
+  shown = restart.stderr.splitlines()
+  assert shown[0] == f"full log: {log_path}"
+  assert all(line.startswith("WARNING RelatedVideoEvaluator: ")
+             for line in shown[1:]), shown[:10]
   with open(log_path) as f:
     log = f.read()
   # TensorFlow's C++ log lines ("2026-12-04 09:23:35.826028: I ...").

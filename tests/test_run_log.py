@@ -18,12 +18,19 @@ subprocess.run([sys.executable, "-c",
 logging.info("an INFO line")
 logging.getLogger("tfx").warning("a library's warning")
 logging.error("an error")
+try:
+  raise ValueError("deep inside")
+except ValueError:
+  logging.exception("failed with a traceback")
+  logging.error("said by the caller", exc_info=True,
+                extra={logs.LOG_ONLY: True})
 print("the terminal line", file=run_log.console)
 if keep:
   path = run_log.keep(output_dir, "run")
   logging.info("after keep")
   print(path)
 run_log.close()
+logging.warning("after close")  # no handler left on the closed console
 print("stdout still works")
 """
 
@@ -44,10 +51,17 @@ def test_the_log_gets_everything_the_terminal_what_it_is_given(tmp_path):
   with open(path) as f:
     log = f.read()
   for line in ("a C-level line on fd 2", "from a child", "INFO an INFO line",
-               "a library's warning", "ERROR an error", "after keep"):
+               "a library's warning", "ERROR an error", "after keep",
+               "ValueError: deep inside", "said by the caller"):
     assert line in log, line
-  # The terminal: the chosen line and errors; no library warning, no INFO.
-  assert done.stderr.splitlines() == ["ERROR an error", "the terminal line"]
+  # The terminal: the chosen line and errors, one line each (tracebacks
+  # stay in the log); no library warning, no INFO, no LOG_ONLY record.
+  shown = done.stderr.splitlines()
+  assert shown[:3] == [
+      "ERROR an error", "ERROR failed with a traceback", "the terminal line"]
+  # After close, logging writes to the terminal's stderr again (and not to
+  # the closed console: no "--- Logging error ---").
+  assert len(shown) == 4 and shown[3].endswith(" WARNING after close")
 
 
 def test_a_log_not_kept_leaves_nothing(tmp_path):

@@ -1,5 +1,5 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
-"""Regenerates docs/ui.png, the README's screenshot of the page at /ui.
+"""Regenerates docs/ui.png, the screenshot of the page at /ui in docs/serving.md.
 
   make demo-media                      # a served model with thumbnails
   .venv/bin/python tools/ui_screenshot.py [--config configs/demo_media.yaml]
