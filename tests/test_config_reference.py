@@ -91,8 +91,7 @@ def test_every_field_appears_with_its_source_comments():
   assert ("  # Two engagements of one user at most this far apart form a "
           "pair.\n  window_seconds: 3600\n") in text
   # A comment after the field on its line stays there.
-  assert "  num_leaves_to_search: 0  # 0 = num_leaves / 4, at least 1\n" in (
-      text)
+  assert "  num_leaves_to_search: 0  # 0 = that default\n" in text
   docs = config_doc.field_docs(config_lib.TrainerConfig)
   assert "warm_start_epochs" not in docs and "output_dim" not in docs
   assert docs["semantic_index"].above[0].startswith("Neighbour search")

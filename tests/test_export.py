@@ -68,7 +68,10 @@ def test_unknown_trigger_is_an_invalid_argument(tmp_path, catalog):
 
 
 def test_scann_leaves_default_to_sqrt_n():
-  assert export.scann_leaves(10000, ExportConfig()) == (100, 25)
+  # Every leaf up to 20,000 candidates, a quarter of them above.
+  assert export.scann_leaves(1038, ExportConfig(), k=101) == (32, 32)
+  assert export.scann_leaves(20000, ExportConfig()) == (141, 141)
+  assert export.scann_leaves(40000, ExportConfig()) == (200, 50)
   assert export.scann_leaves(
       50, dataclasses.replace(ExportConfig(), num_leaves=10,
                               num_leaves_to_search=3)) == (10, 3)
