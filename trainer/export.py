@@ -50,8 +50,8 @@ def scann_leaves(num_candidates: int, config: ExportConfig, k: int = 1):
   fewer than k for that query (and a batch's rows are cut to the fewest
   found): the search covers at least twice k leaves' worth of candidates.
   Leaves are unbalanced, so that is not always enough: on a 1,038-item
-  sample, 8 of 32 leaves once gave a trigger 75 results where the
-  signature needs 101, and the evaluator's top-100 failed. Small catalogs
+  sample, 8 of 32 leaves once left a batch 76 columns (with the cold
+  index's) where the top 100 needs 100, and the evaluator failed. Small catalogs
   therefore search every leaf, which costs little at their size.
   """
   leaves = config.num_leaves or max(1, int(round(math.sqrt(num_candidates))))
