@@ -14,7 +14,6 @@ read, the evaluation and whether the model was pushed or held.
 import argparse
 import contextlib
 import datetime
-import logging
 import sys
 import time
 from typing import List, Optional
@@ -49,19 +48,14 @@ def main(argv: Optional[List[str]] = None,
   logs.configure_logging(args.verbose, run_log.console if run_log else None)
   if run_log:
     # From here on the log is the backfill's (kept whatever happens next).
-    print(f"full log: {run_log.keep(base.output_dir, 'backfill')}",
-          file=run_log.console)
+    run_log.announce(base.output_dir, "backfill")
   try:
     return _backfill(args, days, errors)
   except Exception as e:  # pylint: disable=broad-except
     if run_log is None:
       raise
-    logging.error("the backfill failed", exc_info=True,
-                  extra={logs.LOG_ONLY: True})
-    message = str(e).strip().splitlines()
-    print(f"error: the backfill failed: {type(e).__name__}"
-          f"{': ' + message[-1] if message else ''} (full log: "
-          f"{run_log.path})", file=errors)
+    print(f"{logs.failure_line('backfill', e)} (full log: {run_log.path})",
+          file=errors)
     return 1
 
 

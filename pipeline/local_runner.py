@@ -80,8 +80,7 @@ def main(argv: Optional[List[str]] = None,
     return 2
   if run_log:
     # From here on the log is the run's (kept whatever happens next).
-    log_line = f"full log: {run_log.keep(config.output_dir, 'run')}"
-    print(log_line, file=run_log.console)
+    log_line = f"full log: {run_log.announce(config.output_dir, 'run')}"
   try:
     run(config, progress_bar=args.progress, refresh=args.refresh,
         console=run_log.console if run_log else None)
@@ -92,12 +91,7 @@ def main(argv: Optional[List[str]] = None,
     if run_log is None:
       raise
     # The traceback is in the log; the terminal gets what failed.
-    logging.error("the pipeline failed", exc_info=True,
-                  extra={logs.LOG_ONLY: True})
-    message = str(e).strip().splitlines()
-    print(f"error: the pipeline failed: {type(e).__name__}"
-          f"{': ' + message[-1] if message else ''}\n{log_line}",
-          file=errors)
+    print(f"{logs.failure_line('pipeline', e)}\n{log_line}", file=errors)
     return 1
   log_line = log_line + "\n" if run_log else ""
   if args.refresh:

@@ -48,6 +48,16 @@ class ConsoleFilter(logging.Filter):
         and record.pathname.startswith(_PROJECT_PACKAGES))
 
 
+def failure_line(what: str, error: BaseException) -> str:
+  """Logs `error`'s traceback to the log file only; the one line the
+  terminal gets instead: "error: the <what> failed: <Type>: <last line>"."""
+  logging.error("the %s failed", what, exc_info=error,
+                extra={LOG_ONLY: True})
+  message = str(error).strip().splitlines()
+  return (f"error: the {what} failed: {type(error).__name__}"
+          f"{': ' + message[-1] if message else ''}")
+
+
 class _Brief(logging.Formatter):
   """One line per record: tracebacks stay in the log file."""
 
@@ -130,6 +140,12 @@ class RunLog:
       self.path = path
     self._kept = True
     return self.path
+
+  def announce(self, output_dir: str, name: str) -> str:
+    """`keep`, then says on the terminal where the log goes; its path."""
+    path = self.keep(output_dir, name)
+    print(f"full log: {path}", file=self.console)
+    return path
 
   def close(self) -> None:
     """Back to the terminal; a log not kept is removed, and the logging

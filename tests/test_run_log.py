@@ -24,6 +24,10 @@ except ValueError:
   logging.exception("failed with a traceback")
   logging.error("said by the caller", exc_info=True,
                 extra={logs.LOG_ONLY: True})
+  try:
+    raise RuntimeError("first line\\nthe last line")
+  except RuntimeError as e:
+    print(logs.failure_line("pipeline", e), file=run_log.console)
 print("the terminal line", file=run_log.console)
 if keep:
   path = run_log.keep(output_dir, "run")
@@ -52,16 +56,19 @@ def test_the_log_gets_everything_the_terminal_what_it_is_given(tmp_path):
     log = f.read()
   for line in ("a C-level line on fd 2", "from a child", "INFO an INFO line",
                "a library's warning", "ERROR an error", "after keep",
-               "ValueError: deep inside", "said by the caller"):
+               "ValueError: deep inside", "said by the caller",
+               "the pipeline failed", "RuntimeError: first line"):
     assert line in log, line
   # The terminal: the chosen line and errors, one line each (tracebacks
   # stay in the log); no library warning, no INFO, no LOG_ONLY record.
   shown = done.stderr.splitlines()
-  assert shown[:3] == [
-      "ERROR an error", "ERROR failed with a traceback", "the terminal line"]
+  assert shown[:4] == [
+      "ERROR an error", "ERROR failed with a traceback",
+      "error: the pipeline failed: RuntimeError: the last line",
+      "the terminal line"]
   # After close, logging writes to the terminal's stderr again (and not to
   # the closed console: no "--- Logging error ---").
-  assert len(shown) == 4 and shown[3].endswith(" WARNING after close")
+  assert len(shown) == 5 and shown[4].endswith(" WARNING after close")
 
 
 def test_a_log_not_kept_leaves_nothing(tmp_path):
