@@ -174,6 +174,16 @@ class TrainerConfig:
   # Dropout on the content vectors the towers project (training only; 0 =
   # none): a regulariser of the content path.
   content_dropout: float = 0.0
+  # What the trigger tower does with the content (residual fusion):
+  # `residual` adds it to every trigger's ID embedding, like the candidate
+  # tower; `fallback` queries with the ID embedding alone for warm triggers
+  # and with the content alone for cold ones (no train-period engagement, or
+  # new to the catalog), that content query trained by its own engagement
+  # loss against the candidate vectors held fixed. The content shared across
+  # triggers pulls rare triggers' queries towards what similar items'
+  # triggers engage with on average, which is the popular items; `fallback`
+  # keeps content for the triggers that have nothing else.
+  trigger_content: str = "residual"
   # After training (the exported index, the evaluation, refreshes), a cold
   # item's score gains a boost: the towers' outputs get one more column, 1
   # on cold candidates and the boost on every trigger. Without it a
@@ -608,6 +618,14 @@ class PipelineConfig:
       _check(getattr(t, name) > 0, f"trainer.{name}", "must be > 0")
     _check(t.uniform_negatives >= 0, "trainer.uniform_negatives",
            "must be >= 0")
+    _check(t.trigger_content in ("residual", "fallback"),
+           "trainer.trigger_content", "must be residual or fallback")
+    _check(t.trigger_content == "residual" or (
+        t.fusion == "residual" and t.id_dim > 0 and
+        (t.use_text or t.use_visual) and t.cold_items == "content"),
+           "trainer.trigger_content",
+           "fallback needs fusion=residual, id_dim > 0, a content feature "
+           "(use_text or use_visual) and cold_items=content")
     _check(0.0 <= t.content_dropout < 1.0, "trainer.content_dropout",
            "must be in [0, 1)")
     _check(0.0 <= t.id_dropout < 1.0, "trainer.id_dropout",

@@ -81,7 +81,7 @@ def test_the_frontier_plot_names_rows_in_a_legend_not_at_the_points():
 
 def test_every_suite_starts_with_the_baselines():
   for suite in ("paper", "model", "opc", "weighting", "labels", "cold",
-                "ladder", "logq"):
+                "ladder", "logq", "trigger"):
     names = [n for n, _ in ablation.grid_for(suite, TrainerConfig())]
     assert names[:4] == ["popularity", "co-visitation counts", "text k-NN",
                          "TFRS recipe (ID two-tower + logQ)"], suite
@@ -109,6 +109,16 @@ def test_logq_suite_changes_only_the_correction():
   for config in grid.values():
     assert dataclasses.replace(config, logq_correction=True,
                                logq_strength=1.0) == base
+
+
+def test_trigger_suite_changes_only_the_trigger_content():
+  base = TrainerConfig(semantic_weight=3.0)
+  grid = dict(ablation.SUITES["trigger"](base))
+  assert {n: c.trigger_content for n, c in grid.items()} == {
+      "trigger content: residual": "residual",
+      "trigger content: fallback": "fallback"}
+  for config in grid.values():
+    assert dataclasses.replace(config, trigger_content="residual") == base
 
 
 def test_weighting_suite_switches_weighting_and_targets():

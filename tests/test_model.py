@@ -496,3 +496,92 @@ def test_adagrad_embeddings_trains_the_id_tables_with_adagrad_only():
     assert adam.get_slot(variable, "m") is not None
   with pytest.raises(ValueError, match="needs the model"):
     task.make_optimizer(model.config)
+
+
+def test_fallback_triggers_query_by_id_or_by_content_alone():
+  """trigger_content=fallback: a warm trigger's query is its ID embedding,
+  a cold one's (item 3, or an item new to the catalog) its content
+  projection; the candidate tower still fuses both."""
+  model = make_warm_model(trigger_content="fallback")
+  trigger, candidate = model.trigger_tower, model.candidate_tower
+  index = tf.constant([0, 3], tf.int64)
+  trigger(index), candidate(index)
+  for tower in (trigger, candidate):
+    tower.out.kernel.assign(tf.ones_like(tower.out.kernel))
+  ids = trigger.id_embedding(index).numpy()
+  content = trigger.content_query(index).numpy()
+  assert not np.allclose(content, 0.0)
+  query = trigger(index).numpy()
+  np.testing.assert_allclose(query[0], ids[0])
+  np.testing.assert_allclose(query[1], content[1])
+  new_item = trigger.embed_vectors(
+      tf.constant([-1], tf.int64),
+      {"text": (tf.constant(make_catalog().text[:1]), tf.constant([1.0]))})
+  np.testing.assert_allclose(new_item.numpy()[0], content[0], rtol=1e-6)
+  fused = candidate(index).numpy()
+  np.testing.assert_allclose(
+      fused[0], candidate.id_embedding(index).numpy()[0] +
+      candidate.content_query(index).numpy()[0], rtol=1e-6)
+  assert trigger.fallback and not candidate.fallback
+
+
+def test_fallback_query_loss_trains_only_the_trigger_content():
+  """The content query's loss (by hand: the in-batch softmax of content
+  queries against the candidate vectors) reaches the trigger tower's
+  content layers and nothing else; the engagement loss reaches everything
+  but them (warm triggers do not use them)."""
+  model = make_warm_model(trigger_content="fallback", logq_correction=False)
+  features = batch([0, 1, 2], [1, 2, 4], [1, 1, 1])
+  model.compute_loss(features)  # builds the layers
+  content_layers = {v.ref() for layer in (model.trigger_tower.hidden,
+                                          model.trigger_tower.out)
+                    for v in layer.trainable_variables}
+  content_layers |= {v.ref() for c in model.trigger_tower.contents
+                     for v in c.trainable_variables}
+  for tower in (model.trigger_tower, model.candidate_tower):
+    tower.out.kernel.assign(tf.random.normal(tower.out.kernel.shape,
+                                             seed=1))
+  variables = model.trainable_variables
+  with tf.GradientTape(persistent=True) as tape:
+    engagement, cold_query = model._engagement_loss(  # pylint: disable=protected-access
+        features, tf.ones([3]), training=True)
+  queries = model.trigger_tower.content_query(features["trigger"]).numpy()
+  vectors = model.candidate_tower(features["candidate"]).numpy()
+  logits = queries @ vectors.T
+  by_hand = np.mean([-(logits[b, b] - np.log(np.exp(logits[b]).sum()))
+                     for b in range(3)])
+  np.testing.assert_allclose(cold_query.numpy(), by_hand, rtol=1e-5)
+  for loss, reaches_content in ((cold_query, True), (engagement, False)):
+    grads = tape.gradient(loss, variables,
+                          unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    others_moved = []
+    for variable, grad in zip(variables, grads):
+      moved = bool(np.any(tf.convert_to_tensor(grad).numpy() != 0))
+      if "missing" in variable.name:  # every trigger here has text
+        continue
+      if variable.ref() in content_layers:
+        assert moved == reaches_content, variable.name
+      else:
+        others_moved.append(moved)
+    assert any(others_moved) != reaches_content
+  loss = model.compute_loss(features)
+  np.testing.assert_allclose(loss.numpy(), engagement.numpy() +
+                             cold_query.numpy(), rtol=1e-5)
+
+
+def test_fallback_needs_the_residual_content_towers():
+  from relvid import config as config_lib  # pylint: disable=g-import-not-at-top
+  config = config_lib.PipelineConfig()
+  config.trainer.trigger_content = "fallback"
+  config.validate()
+  for field, value in (("use_text", False), ("fusion", "dense"),
+                       ("cold_items", "id"), ("id_dim", 0)):
+    broken = config_lib.PipelineConfig()
+    broken.trainer.trigger_content = "fallback"
+    setattr(broken.trainer, field, value)
+    with pytest.raises(ValueError, match="trainer.trigger_content"):
+      broken.validate()
+  broken = config_lib.PipelineConfig()
+  broken.trainer.trigger_content = "both"
+  with pytest.raises(ValueError, match="trainer.trigger_content"):
+    broken.validate()

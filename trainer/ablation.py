@@ -24,6 +24,11 @@ semantic_weight=1, engagement_weight=R):
   opc        the paper's OPC grid alpha in {1, 10, 100} x beta in
              {0.5, 0.75, 1.0} on the trigger side, and candidate-side and
              two-sided correction (read the tail-trigger columns).
+  logq       the configured model at logQ strengths 1, 0.9, 0.8, 0.7 and
+             without the correction.
+  trigger    the configured model with the trigger tower's content added
+             to every trigger (`trigger_content: residual`) and used by
+             cold triggers only (`fallback`).
   weighting  fixed ratios vs uncertainty weighting; binary vs soft
              semantic targets.
   labels     the semantic task with mined pseudo-labels at three cosine
@@ -174,6 +179,15 @@ def logq_variants(base: config_lib.TrainerConfig
   return grid
 
 
+def trigger_content_variants(base: config_lib.TrainerConfig
+                             ) -> List[Tuple[str, config_lib.TrainerConfig]]:
+  """The configured model with the trigger tower's content added to every
+  trigger (`residual`) and used by cold triggers only (`fallback`)."""
+  return [(f"trigger content: {mode}",
+           dataclasses.replace(base, trigger_content=mode))
+          for mode in ("residual", "fallback")]
+
+
 def weighting_variants(base: config_lib.TrainerConfig
                        ) -> List[Tuple[str, config_lib.TrainerConfig]]:
   """Fixed task ratios vs uncertainty weighting; binary vs soft targets."""
@@ -241,8 +255,8 @@ RECIPE_SETTINGS = dict(
     epochs=3, validation="off", batch_size=1024, optimizer="adagrad",
     learning_rate=0.1, engagement_weight=1024.0, semantic_weight=0.0,
     logq_correction=True, logq_strength=1.0, remove_accidental_hits=False,
-    opc=False, cold_items="id", id_dropout=0.0, cold_share=0.0,
-    cold_boost=0.0)
+    opc=False, cold_items="id", trigger_content="residual", id_dropout=0.0,
+    cold_share=0.0, cold_boost=0.0)
 
 # The ladder's rungs: (what changes, the TrainerConfig fields it sets to the
 # configured values), applied in this order on top of RECIPE_SETTINGS.
@@ -265,9 +279,10 @@ LADDER = (
                        "semantic_targets", "semantic_soft_temperature",
                        "task_weighting")),
     ("OPC", ("opc", "opc_alpha", "opc_beta", "opc_side")),
-    ("cold start (content-only cold items, cold boost)",
-     ("cold_items", "id_dropout", "cold_share", "cold_share_k",
-      "cold_boost")),
+    # trigger_content here: its fallback needs cold_items=content.
+    ("cold start (content-only cold items, trigger content, cold boost)",
+     ("cold_items", "trigger_content", "id_dropout", "cold_share",
+      "cold_share_k", "cold_boost")),
     ("logQ", ("logq_correction", "logq_strength")),
 )
 
@@ -453,7 +468,7 @@ def write_label_quality(examples_uri: str, config: config_lib.PipelineConfig,
 SUITES = {"paper": variants, "modality": modality_variants,
           "ladder": ladder_variants,
           "model": model_variants, "opc": opc_variants,
-          "logq": logq_variants,
+          "logq": logq_variants, "trigger": trigger_content_variants,
           "weighting": weighting_variants, "labels": label_variants,
           "cold": cold_start_variants}
 

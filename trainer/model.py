@@ -5,6 +5,8 @@ The loss, in one place (`RelatedVideoModel.compute_loss`):
 
   L = a_eng * w_eng * mean_b[ o_b * CE(y_b, softmax(s(q_b, C) / T)) ]
     + a_sem * w_sem * mean_b[ o_b * CE(y'_b, softmax(s(q'_b, C') / T)) ]
+    (+ a_eng * w_eng * mean_b[ o_b * CE(y_b, softmax(s(g_b, sg(C)) / T)) ]
+       with trigger_content: fallback)
     (+ s_eng + s_sem with adaptive weighting)
 
   q = trigger tower, C = candidate tower over the in-batch candidates plus
@@ -14,7 +16,10 @@ The loss, in one place (`RelatedVideoModel.compute_loss`):
   log q(candidate), q the probability that a batch slot holds that
   candidate (`data.batch_frequency`: its share of the rows the batches are
   built from; for engagement mixed with the uniform sampling distribution).
-  y_b = one-hot on the positive.
+  y_b = one-hot on the positive. With `trigger_content: fallback` a warm
+  trigger's q is its ID embedding alone and g, the trigger tower's content
+  projection, is the query of cold triggers, trained against the candidate
+  vectors held fixed (sg = stop-gradient).
   o_b = 1 / (alpha + count^beta) when OPC is on (else 1), count = the
   trigger's or the candidate's, or o_b = the product of both weights
   (`opc_side`). The first term is over co-engagement pairs, the
@@ -183,6 +188,11 @@ class ItemTower(tf.keras.Model):
                                                 config.cold_share > 0)
                        else None)
     self.side = side
+    # trainer.trigger_content=fallback: the content is the query of cold
+    # triggers only (see `fuse`); the model trains it by `content_query`.
+    self.fallback = (side == "trigger" and content_fallback and
+                     config.trigger_content == "fallback" and
+                     self.residual and self.id_embedding is not None)
     self.hidden = self.out = None
     if self.contents or not self.residual:
       self.hidden = tf.keras.layers.Dense(config.hidden_dim, activation="relu")
@@ -196,32 +206,48 @@ class ItemTower(tf.keras.Model):
 
   def call(self, item_index: tf.Tensor, training: bool = False
            ) -> tf.Tensor:
+    parts = self._content_parts(item_index, training)
+    ids, warm, with_id = self._id_vectors(item_index, training=training)
+    return self._with_cold_column(self.fuse(ids, parts, with_id), 1.0 - warm,
+                                  training)
+
+  def content_query(self, item_index: tf.Tensor, training: bool = False
+                    ) -> tf.Tensor:
+    """The content projection alone (a cold trigger's query under
+    `fallback`), for every given item whatever its ID embedding."""
+    return self.fuse(None, self._content_parts(item_index, training))
+
+  def _content_parts(self, item_index: tf.Tensor, training: bool
+                     ) -> List[tf.Tensor]:
+    """Each modality's tower input, with content_dropout in training."""
     parts = [content(item_index) for content in self.contents]
     if self.content_dropout is not None:
       parts = [self.content_dropout(part, training=training)
                for part in parts]
-    ids, warm = self._id_vectors(item_index, training=training)
-    return self._with_cold_column(self.fuse(ids, parts), 1.0 - warm,
-                                  training)
+    return parts
 
   def _id_vectors(self, item_index: tf.Tensor,
                   known: Optional[tf.Tensor] = None, training: bool = False
-                  ) -> Tuple[Optional[tf.Tensor], tf.Tensor]:
-    """(ID vectors or None, [b, 1] warm bits): the ID embedding of warm
-    items, zeros for the rest (`known`: [b, 1], 0 for items the model was
-    not trained with)."""
+                  ) -> Tuple[Optional[tf.Tensor], tf.Tensor, tf.Tensor]:
+    """(ID vectors or None, [b, 1] warm bits, [b, 1] bits of the rows that
+    keep their ID vector): the ID embedding of warm items, zeros for the
+    rest (`known`: [b, 1], 0 for items the model was not trained with) and
+    for the rows id_dropout drops in training."""
     warm = tf.gather(self.id_mask, item_index)
     if known is not None:
       warm *= known
     if self.id_embedding is None:
-      return None, warm
+      return None, warm, warm
     ids = self.id_embedding(item_index) * warm
+    with_id = warm
     if training and self.id_dropout > 0:
       # Per example, not per unit: the whole ID vector goes, so the
       # content path alone has to score that example.
-      kept = tf.random.uniform(tf.shape(item_index)) >= self.id_dropout
-      ids *= tf.cast(kept, ids.dtype)[:, tf.newaxis]
-    return ids, warm
+      kept = tf.cast(tf.random.uniform(tf.shape(item_index))
+                     >= self.id_dropout, ids.dtype)[:, tf.newaxis]
+      ids *= kept
+      with_id = warm * kept
+    return ids, warm, with_id
 
   def _with_cold_column(self, output: tf.Tensor, cold: tf.Tensor,
                         training: bool) -> tf.Tensor:
@@ -260,18 +286,23 @@ class ItemTower(tf.keras.Model):
       raise ValueError(f"no {', '.join(missing)} vectors for the tower")
     parts = [content.encode(*vectors[content.modality])
              for content in self.contents]
-    ids, warm = self._id_vectors(
+    ids, warm, with_id = self._id_vectors(
         tf.maximum(item_index, 0),
         known=tf.cast(item_index >= 0, tf.float32)[:, tf.newaxis])
-    return self._with_cold_column(self.fuse(ids, parts), 1.0 - warm, False)
+    return self._with_cold_column(self.fuse(ids, parts, with_id), 1.0 - warm,
+                                  False)
 
-  def fuse(self, ids: Optional[tf.Tensor], parts: List[tf.Tensor]
-           ) -> tf.Tensor:
+  def fuse(self, ids: Optional[tf.Tensor], parts: List[tf.Tensor],
+           with_id: Optional[tf.Tensor] = None) -> tf.Tensor:
     """The tower output from the ID vectors (None without an ID embedding;
-    zeros for items embedded by content alone) and the content parts."""
+    zeros for items embedded by content alone) and the content parts; a
+    `fallback` tower adds the content only to rows without an ID vector
+    (`with_id` 0)."""
     if self.residual:
       fused = (self.out(self.hidden(tf.concat(parts, axis=-1)))
                if parts else 0.0)
+      if parts and self.fallback and with_id is not None:
+        fused *= 1.0 - with_id
       if ids is not None:
         fused += ids
     else:
@@ -484,7 +515,8 @@ class RelatedVideoModel(tfrs.models.Model):
         trainable=config.task_weighting == "uncertainty")
     # Per-epoch means shown by fit() and TensorBoard.
     self.watch = {name: tf.keras.metrics.Mean(name=name) for name in (
-        "total_loss", "engagement_loss", "semantic_loss", "engagement_task_weight",
+        "total_loss", "engagement_loss", "semantic_loss", "cold_query_loss",
+        "engagement_task_weight",
         "semantic_task_weight", "opc_weight")}
 
   def _weights(self, trigger: tf.Tensor, candidate: tf.Tensor,
@@ -511,7 +543,10 @@ class RelatedVideoModel(tfrs.models.Model):
     return probability ** self.config.logq_strength
 
   def _engagement_loss(self, features: Dict[str, tf.Tensor],
-                       weight: tf.Tensor, training: bool) -> tf.Tensor:
+                       weight: tf.Tensor, training: bool
+                       ) -> Tuple[tf.Tensor, Optional[tf.Tensor]]:
+    """(L_eng, the cold-trigger query's loss under trigger_content=
+    fallback or None)."""
     trigger, candidate = features["trigger"], features["candidate"]
     sampled = tf.random.uniform([self.config.uniform_negatives], 0,
                                 self.num_items, tf.int64)
@@ -519,12 +554,24 @@ class RelatedVideoModel(tfrs.models.Model):
              else None)
     candidates, probability = mixed_candidates(candidate, sampled, table,
                                                self.num_items)
-    return batch_mean(self.engagement_task(
-        self.trigger_tower(trigger, training=training),
-        self.candidate_tower(candidates, training=training),
+    candidate_vectors = self.candidate_tower(candidates, training=training)
+    engagement = batch_mean(self.engagement_task(
+        self.trigger_tower(trigger, training=training), candidate_vectors,
         sample_weight=weight,
         candidate_sampling_probability=self._logq(probability),
         candidate_ids=candidates, compute_metrics=False))
+    if not self.trigger_tower.fallback:
+      return engagement, None
+    # trigger_content=fallback: the triggers' content alone as queries, so
+    # that a cold trigger's query learns what its item's triggers engage
+    # with; the candidates held fixed, so this loss moves neither them nor
+    # the warm triggers' queries.
+    cold_query = batch_mean(self.engagement_task(
+        self.trigger_tower.content_query(trigger, training=training),
+        tf.stop_gradient(candidate_vectors), sample_weight=weight,
+        candidate_sampling_probability=self._logq(probability),
+        candidate_ids=candidates, compute_metrics=False))
+    return engagement, cold_query
 
   def _semantic_loss(self, features: Dict[str, tf.Tensor],
                      weight: tf.Tensor, training: bool) -> tf.Tensor:
@@ -565,8 +612,12 @@ class RelatedVideoModel(tfrs.models.Model):
     if self.config.engagement_weight > 0:
       weight = self._weights(features["trigger"], features["candidate"],
                              features["trigger_count"])
-      engagement = self._engagement_loss(features, weight, training)
+      engagement, cold_query = self._engagement_loss(features, weight,
+                                                     training)
       loss += scales[0] * engagement
+      if cold_query is not None:
+        loss += scales[0] * cold_query
+        self.watch["cold_query_loss"].update_state(cold_query)
       active[0] = 1.0
       self.watch["engagement_loss"].update_state(engagement)
       self.watch["opc_weight"].update_state(tf.reduce_mean(weight))
