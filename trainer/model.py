@@ -243,10 +243,10 @@ class ItemTower(tf.keras.Model):
     if training and self.id_dropout > 0:
       # Per example, not per unit: the whole ID vector goes, so the
       # content path alone has to score that example.
-      kept = tf.cast(tf.random.uniform(tf.shape(item_index))
-                     >= self.id_dropout, ids.dtype)[:, tf.newaxis]
-      ids *= kept
-      with_id = warm * kept
+      kept = tf.random.uniform(tf.shape(item_index)) >= self.id_dropout
+      ids *= tf.cast(kept, ids.dtype)[:, tf.newaxis]
+      if self.fallback:
+        with_id = warm * tf.cast(kept, warm.dtype)[:, tf.newaxis]
     return ids, warm, with_id
 
   def _with_cold_column(self, output: tf.Tensor, cold: tf.Tensor,
@@ -554,9 +554,10 @@ class RelatedVideoModel(tfrs.models.Model):
              else None)
     candidates, probability = mixed_candidates(candidate, sampled, table,
                                                self.num_items)
+    queries = self.trigger_tower(trigger, training=training)
     candidate_vectors = self.candidate_tower(candidates, training=training)
     engagement = batch_mean(self.engagement_task(
-        self.trigger_tower(trigger, training=training), candidate_vectors,
+        queries, candidate_vectors,
         sample_weight=weight,
         candidate_sampling_probability=self._logq(probability),
         candidate_ids=candidates, compute_metrics=False))
