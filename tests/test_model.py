@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from components import artifacts
+from relvid import config as config_lib
 from relvid.config import TrainerConfig
 from trainer import model as model_lib
 
@@ -570,7 +571,6 @@ def test_fallback_query_loss_trains_only_the_trigger_content():
 
 
 def test_fallback_needs_the_residual_content_towers():
-  from relvid import config as config_lib  # pylint: disable=g-import-not-at-top
   config = config_lib.PipelineConfig()
   config.trainer.trigger_content = "fallback"
   config.validate()

@@ -232,7 +232,8 @@ class ItemTower(tf.keras.Model):
     """(ID vectors or None, [b, 1] warm bits, [b, 1] bits of the rows that
     keep their ID vector): the ID embedding of warm items, zeros for the
     rest (`known`: [b, 1], 0 for items the model was not trained with) and
-    for the rows id_dropout drops in training."""
+    for the rows id_dropout drops in training (in the third bits only for a
+    `fallback` tower, the one `fuse` reads them for)."""
     warm = tf.gather(self.id_mask, item_index)
     if known is not None:
       warm *= known
@@ -245,6 +246,8 @@ class ItemTower(tf.keras.Model):
       # content path alone has to score that example.
       kept = tf.random.uniform(tf.shape(item_index)) >= self.id_dropout
       ids *= tf.cast(kept, ids.dtype)[:, tf.newaxis]
+      # Only where fuse reads it: other towers keep the graph, and so the
+      # op-level random seeds, they had before trigger_content existed.
       if self.fallback:
         with_id = warm * tf.cast(kept, warm.dtype)[:, tf.newaxis]
     return ids, warm, with_id
