@@ -22,7 +22,12 @@ The same are reported for three slices:
                     it was engaged with), with the other metrics over
                     those pairs' triggers.
 Each slice also reports cold_share@K: the share of its top K that are cold
-items (how often new items are shown at all).
+items (how often new items are shown at all). On request
+(`engagement_groups`), the same again per group of eval triggers ordered by
+their train-period engagements (equal numbers of triggers per group,
+rarest first): where in the engagement range a popular share or a recall
+comes from. popular_share and topic_match weigh every trigger alike, recall
+every eval pair, so a group of rare triggers weighs more in the first two.
 """
 import math
 import os
@@ -89,7 +94,8 @@ def retrieval_metrics(triggers: np.ndarray, top: np.ndarray,
                       topics: Sequence[Sequence[str]],
                       train_engagements: np.ndarray, ks: Sequence[int],
                       popular_fraction: float = 0.1,
-                      tail_fraction: float = 0.1) -> Dict[str, Any]:
+                      tail_fraction: float = 0.1,
+                      engagement_groups: int = 0) -> Dict[str, Any]:
   """All metrics, for all triggers and for the tail and cold slices.
 
   Args:
@@ -101,11 +107,16 @@ def retrieval_metrics(triggers: np.ndarray, top: np.ndarray,
     train_engagements: per catalog item, engagements before the cutoff.
     ks: cut-offs.
     popular_fraction, tail_fraction: see the module docstring.
+    engagement_groups: 0, or how many groups of triggers by train-period
+      engagements to report (module docstring).
 
   Returns:
     {"all": {...}, "tail_triggers": {...}, "cold_triggers": {...},
      "cold_candidates": {...}, "num_eval_pairs": P, "num_cold_items": C,
-     ...}; a slice with no eval pair has NaN metrics.
+     ...}; a slice with no eval pair has NaN metrics. With
+    engagement_groups, also "by_trigger_engagement": one dict per group,
+    rarest first, with its metrics and "triggers", "eval_pairs",
+    "min_train_engagements" and "max_train_engagements".
   """
   popular, tail = popularity_sets(train_engagements, popular_fraction,
                                   tail_fraction)
@@ -123,7 +134,7 @@ def retrieval_metrics(triggers: np.ndarray, top: np.ndarray,
   cold_rows, cold_pairs = cold[triggers], cold[pair_trigger]
   new_candidate_pairs = cold[pair_candidate]
   new_candidate_rows = np.isin(triggers, pair_trigger[new_candidate_pairs])
-  return {
+  out = {
       "num_eval_pairs": int(len(pair_trigger)),
       "num_eval_triggers": int(len(triggers)),
       "num_cold_items": int(cold.sum()),
@@ -135,6 +146,19 @@ def retrieval_metrics(triggers: np.ndarray, top: np.ndarray,
       "cold_triggers": metrics(cold_rows, cold_pairs),
       "cold_candidates": metrics(new_candidate_rows, new_candidate_pairs),
   }
+  if engagement_groups > 0 and len(triggers):
+    engagements = np.asarray(train_engagements)[triggers]
+    order = np.argsort(engagements, kind="stable")
+    groups = []
+    for rows in np.array_split(order, min(engagement_groups, len(order))):
+      pairs = np.isin(pair_trigger, triggers[rows])
+      groups.append({
+          "triggers": int(len(rows)), "eval_pairs": int(pairs.sum()),
+          "min_train_engagements": int(engagements[rows].min()),
+          "max_train_engagements": int(engagements[rows].max()),
+          **metrics(rows, pairs)})
+    out["by_trigger_engagement"] = groups
+  return out
 
 
 def bless(metrics: Dict[str, Any], gate_k: int, recall_floor: float,

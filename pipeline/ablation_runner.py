@@ -7,7 +7,8 @@
 
 Finds the newest CoEngagementPairs output of the configured pipeline in ML
 Metadata (run the pipeline first), runs `trainer.ablation`, writes
-`ablation.md`, `ablation.csv` and `frontier.png` under
+`ablation.md`, `ablation.csv`, `frontier.png` and `by_trigger_engagement.md`
+(the metrics per group of triggers by train-period engagements) under
 `<output_dir>/ablation/<suite>/` and prints the table (the `labels` suite
 also writes `labels.md`, the mined pseudo-label sets' size, topic precision
 and coverage). The suites are described in `trainer/ablation.py`.

@@ -53,6 +53,39 @@ def test_summary_and_outputs_follow_the_configured_ks(tmp_path):
   assert open(paths["png"], "rb").read(4) == b"\x89PNG"
 
 
+def test_trigger_groups_are_summarised_over_seeds_and_written(tmp_path):
+  def with_groups(popular_rare, recall_rare):
+    result = metrics(0.2, 0.4, 0.6)
+    result["by_trigger_engagement"] = [
+        {"triggers": 3, "eval_pairs": 4, "min_train_engagements": 1,
+         "max_train_engagements": 9, "recall@20": recall_rare,
+         "topic_match@10": 0.5, "popular_share@10": popular_rare},
+        {"triggers": 3, "eval_pairs": 40, "min_train_engagements": 10,
+         "max_train_engagements": 99, "recall@20": 0.5,
+         "topic_match@10": float("nan"), "popular_share@10": 0.2}]
+    return result
+
+  rows = ablation.summarize({"a": [with_groups(0.6, 0.1),
+                                   with_groups(0.8, 0.3)]}, ks=[10, 20])
+  assert rows[0]["group 1 popular@10"] == "0.7000"
+  assert rows[0]["group 1 popular@10 std"] == "0.1000"
+  assert rows[0]["group 1 recall@20"] == "0.2000"
+  assert rows[0]["group 2 train engagements"] == "10-99"
+  table = ablation.engagement_table(rows, [10, 20])
+  assert ("| a | 1: 1-9 | 3 | 4 | 0.2000 ± 0.1000 | 0.5000 ± 0.0000 | "
+          "0.7000 ± 0.1000 |") in table
+  # A group whose triggers have no topics: "–", not a number.
+  assert "| a | 2: 10-99 | 3 | 40 | 0.5000 ± 0.0000 | – |" in table
+  paths = ablation.write_outputs(rows, str(tmp_path), [10, 20], "demo")
+  with open(paths["groups"]) as f:
+    assert f.read() == table
+  # Rows without groups (older results) write no such table.
+  plain = ablation.summarize({"a": [metrics(0.2, 0.4, 0.6)]}, ks=[10, 20])
+  assert ablation.engagement_table(plain, [10, 20]) == ""
+  assert "groups" not in ablation.write_outputs(plain, str(tmp_path / "p"),
+                                                [10, 20], "demo")
+
+
 def test_the_frontier_plot_names_rows_in_a_legend_not_at_the_points():
   """Twelve rows within 0.002 of each other: labels at the points would
   overlap; a legend beside the axes names each row once, and no two

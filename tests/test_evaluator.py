@@ -49,6 +49,47 @@ def test_metrics_by_hand():
   assert m["tail_triggers"]["topic_match@2"] == 1.0
 
 
+def test_metrics_by_trigger_engagement_groups_by_hand():
+  triggers = np.array([0, 3, 8, 9])  # engagements 100, 5, 0, 50
+  top = np.array([[1, 2, 5, -1],     # for item 0 {a}
+                  [0, 2, 9, 4],      # for item 3 {b}
+                  [0, 4, 9, 1],      # for item 8 {a}
+                  [3, 1, 0, 2]])     # for item 9 {b}
+  pair_trigger = np.array([0, 0, 3, 8, 9])
+  pair_candidate = np.array([2, 6, 9, 9, 0])
+  m = evaluator.retrieval_metrics(triggers, top, pair_trigger, pair_candidate,
+                                  TOPICS, ENGAGEMENTS, ks=[2, 4],
+                                  popular_fraction=0.1, tail_fraction=0.2,
+                                  engagement_groups=2)
+  rare, frequent = m["by_trigger_engagement"]
+  # Rarest first: triggers 8 (0 engagements) and 3 (5), then 9 (50), 0 (100).
+  assert (rare["triggers"], rare["eval_pairs"], rare["min_train_engagements"],
+          rare["max_train_engagements"]) == (2, 2, 0, 5)
+  assert (frequent["triggers"], frequent["eval_pairs"],
+          frequent["min_train_engagements"],
+          frequent["max_train_engagements"]) == (2, 3, 50, 100)
+  # Rare: (3, 9) and (8, 9) both at rank 3.
+  assert (rare["recall@2"], rare["recall@4"]) == (0.0, 1.0)
+  # 8 {a}: [0 a, 4 ab] -> 1; 3 {b}: [0 a, 2 b] -> 1/2.
+  assert rare["topic_match@2"] == pytest.approx(0.75)
+  # Popular = {0}: first in both top 2s.
+  assert rare["popular_share@2"] == pytest.approx(0.5)
+  # Frequent: (0, 2) at rank 2, (0, 6) never, (9, 0) at rank 3.
+  assert frequent["recall@2"] == pytest.approx(1 / 3)
+  assert frequent["recall@4"] == pytest.approx(2 / 3)
+  # 9 {b}: [3 b, 1 a] -> 1/2; 0 {a}: [1 a, 2 b] -> 1/2.
+  assert frequent["topic_match@2"] == pytest.approx(0.5)
+  assert frequent["popular_share@2"] == 0.0
+  # Not asked for: not computed; more groups than triggers: one each.
+  assert "by_trigger_engagement" not in evaluator.retrieval_metrics(
+      triggers, top, pair_trigger, pair_candidate, TOPICS, ENGAGEMENTS,
+      ks=[2, 4])
+  singles = evaluator.retrieval_metrics(
+      triggers, top, pair_trigger, pair_candidate, TOPICS, ENGAGEMENTS,
+      ks=[2, 4], engagement_groups=10)["by_trigger_engagement"]
+  assert [g["min_train_engagements"] for g in singles] == [0, 5, 50, 100]
+
+
 def test_cold_slices_by_hand():
   # Items 7 and 8 have no train-period engagement: they are cold.
   engagements = ENGAGEMENTS.copy()

@@ -7,8 +7,11 @@ each variant of a suite (a `TrainerConfig` trained by `trainer.task.train`,
 or a fit function such as a baseline), retrieves the exact top-K for every
 eval trigger, and computes the evaluator's metrics; `write_outputs` writes
 `ablation.md`, `ablation.csv` and `frontier.png` (engagement recall vs topic
-match). `relvid ablate` (pipeline/cli.py) finds the newest pairs of the
-configured pipeline and writes them under `<output_dir>/ablation/<suite>/`.
+match), and `by_trigger_engagement.md`: recall, topic match and popular
+share per group of eval triggers by train-period engagements, rarest
+first (`ENGAGEMENT_GROUPS`). `relvid ablate` (pipeline/cli.py) finds the
+newest pairs of the configured pipeline and writes them under
+`<output_dir>/ablation/<suite>/`.
 
 Every suite starts with the baselines (`trainer.baselines`): popularity,
 co-visitation counts, text k-NN (content only), and the TFRS recipe (the
@@ -100,6 +103,23 @@ def columns(ks: Sequence[int]) -> List[Tuple[str, str, str]]:
 # The per-task loss magnitudes (means over the last epoch), so a ratio such
 # as 1:500 can be read as what it does to the gradient mix.
 LOSS_COLUMNS = (("L_eng", "engagement_loss"), ("L_sem", "semantic_loss"))
+
+# The second table (by_trigger_engagement.md): the eval triggers in this
+# many groups by train-period engagements, rarest first, so that a popular
+# share or a recall can be traced to the triggers it comes from.
+ENGAGEMENT_GROUPS = 5
+
+
+def group_columns(ks: Sequence[int]) -> List[Tuple[str, str]]:
+  """(column title, metric name) of the by-trigger-engagement table."""
+  small, large = min(ks), max(ks)
+  return [(f"recall@{large}", f"recall@{large}"),
+          (f"topic@{small}", f"topic_match@{small}"),
+          (f"popular@{small}", f"popular_share@{small}")]
+
+
+def _group_key(group: int, title: str) -> str:
+  return f"group {group} {title}"
 
 
 def variants(base: config_lib.TrainerConfig
@@ -488,6 +508,21 @@ def summarize(runs: Dict[str, List[Dict]], ks: Sequence[int]
     for title, key in LOSS_COLUMNS:
       values = [r.get("losses", {}).get(key) for r in results]
       row[title] = ("" if None in values else f"{np.mean(values):.4g}")
+    # The groups are the same for every seed (the same eval pairs).
+    for number, group in enumerate(
+        results[0].get("by_trigger_engagement", []), 1):
+      row[_group_key(number, "train engagements")] = (
+          f"{group['min_train_engagements']}-"
+          f"{group['max_train_engagements']}")
+      row[_group_key(number, "triggers")] = str(group["triggers"])
+      row[_group_key(number, "eval pairs")] = str(group["eval_pairs"])
+      for title, metric in group_columns(ks):
+        values = np.array([r["by_trigger_engagement"][number - 1][metric]
+                           for r in results], float)
+        values = values[~np.isnan(values)]
+        key = _group_key(number, title)
+        row[key] = f"{values.mean():.4f}" if len(values) else "nan"
+        row[key + " std"] = f"{values.std():.4f}" if len(values) else "nan"
     rows.append(row)
   return rows
 
@@ -509,14 +544,46 @@ def markdown_table(rows: List[Dict[str, str]], ks: Sequence[int]) -> str:
   return "\n".join(lines) + "\n"
 
 
+def engagement_table(rows: List[Dict[str, str]], ks: Sequence[int]) -> str:
+  """The by-trigger-engagement groups of the summary as a Markdown table:
+  one line per variant and group, mean ± std over seeds ("" when the rows
+  have no groups)."""
+  groups = sorted({int(k.split()[1]) for row in rows for k in row
+                   if k.startswith("group ")})
+  if not groups:
+    return ""
+  table = group_columns(ks)
+  lines = ["| variant | trigger group (train engagements) | triggers | "
+           "eval pairs | " + " | ".join(t for t, _ in table) + " |",
+           "|" + "---|" * (4 + len(table))]
+  for row in rows:
+    for number in groups:
+      cells = [row["variant"],
+               f"{number}: {row[_group_key(number, 'train engagements')]}",
+               row[_group_key(number, "triggers")],
+               row[_group_key(number, "eval pairs")]]
+      for title, _ in table:
+        key = _group_key(number, title)
+        cells.append(f"{row[key]} ± {row[key + ' std']}"
+                     if row[key] != "nan" else "–")
+      lines.append("| " + " | ".join(cells) + " |")
+  return "\n".join(lines) + "\n"
+
+
 def write_outputs(rows: List[Dict[str, str]], folder: str, ks: Sequence[int],
                   dataset: str = "MovieLens-100K") -> Dict[str, str]:
-  """ablation.csv, ablation.md and frontier.png under `folder` (local or a
+  """ablation.csv, ablation.md, frontier.png and (when the rows have
+  trigger groups) by_trigger_engagement.md under `folder` (local or a
   remote URI, through tf.io.gfile)."""
   tf.io.gfile.makedirs(folder)
   paths = {k: os.path.join(folder, f) for k, f in (
       ("csv", "ablation.csv"), ("md", "ablation.md"),
       ("png", "frontier.png"))}
+  groups = engagement_table(rows, ks)
+  if groups:
+    paths["groups"] = os.path.join(folder, "by_trigger_engagement.md")
+    with tf.io.gfile.GFile(paths["groups"], "w") as f:
+      f.write(groups)
   text = io.StringIO()
   writer = csv.DictWriter(text, fieldnames=list(rows[0]))
   writer.writeheader()
@@ -672,7 +739,7 @@ def run_ablation(examples_uri: str, config: config_lib.PipelineConfig,
       model = fit_variant(variant, catalog, train_pairs, seed,
                           eval_config=config.eval)
       result = validation.evaluate_model(model, catalog, eval_pairs,
-                                         config.eval)
+                                         config.eval, ENGAGEMENT_GROUPS)
       result["losses"] = _losses(model)
       runs.setdefault(name, []).append(result)
       bar.write(f"[{number}/{len(grid)}] {name} seed {seed}: "

@@ -55,10 +55,13 @@ def exact_top_k(trigger_vectors: np.ndarray, candidate_vectors: np.ndarray,
 
 def evaluate_model(model: Any, catalog: artifacts.Catalog,
                    pairs: artifacts.Pairs,
-                   eval_config: config_lib.EvalConfig) -> Dict[str, Any]:
+                   eval_config: config_lib.EvalConfig,
+                   engagement_groups: int = 0) -> Dict[str, Any]:
   """The evaluator's metrics for anything with `item_embeddings()` (a
   trained model or a baseline) or `scores(triggers)` (a baseline whose
-  scores are no dot product), by exact retrieval over the catalog."""
+  scores are no dot product), by exact retrieval over the catalog; with
+  `engagement_groups`, also per group of triggers by train-period
+  engagements (`evaluator.retrieval_metrics`)."""
   pair_trigger, pair_candidate = evaluator.distinct_pairs(pairs.trigger,
                                                           pairs.candidate)
   triggers = np.unique(pair_trigger)
@@ -72,7 +75,8 @@ def evaluate_model(model: Any, catalog: artifacts.Catalog,
   return evaluator.retrieval_metrics(
       triggers, top, pair_trigger, pair_candidate, catalog.topics,
       catalog.train_engagements, eval_config.ks,
-      eval_config.popular_fraction, eval_config.tail_fraction)
+      eval_config.popular_fraction, eval_config.tail_fraction,
+      engagement_groups)
 
 
 def random_split(pairs: artifacts.Pairs, fraction: float, seed: int
