@@ -25,6 +25,10 @@ the trainer can fit on what came before the window and pick the training
 length on the window's pairs, a miniature of the time split it is judged
 on (`trainer.validation: window`).
 
+The train rows are written in an order that follows no trigger
+(`MixedOrder`): the grouping by trigger emits them trigger by trigger, and
+the trainer's streaming input shuffles with a bounded buffer.
+
 A third split, `catalog`, holds one row per item, the view of the catalog
 that training and evaluation share: item_id, topics, `text_embedding` (absent
 when the item had no text), `visual_embedding` (when VisualEmbedder ran and
@@ -39,7 +43,9 @@ cosine), which the trainer's semantic task uses.
 import json
 import logging
 import os
+import random
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+import zlib
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -132,6 +138,52 @@ def _window_start(train_quantiles: List[int], fraction: float,
 def _count_read(row):
   _counter("interactions_read").inc()
   return row
+
+
+# Buckets of MixedOrder: on a runner each is one group held in memory, so
+# at a billion train rows a bucket holds about a million.
+MIX_BUCKETS = 1024
+
+
+def _pair_hash(row: Dict[str, Any]) -> int:
+  """A hash of the row's pair that is the same in every process (Python's
+  hash() of a str is not)."""
+  return zlib.crc32(f"{row[contract.TRIGGER_ID]}\x00"
+                    f"{row[contract.CANDIDATE_ID]}".encode("utf-8"))
+
+
+def _mixed_bucket(bucket_and_rows) -> List[Dict[str, Any]]:
+  bucket, rows = bucket_and_rows
+  keyed = sorted(((_pair_hash(r), r) for r in rows), key=lambda hr: hr[0])
+  ordered = [r for _, r in keyed]
+  # Seeded by the bucket: the same rows come out in the same order on
+  # every run, and the repeated rows of one pair (dedupe off) are spread.
+  random.Random(bucket).shuffle(ordered)
+  return ordered
+
+
+class MixedOrder(beam.PTransform):
+  """Rows in an order that follows no key: each of `buckets` groups is a
+  hash-chosen sample of all rows, written in a seeded shuffled order.
+
+  The train rows come out of the per-trigger grouping in trigger order, and
+  the trainer's streaming input shuffles them with a bounded buffer: rows
+  of one trigger would then fill whole stretches of the stream, and the
+  batches, their in-batch negatives and logQ's candidate frequencies would
+  be those of a few hundred triggers at a time. After this any stretch of
+  the file is a sample of the whole.
+  """
+
+  def __init__(self, buckets: int = MIX_BUCKETS):
+    super().__init__()
+    self._buckets = buckets
+
+  def expand(self, rows):
+    buckets = self._buckets
+    return (rows
+            | "ByBucket" >> beam.Map(lambda r: (_pair_hash(r) % buckets, r))
+            | "GroupBuckets" >> beam.GroupByKey()
+            | "Shuffled" >> beam.FlatMap(_mixed_bucket))
 
 
 def _with_trigger_count(key_and_groups, dedupe: bool):
@@ -340,9 +392,11 @@ def build_pair_generation(root: beam.Pipeline,
   per_split = rows | "Split" >> beam.Partition(
       lambda kv, _: SPLITS.index(kv[0]), len(SPLITS))
   for split, partition in zip(SPLITS, per_split):
-    _ = (partition
-         | f"Rows{split}" >> beam.Map(lambda kv: kv[1])
-         | f"Write{split}" >> example_io.WriteExamples(output_dirs[split]))
+    split_rows = partition | f"Rows{split}" >> beam.Map(lambda kv: kv[1])
+    if split == TRAIN:
+      split_rows = split_rows | "MixTrainOrder" >> MixedOrder()
+    _ = split_rows | f"Write{split}" >> example_io.WriteExamples(
+        output_dirs[split])
 
   topics = items | "ItemTopics" >> beam.Map(
       lambda i: (i[contract.ITEM_ID], list(i.get(contract.TOPICS, []))))

@@ -90,7 +90,12 @@ def test_ablate_on_the_small_run(small_pipeline_run, tmp_path):
   folder = os.path.join(small_pipeline_run.config.output_dir, "ablation",
                         "paper")
   assert sorted(os.listdir(folder)) == ["ablation.csv", "ablation.md",
+                                        "by_trigger_engagement.md",
                                         "frontier.png"]
+  with open(os.path.join(folder, "by_trigger_engagement.md")) as f:
+    groups = [line for line in f if line.startswith("| engagement only |")]
+  assert [line.split(" | ")[1].split(":")[0] for line in groups] == [
+      "1", "2", "3", "4", "5"]
 
 
 def test_ablate_labels_suite_writes_label_quality(small_pipeline_run,
