@@ -152,19 +152,28 @@ def _pair_hash(row: Dict[str, Any]) -> int:
                     f"{row[contract.CANDIDATE_ID]}".encode("utf-8"))
 
 
+def _hashed(row: Dict[str, Any], buckets: int
+            ) -> Tuple[int, Tuple[int, Dict[str, Any]]]:
+  pair_hash = _pair_hash(row)
+  return pair_hash % buckets, (pair_hash, row)
+
+
 def _mixed_bucket(bucket_and_rows) -> List[Dict[str, Any]]:
-  bucket, rows = bucket_and_rows
-  keyed = sorted(((_pair_hash(r), r) for r in rows), key=lambda hr: hr[0])
-  ordered = [r for _, r in keyed]
-  # Seeded by the bucket: the same rows come out in the same order on
-  # every run, and the repeated rows of one pair (dedupe off) are spread.
+  bucket, hashed_rows = bucket_and_rows
+  ordered = [r for _, r in sorted(hashed_rows, key=lambda hr: hr[0])]
+  # Sorted first because a grouping hands its values over in no fixed
+  # order; seeded by the bucket, so a bucket's rows come out in the same
+  # order on every run, and the repeated rows of one pair (dedupe off)
+  # are spread.
   random.Random(bucket).shuffle(ordered)
   return ordered
 
 
 class MixedOrder(beam.PTransform):
   """Rows in an order that follows no key: each of `buckets` groups is a
-  hash-chosen sample of all rows, written in a seeded shuffled order.
+  hash-chosen sample of all rows, written in a seeded shuffled order (the
+  same order of a bucket's rows on every run; the order of the buckets is
+  the runner's).
 
   The train rows come out of the per-trigger grouping in trigger order, and
   the trainer's streaming input shuffles them with a bounded buffer: rows
@@ -179,9 +188,8 @@ class MixedOrder(beam.PTransform):
     self._buckets = buckets
 
   def expand(self, rows):
-    buckets = self._buckets
     return (rows
-            | "ByBucket" >> beam.Map(lambda r: (_pair_hash(r) % buckets, r))
+            | "ByBucket" >> beam.Map(_hashed, self._buckets)
             | "GroupBuckets" >> beam.GroupByKey()
             | "Shuffled" >> beam.FlatMap(_mixed_bucket))
 

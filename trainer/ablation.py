@@ -493,6 +493,21 @@ SUITES = {"paper": variants, "modality": modality_variants,
           "cold": cold_start_variants}
 
 
+def _put_mean_and_std(row: Dict[str, str], title: str,
+                      per_seed: Sequence[float]) -> None:
+  """row[title] and row[title + " std"] over the seeds' values; NaN (a
+  slice the eval pairs lack) is left out, "nan" when nothing is left."""
+  values = np.array(per_seed, float)
+  values = values[~np.isnan(values)]
+  row[title] = f"{values.mean():.4f}" if len(values) else "nan"
+  row[title + " std"] = f"{values.std():.4f}" if len(values) else "nan"
+
+
+def _mean_std_cell(row: Dict[str, str], title: str) -> str:
+  return (f"{row[title]} ± {row[title + ' std']}" if row[title] != "nan"
+          else "–")
+
+
 def summarize(runs: Dict[str, List[Dict]], ks: Sequence[int]
               ) -> List[Dict[str, str]]:
   """Mean (and std over seeds) of each column, per variant; the loss
@@ -501,10 +516,7 @@ def summarize(runs: Dict[str, List[Dict]], ks: Sequence[int]
   for name, results in runs.items():
     row = {"variant": name, "seeds": str(len(results))}
     for title, section, metric in columns(ks):
-      values = np.array([r[section][metric] for r in results], float)
-      values = values[~np.isnan(values)]  # a slice the eval pairs lack
-      row[title] = f"{values.mean():.4f}" if len(values) else "nan"
-      row[title + " std"] = f"{values.std():.4f}" if len(values) else "nan"
+      _put_mean_and_std(row, title, [r[section][metric] for r in results])
     for title, key in LOSS_COLUMNS:
       values = [r.get("losses", {}).get(key) for r in results]
       row[title] = ("" if None in values else f"{np.mean(values):.4g}")
@@ -517,12 +529,9 @@ def summarize(runs: Dict[str, List[Dict]], ks: Sequence[int]
       row[_group_key(number, "triggers")] = str(group["triggers"])
       row[_group_key(number, "eval pairs")] = str(group["eval_pairs"])
       for title, metric in group_columns(ks):
-        values = np.array([r["by_trigger_engagement"][number - 1][metric]
-                           for r in results], float)
-        values = values[~np.isnan(values)]
-        key = _group_key(number, title)
-        row[key] = f"{values.mean():.4f}" if len(values) else "nan"
-        row[key + " std"] = f"{values.std():.4f}" if len(values) else "nan"
+        _put_mean_and_std(
+            row, _group_key(number, title),
+            [r["by_trigger_engagement"][number - 1][metric] for r in results])
     rows.append(row)
   return rows
 
@@ -537,8 +546,7 @@ def markdown_table(rows: List[Dict[str, str]], ks: Sequence[int]) -> str:
            "|" + "---|" * len(titles)]
   for row in rows:
     cells = ([row["variant"], row["seeds"]] +
-             [f"{row[t]} ± {row[t + ' std']}" if row[t] != "nan" else "–"
-              for t, _, _ in table] +
+             [_mean_std_cell(row, t) for t, _, _ in table] +
              [row.get(t) or "–" for t, _ in LOSS_COLUMNS])
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines) + "\n"
@@ -562,10 +570,8 @@ def engagement_table(rows: List[Dict[str, str]], ks: Sequence[int]) -> str:
                f"{number}: {row[_group_key(number, 'train engagements')]}",
                row[_group_key(number, "triggers")],
                row[_group_key(number, "eval pairs")]]
-      for title, _ in table:
-        key = _group_key(number, title)
-        cells.append(f"{row[key]} ± {row[key + ' std']}"
-                     if row[key] != "nan" else "–")
+      cells += [_mean_std_cell(row, _group_key(number, title))
+                for title, _ in table]
       lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines) + "\n"
 
