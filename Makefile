@@ -38,8 +38,14 @@ demo-media: setup
 serve: setup
 	$(VENV)/bin/relvid serve $(ARGS)
 
+# The default suite on TEST_WORKERS processes (pytest-xdist), each test
+# file on one of them, so a file's module-scoped pipeline run is made once.
+# Most tests spend their time in one Python thread (Beam's in-process
+# runner, TFX's orchestration), so two processes use both cores of the CI
+# machine; more need more memory than speed they bring there.
+TEST_WORKERS ?= 2
 test: setup test-tools
-	$(PYTHON) -m pytest -q tests
+	$(PYTHON) -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 
 # The built wheel installed into a clean venv with the lock, as users do.
 test-packaging: setup

@@ -61,8 +61,10 @@ setuptools.setup(
         "scikit-image==0.24.0",
     ],
     extras_require={
-        # gcp-storage-emulator: the gs:// end-to-end test's storage server.
-        "test": ["pytest", "httpx", "gcp-storage-emulator==2026.7.19"],
+        # gcp-storage-emulator: the gs:// end-to-end test's storage server;
+        # pytest-xdist: `make test` runs the suite on two processes.
+        "test": ["pytest", "pytest-xdist", "httpx",
+                 "gcp-storage-emulator==2026.7.19"],
         # The Airflow DAG (pipeline/airflow_dag.py) needs Airflow in the
         # scheduler's environment; nothing else does.
         "airflow": ["apache-airflow==2.11.2"],
