@@ -1,5 +1,6 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """Shared fixtures: the text encoder is exported once per test session."""
+import contextlib
 import csv
 import glob
 import os
@@ -43,10 +44,14 @@ def small_pipeline_run(tmp_path_factory):
       "trainer.opc=true", "eval.recall_floor=0.01",
       "eval.topic_match_floor=0.1"]
   config = config_lib.load_config(None, overrides)
-  before = tfx_ephemeral_packages()
-  local_runner.run(config)
+  # The run gets a temp folder of its own, where TFX would build its
+  # package: other test processes (pytest-xdist) use the shared one.
+  scratch = folder / "tmp"
+  scratch.mkdir()
+  with temp_folder(str(scratch)):
+    local_runner.run(config)
   reports = results.latest_reports(config)
-  new_packages = tfx_ephemeral_packages() - before
+  new_packages = tfx_ephemeral_packages(str(scratch))
   serving = config_lib.serving_model_dir(config)
   return PipelineRun(config=config, overrides=overrides, reports=reports,
                      num_items=num_items, num_ratings=num_ratings,
@@ -54,11 +59,27 @@ def small_pipeline_run(tmp_path_factory):
                      new_ephemeral_packages=new_packages)
 
 
-def tfx_ephemeral_packages():
-  """The sdists TFX builds of itself under the temp folder when a Beam
-  component's args name no dependency (see BeamConfig.pipeline_args)."""
-  return set(glob.glob(os.path.join(tempfile.gettempdir(), "*", "build",
-                                    "tfx")))
+def tfx_ephemeral_packages(folder):
+  """The sdists TFX builds of itself under the temp folder `folder` when a
+  Beam component's args name no dependency (see BeamConfig.pipeline_args)."""
+  return set(glob.glob(os.path.join(folder, "*", "build", "tfx")))
+
+
+@contextlib.contextmanager
+def temp_folder(folder):
+  """`folder` as this process's temp folder (tempfile's, and TMPDIR for
+  the processes it starts) until the block ends."""
+  saved = tempfile.tempdir, os.environ.get("TMPDIR")
+  tempfile.tempdir = folder
+  os.environ["TMPDIR"] = folder
+  try:
+    yield
+  finally:
+    tempfile.tempdir = saved[0]
+    if saved[1] is None:
+      os.environ.pop("TMPDIR", None)
+    else:
+      os.environ["TMPDIR"] = saved[1]
 
 
 USERS = 40
