@@ -1,6 +1,5 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """Shared fixtures: the text encoder is exported once per test session."""
-import contextlib
 import csv
 import glob
 import os
@@ -48,7 +47,9 @@ def small_pipeline_run(tmp_path_factory):
   # package: other test processes (pytest-xdist) use the shared one.
   scratch = folder / "tmp"
   scratch.mkdir()
-  with temp_folder(str(scratch)):
+  with pytest.MonkeyPatch.context() as patch:
+    patch.setattr(tempfile, "tempdir", str(scratch))
+    patch.setenv("TMPDIR", str(scratch))  # and for the processes it starts
     local_runner.run(config)
   reports = results.latest_reports(config)
   new_packages = tfx_ephemeral_packages(str(scratch))
@@ -63,23 +64,6 @@ def tfx_ephemeral_packages(folder):
   """The sdists TFX builds of itself under the temp folder `folder` when a
   Beam component's args name no dependency (see BeamConfig.pipeline_args)."""
   return set(glob.glob(os.path.join(folder, "*", "build", "tfx")))
-
-
-@contextlib.contextmanager
-def temp_folder(folder):
-  """`folder` as this process's temp folder (tempfile's, and TMPDIR for
-  the processes it starts) until the block ends."""
-  saved = tempfile.tempdir, os.environ.get("TMPDIR")
-  tempfile.tempdir = folder
-  os.environ["TMPDIR"] = folder
-  try:
-    yield
-  finally:
-    tempfile.tempdir = saved[0]
-    if saved[1] is None:
-      os.environ.pop("TMPDIR", None)
-    else:
-      os.environ["TMPDIR"] = saved[1]
 
 
 USERS = 40

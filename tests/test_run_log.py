@@ -40,9 +40,13 @@ print("stdout still works")
 
 
 def run(tmp_path, keep):
+  # A temp folder of its own: other test processes (pytest-xdist) write
+  # run logs of their own to the shared one meanwhile.
+  (tmp_path / "tmp").mkdir()
   return subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "out"),
                          "keep" if keep else "drop"], capture_output=True,
-                        text=True, timeout=120, cwd=tmp_path)
+                        text=True, timeout=120, cwd=tmp_path,
+                        env=dict(os.environ, TMPDIR=str(tmp_path / "tmp")))
 
 
 def test_the_log_gets_everything_the_terminal_what_it_is_given(tmp_path):
@@ -72,9 +76,8 @@ def test_the_log_gets_everything_the_terminal_what_it_is_given(tmp_path):
 
 
 def test_a_log_not_kept_leaves_nothing(tmp_path):
-  before = set(os.listdir(os.environ.get("TMPDIR", "/tmp")))
   done = run(tmp_path, keep=False)
   assert done.returncode == 0, done.stderr
   assert not (tmp_path / "out").exists()
-  after = set(os.listdir(os.environ.get("TMPDIR", "/tmp")))
-  assert not [n for n in after - before if n.startswith("relvid-")]
+  assert not [n for n in os.listdir(tmp_path / "tmp")
+              if n.startswith("relvid-")]
