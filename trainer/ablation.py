@@ -18,7 +18,8 @@ co-visitation counts, text k-NN (content only), and the TFRS recipe (the
 retrieval tutorial's ID two-tower with logQ, verbatim).
 
 Suites (semantic:engagement weights written as the paper does: 1:R means
-semantic_weight=1, engagement_weight=R):
+engagement_weight as configured, its loss scale, and semantic_weight =
+engagement_weight / R):
   paper      engagement only; +semantic 1:1, 1:10, 1:100, 1:500, 1:1000;
              engagement only + OPC; +semantic 1:10 + OPC.
   model      the default against what it replaced and the options tried
@@ -137,14 +138,17 @@ def variants(base: config_lib.TrainerConfig
 
 def _engagement_only(config: config_lib.TrainerConfig
                      ) -> config_lib.TrainerConfig:
-  return dataclasses.replace(config, semantic_weight=0.0,
-                             engagement_weight=1.0)
+  return dataclasses.replace(config, semantic_weight=0.0)
 
 
 def _semantic(config: config_lib.TrainerConfig, ratio: float,
               **changes: Any) -> config_lib.TrainerConfig:
-  return dataclasses.replace(config, semantic_weight=1.0,
-                             engagement_weight=float(ratio), **changes)
+  """semantic:engagement = 1:ratio at the configured engagement weight:
+  that weight is the loss scale the ID tables' Adagrad is tuned to
+  (`TrainerConfig.engagement_weight`), so a ratio moves the semantic
+  weight only."""
+  return dataclasses.replace(
+      config, semantic_weight=config.engagement_weight / ratio, **changes)
 
 
 def model_variants(base: config_lib.TrainerConfig
