@@ -316,6 +316,13 @@ def sqlite_metadata(config: PipelineConfig, read_only: bool = False
   return connection
 
 
+def beam_pipeline_args(config: PipelineConfig) -> List[str]:
+  """The Beam args of every Beam-based component: the project image as the
+  workers' SDK image unless beam.sdk_container_image names another (that
+  flag also stops TFX from packaging its own source on every run)."""
+  return config.beam.pipeline_args(config.orchestration.image)
+
+
 def create_pipeline(config: PipelineConfig,
                     metadata_connection_config: Optional[object] = None,
                     span_parameter: Optional[Any] = None
@@ -339,7 +346,7 @@ def create_pipeline(config: PipelineConfig,
       components=create_components(config, span_parameter),
       enable_cache=config.enable_cache,
       metadata_connection_config=metadata_connection_config,
-      beam_pipeline_args=config.beam.pipeline_args(config.orchestration.image))
+      beam_pipeline_args=beam_pipeline_args(config))
 
 
 REFRESH_SUFFIX = "-refresh"
@@ -364,4 +371,4 @@ def create_refresh_pipeline(config: PipelineConfig,
       components=create_refresh_components(config, source_version),
       enable_cache=config.enable_cache,
       metadata_connection_config=metadata_connection_config,
-      beam_pipeline_args=config.beam.pipeline_args(config.orchestration.image))
+      beam_pipeline_args=beam_pipeline_args(config))

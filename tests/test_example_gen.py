@@ -190,7 +190,7 @@ def _ingestion_only(config):
       pipeline_root=config_lib.pipeline_root(config),
       components=example_gens, enable_cache=True,
       metadata_connection_config=pipeline_lib.sqlite_metadata(config),
-      beam_pipeline_args=config.beam.pipeline_args())
+      beam_pipeline_args=pipeline_lib.beam_pipeline_args(config))
 
 
 def _states(config):

@@ -58,8 +58,7 @@ def portable_run(small_pipeline_run, services, tmp_path_factory):
       pipeline_root=config_lib.pipeline_root(config),
       components=upstream,
       metadata_connection_config=pipeline_lib.sqlite_metadata(config),
-      beam_pipeline_args=config.beam.pipeline_args(
-          config.orchestration.image)))
+      beam_pipeline_args=pipeline_lib.beam_pipeline_args(config)))
   return config
 
 
