@@ -260,12 +260,13 @@ class TrainerConfig:
   # L = engagement_weight * L_eng + semantic_weight * L_sem, each L the
   # weighted MEAN over its batch (so the ratio means the same at any batch
   # size). The paper writes semantic:engagement = 1:500; the default is
-  # 2:1024, about that ratio, with the engagement weight at the batch size
-  # so that the ID tables' Adagrad sees the gradients of TFRS's summed loss
-  # (Adam's steps do not depend on the scale). semantic_weight 0 switches
-  # the task off.
+  # 10:1024, about 1:100 (chosen with `relvid ablate --suite paper`:
+  # docs/model-quality.md, "The paper's suite"), with the engagement weight
+  # at the batch size so that the ID tables' Adagrad sees the gradients of
+  # TFRS's summed loss (Adam's steps do not depend on the scale).
+  # semantic_weight 0 switches the task off.
   engagement_weight: float = 1024.0
-  semantic_weight: float = 2.0
+  semantic_weight: float = 10.0
   # Semantic pseudo-labels: item pairs whose BERT cosine >= threshold, at most
   # `semantic_neighbors` per item (their size, topic precision and coverage
   # per setting: `relvid ablate --suite labels`).
@@ -294,6 +295,11 @@ class TrainerConfig:
   # Whose count the OPC weight uses: `trigger` (the paper), `candidate`
   # (down-weights positives on popular candidates) or `both` (product).
   opc_side: str = "trigger"
+  # Divide the weights by their mean over each batch (self-normalised
+  # importance weights): OPC then shifts the loss between examples
+  # without shrinking its scale, which the ID tables' Adagrad is tuned to
+  # (the raw weights' mean is far below 1). false: raw weights.
+  opc_normalize: bool = True
   # `fixed`: the weights above. `uncertainty`: Kendall et al.'s learned
   # task weighting, L = sum_t exp(-s_t) * w_t * L_t + s_t.
   task_weighting: str = "fixed"

@@ -137,6 +137,11 @@ def test_opc_suite_is_the_papers_grid_plus_candidate_side():
       (a, b) for a in (1.0, 10.0, 100.0) for b in (0.5, 0.75, 1.0))
   assert grid["OPC candidate a=1 b=0.5"].opc_side == "candidate"
   assert grid["OPC both a=1 b=0.5"].opc_side == "both"
+  assert all(c.opc_normalize for n, c in grid.items() if not n.startswith(
+      "raw"))
+  raw = grid["raw OPC weights, trigger a=1 b=0.5"]
+  assert dataclasses.replace(raw, opc_normalize=True) == grid[
+      "OPC trigger a=1 b=0.5"]
 
 
 def test_logq_suite_changes_only_the_correction():

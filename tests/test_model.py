@@ -78,12 +78,22 @@ def test_opc_weights():
 
 
 def test_engagement_loss_is_weighted_mean_cross_entropy():
-  model = make_model(opc=True, opc_alpha=2.0, opc_beta=1.0)
   trigger, candidate, counts = [0, 1, 2, 3], [4, 5, 4, 6], [1.0, 3.0, 0.0, 8.0]
+  raw = 1.0 / (2.0 + np.array(counts))  # 1/3, 1/5, 1/2, 1/10
+  raw_model = make_model(opc=True, opc_alpha=2.0, opc_beta=1.0,
+                         opc_normalize=False)
+  got = float(raw_model.compute_loss(batch(trigger, candidate, counts)))
+  assert got == pytest.approx(
+      manual_loss(raw_model, trigger, candidate, raw), rel=1e-5)
+  # Self-normalised (the default): the raw weights over their batch mean
+  # (34/120), so the loss is the o-weighted average cross-entropy.
+  model = make_model(opc=True, opc_alpha=2.0, opc_beta=1.0)
   got = float(model.compute_loss(batch(trigger, candidate, counts)))
-  weights = 1.0 / (2.0 + np.array(counts))
-  assert got == pytest.approx(manual_loss(model, trigger, candidate, weights),
-                              rel=1e-5)
+  normalised = raw / (34.0 / 120.0)
+  assert got == pytest.approx(
+      manual_loss(model, trigger, candidate, normalised), rel=1e-5)
+  assert float(model.watch["opc_weight"].result()) == pytest.approx(
+      34.0 / 120.0, rel=1e-5)
   no_opc = make_model()
   assert float(no_opc.compute_loss(batch(trigger, candidate, counts))) == (
       pytest.approx(manual_loss(no_opc, trigger, candidate, [1.0] * 4),
@@ -388,15 +398,18 @@ def test_candidate_and_two_sided_opc_weights():
       ("trigger", [1 / 2, 1 / 3]),
       ("candidate", [1 / (1 + 8 ** 0.5), 1 / (1 + 3 ** 0.5)]),
       ("both", [1 / 2 / (1 + 8 ** 0.5), 1 / 3 / (1 + 3 ** 0.5)])):
-    config = dataclasses.replace(
-        TrainerConfig(id_dim=4, hidden_dim=8, output_dim=4), opc=True,
-        opc_alpha=1.0, opc_beta=0.5, opc_side=side)
-    model = model_lib.RelatedVideoModel(
-        NUM_ITEMS, model_lib.content_features(make_catalog(), config),
-        config, candidate_counts=counts)
-    got = model._weights(tf.constant([0, 1]), tf.constant([4, 5]),
-                         trigger_count)
-    np.testing.assert_allclose(got.numpy(), want, rtol=1e-5)
+    for normalize, expected in ((False, want),
+                                (True, np.array(want) / np.mean(want))):
+      config = dataclasses.replace(
+          TrainerConfig(id_dim=4, hidden_dim=8, output_dim=4), opc=True,
+          opc_alpha=1.0, opc_beta=0.5, opc_side=side,
+          opc_normalize=normalize)
+      model = model_lib.RelatedVideoModel(
+          NUM_ITEMS, model_lib.content_features(make_catalog(), config),
+          config, candidate_counts=counts)
+      got = model._weights(tf.constant([0, 1]), tf.constant([4, 5]),
+                           trigger_count)
+      np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5)
 
 
 def test_uncertainty_weighting_is_exp_minus_s_plus_s():

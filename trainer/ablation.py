@@ -26,8 +26,9 @@ engagement_weight / R):
              (dense fusion with cosine / 0.05, mixed negatives, early
              stopping, ID only).
   opc        the paper's OPC grid alpha in {1, 10, 100} x beta in
-             {0.5, 0.75, 1.0} on the trigger side, and candidate-side and
-             two-sided correction (read the tail-trigger columns).
+             {0.5, 0.75, 1.0} on the trigger side, candidate-side and
+             two-sided correction (read the tail-trigger columns), and
+             the raw (not self-normalised) weights at a=1 b=0.5.
   logq       the configured model at logQ strengths 1, 0.9, 0.8, 0.7 and
              without the correction.
   trigger    the configured model with the trigger tower's content added
@@ -186,6 +187,9 @@ def opc_variants(base: config_lib.TrainerConfig
   for side in ("candidate", "both"):
     grid.append((f"OPC {side} a=1 b=0.5", dataclasses.replace(
         plain, opc=True, opc_alpha=1.0, opc_beta=0.5, opc_side=side)))
+  grid.append(("raw OPC weights, trigger a=1 b=0.5", dataclasses.replace(
+      plain, opc=True, opc_alpha=1.0, opc_beta=0.5, opc_side="trigger",
+      opc_normalize=False)))
   return grid
 
 

@@ -22,11 +22,14 @@ The loss, in one place (`RelatedVideoModel.compute_loss`):
   vectors held fixed (sg = stop-gradient).
   o_b = 1 / (alpha + count^beta) when OPC is on (else 1), count = the
   trigger's or the candidate's, or o_b = the product of both weights
-  (`opc_side`). The first term is over co-engagement pairs, the
-  second over semantic pseudo-label pairs (BERT cosine >= threshold); with
-  `semantic_targets: soft`, y'_b = softmax(BERT cosine(q'_b, C') / T_soft)
-  instead of one-hot. a_t = 1 for fixed weighting, exp(-s_t) with learned
-  s_t for uncertainty weighting (Kendall et al., 2018).
+  (`opc_side`); with `opc_normalize` (default) divided by its mean over
+  the batch, so that mean_b[o_b * CE] is the o-weighted average of CE
+  (self-normalised importance weights). The first term is over
+  co-engagement pairs, the second over semantic pseudo-label pairs (BERT
+  cosine >= threshold); with `semantic_targets: soft`,
+  y'_b = softmax(BERT cosine(q'_b, C') / T_soft) instead of one-hot.
+  a_t = 1 for fixed weighting, exp(-s_t) with learned s_t for uncertainty
+  weighting (Kendall et al., 2018).
 
 TFRS's Retrieval task sums its loss over the batch; here each task is a
 per-example mean, so the ratio w_sem : w_eng means the same at any batch
@@ -525,6 +528,18 @@ class RelatedVideoModel(tfrs.models.Model):
   def _weights(self, trigger: tf.Tensor, candidate: tf.Tensor,
                trigger_count: tf.Tensor) -> tf.Tensor:
     """o_b of the module docstring."""
+    weight = self._opc_weights(trigger, candidate, trigger_count)
+    if self.config.opc and self.config.opc_normalize:
+      # The weights then move the loss between examples without shrinking
+      # it: the ID tables' Adagrad is tuned to the loss's scale
+      # (engagement_weight), and the raw weights' mean is far below 1.
+      weight = weight / tf.reduce_mean(weight)
+    return weight
+
+  def _opc_weights(self, trigger: tf.Tensor, candidate: tf.Tensor,
+                   trigger_count: tf.Tensor) -> tf.Tensor:
+    """1 / (alpha + count^beta) per example as opc_side says (1 without
+    OPC), before any normalisation."""
     ones = tf.ones_like(tf.cast(trigger_count, tf.float32))
     if not self.config.opc:
       return ones
@@ -614,8 +629,9 @@ class RelatedVideoModel(tfrs.models.Model):
     loss = tf.constant(0.0)
     active = [0.0, 0.0]  # tasks in this loss, for uncertainty weighting
     if self.config.engagement_weight > 0:
-      weight = self._weights(features["trigger"], features["candidate"],
-                             features["trigger_count"])
+      pair = (features["trigger"], features["candidate"],
+              features["trigger_count"])
+      weight = self._weights(*pair)
       engagement, cold_query = self._engagement_loss(features, weight,
                                                      training)
       loss += scales[0] * engagement
@@ -624,7 +640,9 @@ class RelatedVideoModel(tfrs.models.Model):
         self.watch["cold_query_loss"].update_state(cold_query)
       active[0] = 1.0
       self.watch["engagement_loss"].update_state(engagement)
-      self.watch["opc_weight"].update_state(tf.reduce_mean(weight))
+      # The raw weights' mean: how far OPC alone would shrink the loss.
+      self.watch["opc_weight"].update_state(
+          tf.reduce_mean(self._opc_weights(*pair)))
     if self.config.semantic_weight > 0 and "sem_trigger" in features:
       semantic = self._semantic_loss(
           features, self._weights(features["sem_trigger"],
