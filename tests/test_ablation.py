@@ -29,6 +29,8 @@ def test_modality_suite_switches_only_the_modalities():
           paper["+semantic 1:1"].semantic_weight) == (100.0, 100.0)
   assert (paper["engagement only"].engagement_weight,
           paper["engagement only"].semantic_weight) == (100.0, 0.0)
+  with pytest.raises(ValueError, match="trainer.engagement_weight"):
+    ablation.SUITES["paper"](TrainerConfig(engagement_weight=0.0))
 
 
 def metrics(recall_small, recall_large, topic):

@@ -148,6 +148,10 @@ def _semantic(config: config_lib.TrainerConfig, ratio: float,
   that weight is the loss scale the ID tables' Adagrad is tuned to
   (`TrainerConfig.engagement_weight`), so a ratio moves the semantic
   weight only."""
+  if config.engagement_weight <= 0:
+    raise ValueError(
+        "a semantic:engagement ratio needs trainer.engagement_weight > 0 "
+        f"(it is {config.engagement_weight:g}: the semantic task alone)")
   return dataclasses.replace(
       config, semantic_weight=config.engagement_weight / ratio, **changes)
 
@@ -306,7 +310,7 @@ LADDER = (
                        "semantic_neighbors", "semantic_index",
                        "semantic_targets", "semantic_soft_temperature",
                        "task_weighting")),
-    ("OPC", ("opc", "opc_alpha", "opc_beta", "opc_side")),
+    ("OPC", ("opc", "opc_alpha", "opc_beta", "opc_side", "opc_normalize")),
     # trigger_content here: its fallback needs cold_items=content.
     ("cold start (content-only cold items, trigger content, cold boost)",
      ("cold_items", "trigger_content", "id_dropout", "cold_share",
