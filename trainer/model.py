@@ -528,13 +528,17 @@ class RelatedVideoModel(tfrs.models.Model):
   def _weights(self, trigger: tf.Tensor, candidate: tf.Tensor,
                trigger_count: tf.Tensor) -> tf.Tensor:
     """o_b of the module docstring."""
-    weight = self._opc_weights(trigger, candidate, trigger_count)
+    return self._normalised(self._opc_weights(trigger, candidate,
+                                              trigger_count))
+
+  def _normalised(self, raw: tf.Tensor) -> tf.Tensor:
+    """The raw OPC weights over their batch mean with opc_normalize: they
+    then move the loss between examples without shrinking it (the ID
+    tables' Adagrad is tuned to the loss's scale, engagement_weight, and
+    the raw weights' mean is far below 1)."""
     if self.config.opc and self.config.opc_normalize:
-      # The weights then move the loss between examples without shrinking
-      # it: the ID tables' Adagrad is tuned to the loss's scale
-      # (engagement_weight), and the raw weights' mean is far below 1.
-      weight = weight / tf.reduce_mean(weight)
-    return weight
+      return raw / tf.reduce_mean(raw)
+    return raw
 
   def _opc_weights(self, trigger: tf.Tensor, candidate: tf.Tensor,
                    trigger_count: tf.Tensor) -> tf.Tensor:
@@ -629,9 +633,9 @@ class RelatedVideoModel(tfrs.models.Model):
     loss = tf.constant(0.0)
     active = [0.0, 0.0]  # tasks in this loss, for uncertainty weighting
     if self.config.engagement_weight > 0:
-      pair = (features["trigger"], features["candidate"],
-              features["trigger_count"])
-      weight = self._weights(*pair)
+      raw = self._opc_weights(features["trigger"], features["candidate"],
+                              features["trigger_count"])
+      weight = self._normalised(raw)
       engagement, cold_query = self._engagement_loss(features, weight,
                                                      training)
       loss += scales[0] * engagement
@@ -641,8 +645,7 @@ class RelatedVideoModel(tfrs.models.Model):
       active[0] = 1.0
       self.watch["engagement_loss"].update_state(engagement)
       # The raw weights' mean: how far OPC alone would shrink the loss.
-      self.watch["opc_weight"].update_state(
-          tf.reduce_mean(self._opc_weights(*pair)))
+      self.watch["opc_weight"].update_state(tf.reduce_mean(raw))
     if self.config.semantic_weight > 0 and "sem_trigger" in features:
       semantic = self._semantic_loss(
           features, self._weights(features["sem_trigger"],
