@@ -286,6 +286,17 @@ class TrainerConfig:
   # items less (0 = no correction; at most 1; docs/model-quality.md,
   # "logQ strength").
   logq_strength: float = 1.0
+  # After training, a trigger with n train-period engagements scores a
+  # candidate j by s(t, j) - rare_trigger_logq * c / (c + n) * T * log q(j),
+  # c = rare_trigger_engagements, q the logQ probability, T the
+  # temperature. A rare trigger's query is mostly what its content path
+  # learned from other triggers, and with the full logQ correction that
+  # carries the popularity of what they engage with; this takes it back in
+  # proportion to how little engagement of its own the trigger has (an
+  # extra column in both towers' serving outputs, before the cold-boost
+  # column; 0 = off; docs/model-quality.md, "Rare triggers").
+  rare_trigger_logq: float = 0.8
+  rare_trigger_engagements: float = 5.0
   remove_accidental_hits: bool = True
   # Off-policy correction: example weight 1 / (alpha + count^beta), count
   # as `opc_side` says; applied to the losses only.
@@ -688,6 +699,10 @@ class PipelineConfig:
     # would get the same capped correction.
     _check(0.0 <= t.logq_strength <= 1.0, "trainer.logq_strength",
            "must be in [0, 1]")
+    _check(t.rare_trigger_logq >= 0, "trainer.rare_trigger_logq",
+           "must be >= 0")
+    _check(t.rare_trigger_engagements > 0, "trainer.rare_trigger_engagements",
+           "must be > 0")
     _check(-1.0 <= t.semantic_threshold <= 1.0, "trainer.semantic_threshold",
            "must be a cosine in [-1, 1]")
     _check(t.semantic_index in SEMANTIC_INDEXES, "trainer.semantic_index",

@@ -91,5 +91,5 @@ LINEAGE_FILE = posixpath.join("assets.extra", "lineage.json")
 PAIRS_INPUTS_FILE = "inputs.json"  # in the pairs artifact: the tables read
 DRIFT_FILE = "drift.json"  # DriftCheck: figures, bounds, breaches
 # `relvid ablate --suite` names (trainer/ablation.py holds their variants).
-ABLATION_SUITES = ("paper", "model", "ladder", "opc", "logq", "trigger",
-                   "weighting", "labels", "cold", "modality")
+ABLATION_SUITES = ("paper", "model", "ladder", "opc", "logq", "rare",
+                   "trigger", "weighting", "labels", "cold", "modality")

@@ -122,7 +122,7 @@ def test_the_frontier_plot_names_rows_in_a_legend_not_at_the_points():
 
 def test_every_suite_starts_with_the_baselines():
   for suite in ("paper", "model", "opc", "weighting", "labels", "cold",
-                "ladder", "logq", "trigger"):
+                "ladder", "logq", "rare", "trigger"):
     names = [n for n, _ in ablation.grid_for(suite, TrainerConfig())]
     assert names[:4] == ["popularity", "co-visitation counts", "text k-NN",
                          "TFRS recipe (ID two-tower + logQ)"], suite
@@ -155,6 +155,20 @@ def test_logq_suite_changes_only_the_correction():
   for config in grid.values():
     assert dataclasses.replace(config, logq_correction=True,
                                logq_strength=1.0) == base
+
+
+def test_rare_suite_changes_only_the_rare_trigger_correction():
+  base = TrainerConfig(rare_trigger_logq=0.6, rare_trigger_engagements=4.0)
+  grid = dict(ablation.SUITES["rare"](base))
+  assert grid["rare-trigger correction off"].rare_trigger_logq == 0.0
+  assert sorted((c.rare_trigger_logq, c.rare_trigger_engagements)
+                for n, c in grid.items() if n != "rare-trigger correction off"
+                ) == [(0.3, 4.0), (0.6, 2.0), (0.6, 4.0), (0.6, 8.0),
+                      (1.2, 4.0)]
+  assert grid["rare-trigger correction g=0.6 c=4"] == base
+  for config in grid.values():
+    assert dataclasses.replace(config, rare_trigger_logq=0.6,
+                               rare_trigger_engagements=4.0) == base
 
 
 def test_trigger_suite_changes_only_the_trigger_content():

@@ -10,6 +10,7 @@ import tensorflow as tf
 from components import artifacts
 from relvid import config as config_lib
 from relvid.config import TrainerConfig
+from trainer import export
 from trainer import model as model_lib
 
 NUM_ITEMS = 8
@@ -289,6 +290,83 @@ def test_cold_boost_column_adds_the_boost_to_cold_candidates_only():
   assert model.item_embeddings()["candidate"].shape == (NUM_ITEMS, 5)
 
 
+def test_rare_trigger_columns_by_hand():
+  config = TrainerConfig(rare_trigger_logq=0.5, rare_trigger_engagements=2.0,
+                         temperature=0.1)
+  columns = model_lib.rare_trigger_columns(
+      config, np.array([0, 2, 6]), np.array([0.5, 0.25, 0.125]))
+  trigger, new_trigger = columns["trigger"]
+  candidate, new_candidate = columns["candidate"]
+  # g * c / (c + n) * T: 0.5 * 2/2 * 0.1, 0.5 * 2/4 * 0.1, 0.5 * 2/8 * 0.1.
+  np.testing.assert_allclose(trigger, [0.05, 0.025, 0.0125])
+  assert new_trigger == pytest.approx(0.05)  # no engagements
+  np.testing.assert_allclose(candidate, [np.log(2), np.log(4), np.log(8)])
+  assert new_candidate == pytest.approx(np.log(8))  # the rarest candidate
+
+
+def make_rare_model(**overrides):
+  """make_warm_model with logQ probabilities and trigger engagements."""
+  config = dataclasses.replace(
+      TrainerConfig(id_dim=4, hidden_dim=8, output_dim=4, fusion="residual",
+                    normalize=False, engagement_weight=1.0,
+                    semantic_weight=0.0, rare_trigger_logq=0.5,
+                    rare_trigger_engagements=2.0), **overrides)
+  warm = np.arange(NUM_ITEMS) != 3
+  probability = np.array([.3, .2, .1, .05, .1, .1, .1, .05])
+  engagements = np.array([0, 2, 6, 0, 10, 4, 1, 3])
+  return model_lib.RelatedVideoModel(
+      NUM_ITEMS, model_lib.content_features(make_catalog(), config), config,
+      probability, warm=warm, trigger_engagements=engagements)
+
+
+def test_rare_trigger_column_subtracts_a_share_of_log_q_shrinking_with_engagements():
+  model = make_rare_model()
+  vectors = model.item_embeddings()
+  assert vectors["trigger"].shape == (NUM_ITEMS, 5)
+  scores = vectors["trigger"] @ vectors["candidate"].T
+  plain = vectors["trigger"][:, :4] @ vectors["candidate"][:, :4].T
+  # Trigger 0 (no engagements, share 0.5 * 2/2) and 2 (6: 0.5 * 2/8);
+  # candidates 0 (q .3) and 3 (q .05).
+  correction = scores - plain
+  assert correction[0, 0] == pytest.approx(-0.5 * np.log(.3), rel=1e-5)
+  assert correction[0, 3] == pytest.approx(-0.5 * np.log(.05), rel=1e-5)
+  assert correction[2, 3] == pytest.approx(-0.125 * np.log(.05), rel=1e-5)
+  # A rare candidate gains more than a popular one, more so for rare
+  # triggers: the order among candidates changes by trigger engagement.
+  assert correction[0, 3] - correction[0, 0] > correction[2, 3] - correction[
+      2, 0] > 0
+  # Training sees no column; off (0) or without engagements there is none.
+  assert model.trigger_tower(tf.constant([0]), training=True).shape == (1, 4)
+  assert make_rare_model(rare_trigger_logq=0.0).item_embeddings()[
+      "trigger"].shape == (NUM_ITEMS, 4)
+  assert make_warm_model(rare_trigger_logq=0.5).item_embeddings()[
+      "trigger"].shape == (NUM_ITEMS, 4)
+
+
+def test_rare_trigger_column_sits_before_the_cold_column_and_embeds_new_items():
+  model = make_rare_model(cold_boost=0.75)
+  catalog = make_catalog()
+  triggers = model.trigger_tower(tf.constant([0, 3])).numpy()
+  candidates = model.candidate_tower(tf.constant([0, 3])).numpy()
+  assert triggers.shape == (2, 6)
+  np.testing.assert_allclose(triggers[:, -2:], [[0.5, 0.75], [0.5, 0.75]])
+  np.testing.assert_allclose(candidates[:, -2:],
+                             [[-np.log(.3), 0.0], [-np.log(.05), 1.0]],
+                             rtol=1e-6)
+  np.testing.assert_array_equal(
+      export.cold_column(model.candidate_tower, candidates), [0.0, 1.0])
+  # An item new to the catalog: no engagements, the rarest candidate.
+  vectors = {"text": (tf.constant(catalog.text[[5]]),
+                      tf.constant(catalog.has_text[[5]]))}
+  new = tf.constant([-1], tf.int64)
+  np.testing.assert_allclose(
+      model.trigger_tower.embed_vectors(new, vectors).numpy()[0, -2:],
+      [0.5, 0.75])
+  np.testing.assert_allclose(
+      model.candidate_tower.embed_vectors(new, vectors).numpy()[0, -2:],
+      [-np.log(.05), 1.0], rtol=1e-6)
+
+
 def test_cold_share_counts_cold_items_that_beat_the_warm_cut():
   # Two triggers, top 3. Trigger 0: warm .9 .8 .7 .1, cold .75 .2;
   # trigger 1: warm .5 .4 .3 .2, cold .6 .45.
@@ -306,7 +384,10 @@ def test_cold_share_counts_cold_items_that_beat_the_warm_cut():
   assert model_lib.cold_share_at(9.0, warm, cold, 3) == pytest.approx(2 / 3)
 
 
-def test_calibrated_cold_boost_buys_the_share_asked_for():
+@pytest.mark.parametrize("rare_trigger_logq", [0.0, 2.0])
+def test_calibrated_cold_boost_buys_the_share_asked_for(rare_trigger_logq):
+  # With the rare-trigger column the share is of the served scores, that
+  # column included.
   num_items, cold_items = 400, 40
   catalog = artifacts.Catalog(
       item_ids=np.array([f"i{i}" for i in range(num_items)], dtype=object),
@@ -317,12 +398,15 @@ def test_calibrated_cold_boost_buys_the_share_asked_for():
       train_engagements=np.ones(num_items, np.int64))
   config = TrainerConfig(id_dim=8, hidden_dim=8, output_dim=8,
                          fusion="dense", semantic_weight=0.0, cold_share=0.1,
-                         cold_share_k=20)
+                         cold_share_k=20, rare_trigger_logq=rare_trigger_logq)
   warm = np.arange(num_items) >= cold_items
   tf.keras.utils.set_random_seed(0)
+  rng = np.random.default_rng(1)
+  probability = rng.dirichlet(np.ones(num_items))
   model = model_lib.RelatedVideoModel(
       num_items, model_lib.content_features(catalog, config), config,
-      warm=warm)
+      probability, warm=warm,
+      trigger_engagements=rng.integers(0, 10, num_items))
   # 40 cold items of 400: about 0.1 of a top 20 without a boost; ask for 0.3.
   boost = model_lib.calibrate_cold_boost(model, 0.3, 20, num_triggers=100)
   assert boost > 0

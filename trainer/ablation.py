@@ -211,6 +211,23 @@ def logq_variants(base: config_lib.TrainerConfig
   return grid
 
 
+def rare_trigger_variants(base: config_lib.TrainerConfig
+                          ) -> List[Tuple[str, config_lib.TrainerConfig]]:
+  """The rare-trigger popularity correction: off, then the configured
+  share g and engagement scale c, each halved and doubled alone (g off
+  in the configuration: from 0.8 and 5)."""
+  g = base.rare_trigger_logq or 0.8
+  c = base.rare_trigger_engagements
+  grid = [("rare-trigger correction off",
+           dataclasses.replace(base, rare_trigger_logq=0.0))]
+  for share, scale in ((g, c), (g / 2, c), (g * 2, c), (g, c / 2),
+                       (g, c * 2)):
+    grid.append((f"rare-trigger correction g={share:g} c={scale:g}",
+                 dataclasses.replace(base, rare_trigger_logq=share,
+                                     rare_trigger_engagements=scale)))
+  return grid
+
+
 def trigger_content_variants(base: config_lib.TrainerConfig
                              ) -> List[Tuple[str, config_lib.TrainerConfig]]:
   """The configured model with the trigger tower's content added to every
@@ -288,7 +305,7 @@ RECIPE_SETTINGS = dict(
     learning_rate=0.1, engagement_weight=1024.0, semantic_weight=0.0,
     logq_correction=True, logq_strength=1.0, remove_accidental_hits=False,
     opc=False, cold_items="id", trigger_content="residual", id_dropout=0.0,
-    cold_share=0.0, cold_boost=0.0)
+    cold_share=0.0, cold_boost=0.0, rare_trigger_logq=0.0)
 
 # The ladder's rungs: (what changes, the TrainerConfig fields it sets to the
 # configured values), applied in this order on top of RECIPE_SETTINGS.
@@ -316,6 +333,8 @@ LADDER = (
      ("cold_items", "trigger_content", "id_dropout", "cold_share",
       "cold_share_k", "cold_boost")),
     ("logQ", ("logq_correction", "logq_strength")),
+    ("rare triggers' popularity correction", ("rare_trigger_logq",
+                                              "rare_trigger_engagements")),
 )
 
 
@@ -500,7 +519,8 @@ def write_label_quality(examples_uri: str, config: config_lib.PipelineConfig,
 SUITES = {"paper": variants, "modality": modality_variants,
           "ladder": ladder_variants,
           "model": model_variants, "opc": opc_variants,
-          "logq": logq_variants, "trigger": trigger_content_variants,
+          "logq": logq_variants, "rare": rare_trigger_variants,
+          "trigger": trigger_content_variants,
           "weighting": weighting_variants, "labels": label_variants,
           "cold": cold_start_variants}
 

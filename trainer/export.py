@@ -153,8 +153,9 @@ class ItemTowersModule(tf.Module):
   Signature `embed` (contract.ITEM_TOWERS_SIGNATURE):
     inputs:  item_id string [b], text float32 [b, dt], has_text float32 [b],
              visual float32 [b, dv], has_visual float32 [b]
-    outputs: trigger, candidate float32 [b, output_dim (+1 with the cold
-             boost)], cold float32 [b] (1: scored with the cold boost)
+    outputs: trigger, candidate float32 [b, output_dim (+1 with the
+             rare-trigger correction, +1 with the cold boost)], cold
+             float32 [b] (1: scored with the cold boost)
   An id from the training catalog keeps its trained ID embedding (unless it
   was cold); any other id is embedded by its content alone. What
   `relvid refresh` uses to index new items without retraining.

@@ -154,11 +154,18 @@ class ItemTower(tf.keras.Model):
     side: "trigger" or "candidate", for `cold_boost` (after training, the
       outputs get one more column: 1 on cold candidates, cold_boost on
       triggers).
+    score_column: [num_items] a column appended to the outputs after
+      training, before the cold-boost column (the rare-trigger popularity
+      correction, `rare_trigger_columns`); None: none.
+    new_item_score: that column's value for an item the model was not
+      trained with (`embed_vectors` with index -1).
   """
 
   def __init__(self, num_items: int, features: ContentFeatures,
                config: TrainerConfig, warm: Optional[np.ndarray] = None,
-               side: str = "candidate", name: Optional[str] = None):
+               side: str = "candidate", name: Optional[str] = None,
+               score_column: Optional[np.ndarray] = None,
+               new_item_score: float = 0.0):
     super().__init__(name=name)
     self.residual = config.fusion == "residual"
     self.normalize = config.normalize
@@ -191,6 +198,9 @@ class ItemTower(tf.keras.Model):
                                                 config.cold_share > 0)
                        else None)
     self.side = side
+    self.score_column = (None if score_column is None else
+                         tf.constant(np.asarray(score_column, np.float32)))
+    self.new_item_score = float(new_item_score)
     # trainer.trigger_content=fallback: the content is the query of cold
     # triggers only (see `fuse`); the model trains it by `content_query`.
     self.fallback = (side == "trigger" and content_fallback and
@@ -211,8 +221,8 @@ class ItemTower(tf.keras.Model):
            ) -> tf.Tensor:
     parts = self._content_parts(item_index, training)
     ids, warm, with_id = self._id_vectors(item_index, training=training)
-    return self._with_cold_column(self.fuse(ids, parts, with_id), 1.0 - warm,
-                                  training)
+    return self._with_score_columns(self.fuse(ids, parts, with_id),
+                                    item_index, 1.0 - warm, training)
 
   def content_query(self, item_index: tf.Tensor, training: bool = False
                     ) -> tf.Tensor:
@@ -255,15 +265,25 @@ class ItemTower(tf.keras.Model):
         with_id = warm * tf.cast(kept, warm.dtype)[:, tf.newaxis]
     return ids, warm, with_id
 
-  def _with_cold_column(self, output: tf.Tensor, cold: tf.Tensor,
-                        training: bool) -> tf.Tensor:
-    """`output` plus the cold-boost column, after training only."""
-    if training or self.cold_boost is None:
+  def _with_score_columns(self, output: tf.Tensor, item_index: tf.Tensor,
+                          cold: tf.Tensor, training: bool) -> tf.Tensor:
+    """`output` plus, after training only, the score column (of
+    `item_index`, -1 for an item the model was not trained with) and the
+    cold-boost column, in that order (the cold one last, where
+    `export.cold_column` reads it)."""
+    if training:
       return output
-    column = (cold if self.side == "candidate"
-              else tf.ones_like(cold) * tf.cast(self.cold_boost,
-                                                output.dtype))
-    return tf.concat([output, column], axis=-1)
+    columns = [output]
+    if self.score_column is not None:
+      index = tf.cast(item_index, tf.int64)
+      known = tf.gather(self.score_column, tf.maximum(index, 0))
+      columns.append(tf.where(index >= 0, known, tf.cast(
+          self.new_item_score, known.dtype))[:, tf.newaxis])
+    if self.cold_boost is not None:
+      columns.append(cold if self.side == "candidate"
+                     else tf.ones_like(cold) * tf.cast(self.cold_boost,
+                                                       output.dtype))
+    return tf.concat(columns, axis=-1) if len(columns) > 1 else output
 
   def embed_vectors(self, item_index: tf.Tensor,
                     vectors: Dict[str, Tuple[tf.Tensor, tf.Tensor]]
@@ -295,8 +315,8 @@ class ItemTower(tf.keras.Model):
     ids, warm, with_id = self._id_vectors(
         tf.maximum(item_index, 0),
         known=tf.cast(item_index >= 0, tf.float32)[:, tf.newaxis])
-    return self._with_cold_column(self.fuse(ids, parts, with_id), 1.0 - warm,
-                                  False)
+    return self._with_score_columns(self.fuse(ids, parts, with_id),
+                                    item_index, 1.0 - warm, False)
 
   def fuse(self, ids: Optional[tf.Tensor], parts: List[tf.Tensor],
            with_id: Optional[tf.Tensor] = None) -> tf.Tensor:
@@ -373,10 +393,10 @@ def calibrate_cold_boost(model: "RelatedVideoModel", share: float, k: int,
   warm_ids = np.flatnonzero(warm)
   triggers = rng.choice(warm_ids, min(num_triggers, len(warm_ids)),
                         replace=False)
-  dim = model.config.output_dim
   vectors = candidate_tower(tf.range(len(warm), dtype=tf.int64)).numpy()
   query = trigger_tower(tf.constant(triggers, tf.int64)).numpy()
-  scores = query[:, :dim] @ vectors[:, :dim].T
+  # The served scores without the boost: every column but the last.
+  scores = query[:, :-1] @ vectors[:, :-1].T
   scores[np.arange(len(triggers)), triggers] = -np.inf  # never itself
   warm_scores = -np.sort(-scores[:, warm], axis=1)
   cold_scores = -np.sort(-scores[:, ~warm], axis=1)
@@ -402,6 +422,40 @@ def calibrate_cold_boost(model: "RelatedVideoModel", share: float, k: int,
                "%.3f)", boost, cold_share_at(boost, warm_scores,
                                              cold_scores, k), k, share)
   return boost
+
+
+def rare_trigger_columns(config: TrainerConfig,
+                         trigger_engagements: np.ndarray,
+                         candidate_probability: np.ndarray
+                         ) -> Dict[str, Tuple[np.ndarray, float]]:
+  """The towers' score columns of the rare-trigger popularity correction.
+
+  Their product adds -g * c / (c + n_t) * T * log q(j) to the score of
+  candidate j for trigger t (g = rare_trigger_logq, c =
+  rare_trigger_engagements, n_t = t's train-period engagements, T = the
+  temperature, in whose units the scores are): with the full logQ
+  correction the trained scores estimate log p(j | t), popularity
+  included, and a trigger with few engagements of its own gets that
+  popularity from what its content shares with other triggers, not from
+  its own evidence.
+
+  Args:
+    config: rare_trigger_logq, rare_trigger_engagements, temperature.
+    trigger_engagements: [num_items] train-period engagements per item.
+    candidate_probability: [num_items] the logQ probabilities q(j).
+
+  Returns:
+    side -> ([num_items] column, the value for an item the model was not
+    trained with): "trigger" g * c / (c + n_t) * T (a new item has no
+    engagements: g * T), "candidate" -log q(j) (a new item is scored as the
+    rarest candidate).
+  """
+  g, c = config.rare_trigger_logq, config.rare_trigger_engagements
+  counts = np.maximum(np.asarray(trigger_engagements, np.float64), 0.0)
+  minus_log_q = -np.log(np.asarray(candidate_probability, np.float64))
+  return {"trigger": (g * c / (c + counts) * config.temperature,
+                      g * config.temperature),
+          "candidate": (minus_log_q, float(np.max(minus_log_q)))}
 
 
 def _retrieval_task(config: TrainerConfig) -> tfrs.tasks.Retrieval:
@@ -487,6 +541,10 @@ class RelatedVideoModel(tfrs.models.Model):
     semantic_probability: [num_items] probability that a semantic batch
       slot holds each item (its share of the pseudo-label positives), for
       the semantic task's logQ with binary targets; None: no correction.
+    trigger_engagements: [num_items] train-period engagements per item, for
+      the rare-trigger popularity correction (`rare_trigger_columns`,
+      with config.rare_trigger_logq > 0 and candidate_probability; None:
+      no correction).
   """
 
   def __init__(self, num_items: int, features: ContentFeatures,
@@ -494,14 +552,23 @@ class RelatedVideoModel(tfrs.models.Model):
                candidate_probability: Optional[np.ndarray] = None,
                candidate_counts: Optional[np.ndarray] = None,
                warm: Optional[np.ndarray] = None,
-               semantic_probability: Optional[np.ndarray] = None):
+               semantic_probability: Optional[np.ndarray] = None,
+               trigger_engagements: Optional[np.ndarray] = None):
     super().__init__()
     self.config = config
     self.num_items = num_items
-    self.trigger_tower = ItemTower(num_items, features, config, warm,
-                                   side="trigger", name="trigger_tower")
-    self.candidate_tower = ItemTower(num_items, features, config, warm,
-                                     side="candidate", name="candidate_tower")
+    columns = (rare_trigger_columns(config, trigger_engagements,
+                                    candidate_probability)
+               if config.rare_trigger_logq > 0 and trigger_engagements
+               is not None and candidate_probability is not None else {})
+
+    def tower(side):
+      column, new_item = columns.get(side, (None, 0.0))
+      return ItemTower(num_items, features, config, warm, side=side,
+                       name=f"{side}_tower", score_column=column,
+                       new_item_score=new_item)
+    self.trigger_tower = tower("trigger")
+    self.candidate_tower = tower("candidate")
     self.engagement_task = _retrieval_task(config)
     self.semantic_task = _retrieval_task(config)
     self.candidate_probability = (

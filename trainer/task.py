@@ -272,7 +272,8 @@ def _new_model(catalog: artifacts.Catalog, inputs: TrainingInput,
       inputs.candidate_probability, inputs.candidate_counts,
       warm=catalog.train_engagements > 0,
       semantic_probability=(None if semantic is None else
-                            data.batch_frequency(semantic[1], num_items)))
+                            data.batch_frequency(semantic[1], num_items)),
+      trigger_engagements=catalog.train_engagements)
 
 
 def _fit(catalog: artifacts.Catalog, inputs: TrainingInput,
