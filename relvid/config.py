@@ -188,8 +188,10 @@ class TrainerConfig:
   # item's score gains a boost: the towers' outputs get one more column, 1
   # on cold candidates and the boost on every trigger. Without it a
   # content-only item scores below every warm item its ID lifts, and is
-  # never retrieved. `cold_share` sets the boost by the share it buys,
-  # which carries across data sets where a score offset does not: cold
+  # retrieved only where the rare-trigger correction (rare_trigger_logq)
+  # lifts it for triggers with few engagements. `cold_share` sets the
+  # boost by the share it buys, which carries across data sets where a
+  # score offset does not: cold
   # items take this share of the top `cold_share_k` related items, on
   # average over a sample of warm triggers (0: no boost). With
   # `cold_items: id` there are no content-only items and no boost. Off by
@@ -294,7 +296,8 @@ class TrainerConfig:
   # carries the popularity of what they engage with; this takes it back in
   # proportion to how little engagement of its own the trigger has (an
   # extra column in both towers' serving outputs, before the cold-boost
-  # column; 0 = off; docs/model-quality.md, "Rare triggers").
+  # column; 0 = off, and off without logq_correction; docs/model-quality.md,
+  # "Rare triggers").
   rare_trigger_logq: float = 0.8
   rare_trigger_engagements: float = 5.0
   remove_accidental_hits: bool = True

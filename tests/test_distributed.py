@@ -14,10 +14,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from components import artifacts
 from pipeline import results
 from relvid import contract
 from trainer import distribute
 from trainer import local_cluster
+from trainer import streaming
 from trainer import task
 from trainer import validation
 
@@ -108,7 +110,7 @@ def cold_cluster(small_pipeline_run, tmp_path_factory):
 
 @needs_root
 def test_parameter_server_cluster_trains_and_exports_with_run_fn(
-    cold_cluster):
+    cold_cluster, small_pipeline_run):
   out, report = cold_cluster
   assert report["exit_codes"] == {
       "ps:0": -signal.SIGTERM, "ps:1": -signal.SIGTERM,
@@ -137,6 +139,17 @@ def test_parameter_server_cluster_trains_and_exports_with_run_fn(
     got = [i.decode() for i in got[:10]]
     assert item_ids[trigger] not in got
     assert got == list(item_ids[want])
+  # The rare-trigger column of the exported copy comes from the pairs the
+  # weights were last trained on: the refit's, every train pair (not the
+  # window-validated fit's).
+  pairs_uri = results.latest_pairs_uri(small_pipeline_run.config)
+  catalog = artifacts.load_catalog(pairs_uri)
+  minus_log_q = -np.log(streaming.scan_pairs(
+      pairs_uri, catalog, "off")[0].candidate_probability().astype(
+          np.float64))
+  width = small_pipeline_run.config.trainer.output_dim
+  np.testing.assert_allclose(vectors["candidate"][:, width],
+                             minus_log_q / minus_log_q.max(), rtol=1e-4)
 
 
 @needs_root

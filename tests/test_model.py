@@ -297,11 +297,18 @@ def test_rare_trigger_columns_by_hand():
       config, np.array([0, 2, 6]), np.array([0.5, 0.25, 0.125]))
   trigger, new_trigger = columns["trigger"]
   candidate, new_candidate = columns["candidate"]
-  # g * c / (c + n) * T: 0.5 * 2/2 * 0.1, 0.5 * 2/4 * 0.1, 0.5 * 2/8 * 0.1.
-  np.testing.assert_allclose(trigger, [0.05, 0.025, 0.0125])
-  assert new_trigger == pytest.approx(0.05)  # no engagements
-  np.testing.assert_allclose(candidate, [np.log(2), np.log(4), np.log(8)])
-  assert new_candidate == pytest.approx(np.log(8))  # the rarest candidate
+  scale = np.log(8)  # the largest -log q
+  # g * c / (c + n) * T * scale: 0.5 * 2/2 * 0.1, 0.5 * 2/4 * 0.1, 0.5 * 2/8
+  # * 0.1, each times the scale.
+  np.testing.assert_allclose(trigger, np.array([0.05, 0.025, 0.0125]) * scale)
+  assert new_trigger == pytest.approx(0.05 * scale)  # no engagements
+  # -log q / scale: log 2, log 4, log 8 over log 8.
+  np.testing.assert_allclose(candidate, [1 / 3, 2 / 3, 1.0])
+  assert new_candidate == 1.0  # the rarest candidate
+
+
+ENGAGEMENTS = np.array([2, 2, 6, 0, 10, 4, 1, 3])
+PROBABILITY = np.array([.3, .2, .1, .05, .1, .1, .1, .05])
 
 
 def make_rare_model(**overrides):
@@ -312,11 +319,9 @@ def make_rare_model(**overrides):
                     semantic_weight=0.0, rare_trigger_logq=0.5,
                     rare_trigger_engagements=2.0), **overrides)
   warm = np.arange(NUM_ITEMS) != 3
-  probability = np.array([.3, .2, .1, .05, .1, .1, .1, .05])
-  engagements = np.array([0, 2, 6, 0, 10, 4, 1, 3])
   return model_lib.RelatedVideoModel(
       NUM_ITEMS, model_lib.content_features(make_catalog(), config), config,
-      probability, warm=warm, trigger_engagements=engagements)
+      PROBABILITY, warm=warm, trigger_engagements=ENGAGEMENTS)
 
 
 def test_rare_trigger_column_subtracts_a_share_of_log_q_shrinking_with_engagements():
@@ -325,46 +330,53 @@ def test_rare_trigger_column_subtracts_a_share_of_log_q_shrinking_with_engagemen
   assert vectors["trigger"].shape == (NUM_ITEMS, 5)
   scores = vectors["trigger"] @ vectors["candidate"].T
   plain = vectors["trigger"][:, :4] @ vectors["candidate"][:, :4].T
-  # Trigger 0 (no engagements, share 0.5 * 2/2) and 2 (6: 0.5 * 2/8);
-  # candidates 0 (q .3) and 3 (q .05).
   correction = scores - plain
-  assert correction[0, 0] == pytest.approx(-0.5 * np.log(.3), rel=1e-5)
-  assert correction[0, 3] == pytest.approx(-0.5 * np.log(.05), rel=1e-5)
+  # -g * c / (c + n_t) * log q(j), g = 0.5, c = 2: trigger 3 (no
+  # engagements: 0.5), trigger 0 (2: 0.25), trigger 2 (6: 0.125);
+  # candidates 0 (q .3) and 3 (q .05).
+  assert correction[3, 0] == pytest.approx(-0.5 * np.log(.3), rel=1e-5)
+  assert correction[3, 3] == pytest.approx(-0.5 * np.log(.05), rel=1e-5)
+  assert correction[0, 3] == pytest.approx(-0.25 * np.log(.05), rel=1e-5)
   assert correction[2, 3] == pytest.approx(-0.125 * np.log(.05), rel=1e-5)
   # A rare candidate gains more than a popular one, more so for rare
   # triggers: the order among candidates changes by trigger engagement.
-  assert correction[0, 3] - correction[0, 0] > correction[2, 3] - correction[
+  assert correction[3, 3] - correction[3, 0] > correction[2, 3] - correction[
       2, 0] > 0
-  # Training sees no column; off (0) or without engagements there is none.
+  # Training sees no column; off (0), without the logQ correction it takes
+  # back, or without engagements there is none.
   assert model.trigger_tower(tf.constant([0]), training=True).shape == (1, 4)
-  assert make_rare_model(rare_trigger_logq=0.0).item_embeddings()[
-      "trigger"].shape == (NUM_ITEMS, 4)
-  assert make_warm_model(rare_trigger_logq=0.5).item_embeddings()[
-      "trigger"].shape == (NUM_ITEMS, 4)
+  for off in (make_rare_model(rare_trigger_logq=0.0),
+              make_rare_model(logq_correction=False),
+              make_warm_model(rare_trigger_logq=0.5)):
+    assert off.item_embeddings()["trigger"].shape == (NUM_ITEMS, 4)
 
 
 def test_rare_trigger_column_sits_before_the_cold_column_and_embeds_new_items():
   model = make_rare_model(cold_boost=0.75)
   catalog = make_catalog()
+  scale = -np.log(.05)
   triggers = model.trigger_tower(tf.constant([0, 3])).numpy()
   candidates = model.candidate_tower(tf.constant([0, 3])).numpy()
   assert triggers.shape == (2, 6)
-  np.testing.assert_allclose(triggers[:, -2:], [[0.5, 0.75], [0.5, 0.75]])
+  np.testing.assert_allclose(triggers[:, -2:], [[0.25 * scale, 0.75],
+                                                [0.5 * scale, 0.75]],
+                             rtol=1e-6)
   np.testing.assert_allclose(candidates[:, -2:],
-                             [[-np.log(.3), 0.0], [-np.log(.05), 1.0]],
+                             [[np.log(.3) / np.log(.05), 0.0], [1.0, 1.0]],
                              rtol=1e-6)
   np.testing.assert_array_equal(
       export.cold_column(model.candidate_tower, candidates), [0.0, 1.0])
-  # An item new to the catalog: no engagements, the rarest candidate.
+  # An item new to the catalog (index -1, not item 0's values): no
+  # engagements, the rarest candidate.
   vectors = {"text": (tf.constant(catalog.text[[5]]),
                       tf.constant(catalog.has_text[[5]]))}
   new = tf.constant([-1], tf.int64)
   np.testing.assert_allclose(
       model.trigger_tower.embed_vectors(new, vectors).numpy()[0, -2:],
-      [0.5, 0.75])
+      [0.5 * scale, 0.75], rtol=1e-6)
   np.testing.assert_allclose(
       model.candidate_tower.embed_vectors(new, vectors).numpy()[0, -2:],
-      [-np.log(.05), 1.0], rtol=1e-6)
+      [1.0, 1.0], rtol=1e-6)
 
 
 def test_cold_share_counts_cold_items_that_beat_the_warm_cut():
@@ -411,6 +423,8 @@ def test_calibrated_cold_boost_buys_the_share_asked_for(rare_trigger_logq):
   boost = model_lib.calibrate_cold_boost(model, 0.3, 20, num_triggers=100)
   assert boost > 0
   vectors = model.item_embeddings()
+  # The outputs, the rare-trigger column (when on) and the cold column.
+  assert vectors["trigger"].shape[1] == 8 + (rare_trigger_logq > 0) + 1
   scores = vectors["trigger"] @ vectors["candidate"].T
   np.fill_diagonal(scores, -np.inf)
   top = np.argsort(-scores[warm], axis=1)[:, :20]

@@ -166,7 +166,7 @@ def model_variants(base: config_lib.TrainerConfig
        dataclasses.replace(base, fusion="dense", normalize=True,
                            temperature=0.05, output_dim=64, batch_size=512,
                            epochs=5, id_dim=32, learning_rate=0.005,
-                           validation="off")),
+                           validation="off", rare_trigger_logq=0.0)),
       ("residual, cosine / 0.05", dataclasses.replace(
           base, normalize=True, temperature=0.05)),
       ("+ 512 uniform negatives", dataclasses.replace(

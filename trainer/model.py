@@ -439,6 +439,11 @@ def rare_trigger_columns(config: TrainerConfig,
   popularity from what its content shares with other triggers, not from
   its own evidence.
 
+  The candidate side is -log q(j) / S and the trigger side carries S,
+  S = max_j -log q(j): the product is the same, and the candidate column
+  stays in [0, 1] beside the embedding's own scale, which keeps a
+  partitioned (ScaNN) index from being dominated by it.
+
   Args:
     config: rare_trigger_logq, rare_trigger_engagements, temperature.
     trigger_engagements: [num_items] train-period engagements per item.
@@ -446,16 +451,17 @@ def rare_trigger_columns(config: TrainerConfig,
 
   Returns:
     side -> ([num_items] column, the value for an item the model was not
-    trained with): "trigger" g * c / (c + n_t) * T (a new item has no
-    engagements: g * T), "candidate" -log q(j) (a new item is scored as the
-    rarest candidate).
+    trained with): "trigger" g * c / (c + n_t) * T * S (a new item has no
+    engagements: g * T * S), "candidate" -log q(j) / S (a new item is
+    scored as the rarest candidate: 1).
   """
   g, c = config.rare_trigger_logq, config.rare_trigger_engagements
   counts = np.maximum(np.asarray(trigger_engagements, np.float64), 0.0)
   minus_log_q = -np.log(np.asarray(candidate_probability, np.float64))
-  return {"trigger": (g * c / (c + counts) * config.temperature,
-                      g * config.temperature),
-          "candidate": (minus_log_q, float(np.max(minus_log_q)))}
+  scale = max(float(np.max(minus_log_q)), 1e-12)
+  share = g * config.temperature * scale
+  return {"trigger": (share * c / (c + counts), share),
+          "candidate": (minus_log_q / scale, 1.0)}
 
 
 def _retrieval_task(config: TrainerConfig) -> tfrs.tasks.Retrieval:
@@ -543,8 +549,8 @@ class RelatedVideoModel(tfrs.models.Model):
       the semantic task's logQ with binary targets; None: no correction.
     trigger_engagements: [num_items] train-period engagements per item, for
       the rare-trigger popularity correction (`rare_trigger_columns`,
-      with config.rare_trigger_logq > 0 and candidate_probability; None:
-      no correction).
+      with config.rare_trigger_logq > 0, config.logq_correction and
+      candidate_probability; None: no correction).
   """
 
   def __init__(self, num_items: int, features: ContentFeatures,
@@ -559,8 +565,10 @@ class RelatedVideoModel(tfrs.models.Model):
     self.num_items = num_items
     columns = (rare_trigger_columns(config, trigger_engagements,
                                     candidate_probability)
-               if config.rare_trigger_logq > 0 and trigger_engagements
-               is not None and candidate_probability is not None else {})
+               # It takes back popularity that logQ put in the scores.
+               if config.rare_trigger_logq > 0 and config.logq_correction
+               and trigger_engagements is not None
+               and candidate_probability is not None else {})
 
     def tower(side):
       column, new_item = columns.get(side, (None, 0.0))

@@ -209,8 +209,11 @@ def train(catalog: artifacts.Catalog,
     # the refit's (no validation).
     selection = model.history
     fit_seconds, fit_examples = model.fit_seconds, model.fit_examples
+    # The input the returned weights were last trained on (its logQ
+    # probabilities make the rare-trigger column).
+    final_input = fit_input
     if config.refit and stopper is not None:
-      refit = refit_input()
+      refit = final_input = refit_input()
       logging.info("refit: %d epochs on all %d train pair rows", kept,
                    refit.rows)
       tf.keras.utils.set_random_seed(config.seed)
@@ -219,7 +222,7 @@ def train(catalog: artifacts.Catalog,
       fit_seconds += model.fit_seconds
       fit_examples += model.fit_examples
     if cluster is not None:
-      model = _unsharded(model, catalog, config, fit_input)
+      model = _unsharded(model, catalog, config, final_input)
   model.selection_history = selection
   model.kept_epoch = kept
   model.fit_seconds, model.fit_examples = fit_seconds, fit_examples
