@@ -214,9 +214,9 @@ def logq_variants(base: config_lib.TrainerConfig
 def rare_trigger_variants(base: config_lib.TrainerConfig
                           ) -> List[Tuple[str, config_lib.TrainerConfig]]:
   """The rare-trigger popularity correction: off, then the configured
-  share g and engagement scale c, each halved and doubled alone (g off
-  in the configuration: from 0.8 and 5)."""
-  g = base.rare_trigger_logq or 0.8
+  share g and engagement scale c, each halved and doubled alone (with g
+  off in the configuration, around TrainerConfig's default g)."""
+  g = base.rare_trigger_logq or config_lib.TrainerConfig.rare_trigger_logq
   c = base.rare_trigger_engagements
   grid = [("rare-trigger correction off",
            dataclasses.replace(base, rare_trigger_logq=0.0))]
