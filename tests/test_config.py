@@ -60,6 +60,8 @@ def test_yaml_then_overrides(tmp_path):
     ("trainer.id_dropout=1", "trainer.id_dropout"),
     ("trainer.logq_strength=-0.5", "trainer.logq_strength"),
     ("trainer.logq_strength=1.2", "trainer.logq_strength"),
+    ("trainer.rare_trigger_logq=-0.1", "trainer.rare_trigger_logq"),
+    ("trainer.rare_trigger_engagements=0", "trainer.rare_trigger_engagements"),
     ("trainer.selection_tie_se=-1", "trainer.selection_tie_se"),
     ("trainer.cold_boost=-1", "trainer.cold_boost"),
     ("trainer.cold_share=1", "trainer.cold_share"),
