@@ -4,17 +4,19 @@
   python -m benchmarks.distributed [--config FILE] [--set ...]
       [--seeds 0,1,2] [--workers 2] [--ps 2] [--memory-pairs 1000000,10000000]
       [--memory-items 100000] [--skip-quality] [--skip-memory]
-      [--workdir DIR]
+      [--arms memory,streaming,ps] [--workdir DIR]
 
 Quality and throughput (needs a `relvid run` of the config first: its
 latest CoEngagementPairs artifact is the input). Per seed, three
 trainings of the Trainer's own `run_fn` through `trainer.local_cluster`,
 with the config's trainer settings otherwise:
 
-  one process      trainer.input memory (the default);
-  one, streaming   trainer.input streaming (the input of the cluster);
-  parameter server --workers workers and --ps parameter servers on
-                   127.0.0.1, in a network namespace of their own (root).
+  one process      (memory) trainer.input memory (the default);
+  one, streaming   (streaming) trainer.input streaming (the cluster's);
+  parameter server (ps) --workers workers and --ps parameter servers on
+                   127.0.0.1, in a network namespace of their own (root);
+
+(`--arms memory,streaming,ps` by default; name fewer to skip the others).
 
 Each is scored by exact retrieval over the catalog with its exported item
 vectors on the artifact's eval pairs (the code `relvid ablate` uses), and
@@ -39,9 +41,11 @@ import numpy as np
 
 SHARDS = 8
 TEXT_DIM = 32
-ARMS = (("one process", 0, ["trainer.input=memory"]),
-        ("one, streaming", 0, ["trainer.input=streaming"]),
-        ("parameter server", 1, ["trainer.distribution=parameter_server"]))
+# (--arms key, table name, uses the cluster, its settings)
+ARMS = (("memory", "one process", 0, ["trainer.input=memory"]),
+        ("streaming", "one, streaming", 0, ["trainer.input=streaming"]),
+        ("ps", "parameter server", 1,
+         ["trainer.distribution=parameter_server"]))
 
 
 def launch(pairs_uri: str, out: str, overrides: List[str], workers: int,
@@ -95,9 +99,10 @@ def quality(args, workdir: str) -> List[Dict[str, Any]]:
   eval_pairs = artifacts.load_pairs(pairs_uri, contract.EVAL, catalog)
   print(f"pairs: {pairs_uri} ({len(catalog)} items, {len(eval_pairs)} eval "
         "pairs)", flush=True)
+  arms = [a for a in ARMS if a[0] in args.arms]
   rows = []
   for seed in args.seeds:
-    for name, distributed, arm in ARMS:
+    for _, name, distributed, arm in arms:
       out = os.path.join(workdir, "quality", f"{name.replace(' ', '_')}-"
                          f"{seed}".replace(",", ""))
       report = launch(pairs_uri, out, args.overrides + arm +
@@ -123,7 +128,7 @@ def quality(args, workdir: str) -> List[Dict[str, Any]]:
   print("\n| training | recall@100 | topic@10 | popular@10 | kept epoch | "
         "examples/s | job s |")
   print("|---|---|---|---|---|---|---|")
-  for name, _, _ in ARMS:
+  for _, name, _, _ in arms:
     arm = [r for r in rows if r["arm"] == name]
 
     def stat(key, digits=4):
@@ -224,8 +229,15 @@ def main(argv: Optional[List[str]] = None) -> int:
   parser.add_argument("--memory-items", type=int, default=100_000)
   parser.add_argument("--skip-quality", action="store_true")
   parser.add_argument("--skip-memory", action="store_true")
+  parser.add_argument("--arms", default=",".join(a[0] for a in ARMS),
+                      help="which trainings per seed (comma-separated)")
   parser.add_argument("--workdir")
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+  args.arms = args.arms.split(",")
+  unknown = set(args.arms) - {a[0] for a in ARMS}
+  if unknown:
+    parser.error(f"unknown --arms {sorted(unknown)}; choose from "
+                 f"{[a[0] for a in ARMS]}")
   args.seeds = [int(s) for s in args.seeds.split(",")]
   args.memory_pairs = [int(n) for n in args.memory_pairs.split(",")]
   workdir = args.workdir or tempfile.mkdtemp(prefix="relvid_distributed_")

@@ -31,6 +31,7 @@ COLD_ITEMS = ("content", "id")
 TASK_WEIGHTINGS = ("fixed", "uncertainty")
 SEMANTIC_TARGETS = ("binary", "soft")
 VALIDATIONS = ("window", "random", "off")
+TIE_BREAKS = ("topic", "popular")
 DISTRIBUTIONS = ("none", "parameter_server")
 INPUTS = ("auto", "memory", "streaming")
 FILE_FORMATS = ("csv", "tsv", "parquet", "tfrecord")
@@ -228,10 +229,16 @@ class TrainerConfig:
   early_stopping_patience: int = 1
   # Epochs whose validation recall is within this many binomial standard
   # errors of the best are tied (differences the window's size cannot
-  # tell apart); the tied epoch with the lowest validation popular share
-  # (at the smallest eval.ks, @10 by default) is kept. 0: the best
+  # tell apart), and `selection_tie_break` picks one of them. 0: the best
   # recall's first epoch.
   selection_tie_se: float = 1.0
+  # `topic` (default): of the tied epochs, the one with the highest
+  # validation topic match (at the smallest eval.ks, @10 by default): the
+  # most on-topic of the epochs equal on engagement. `popular`: the lowest
+  # validation popular share, which keeps later epochs (the popular share
+  # falls with every epoch), at a cost in recall on the most engaged
+  # triggers (docs/model-quality.md, "Which epoch is kept").
+  selection_tie_break: str = "topic"
   # After the validation picked the training length, train a new model for
   # that many epochs on every train pair (the validation window's pairs
   # included, the newest engagements, which the first fit leaves out):
@@ -678,6 +685,7 @@ class PipelineConfig:
                           ("task_weighting", TASK_WEIGHTINGS),
                           ("semantic_targets", SEMANTIC_TARGETS),
                           ("validation", VALIDATIONS),
+                          ("selection_tie_break", TIE_BREAKS),
                           ("distribution", DISTRIBUTIONS),
                           ("input", INPUTS)):
       _check(getattr(t, name) in allowed, f"trainer.{name}",

@@ -51,6 +51,7 @@ def test_yaml_then_overrides(tmp_path):
     ("eval.recall_floor=2", "eval.recall_floor"),
     ("trainer.fusion=concat", "trainer.fusion"),
     ("trainer.optimizer=sgd", "trainer.optimizer"),
+    ("trainer.selection_tie_break=recall", "trainer.selection_tie_break"),
     ("trainer.opc_side=user", "trainer.opc_side"),
     ("trainer.task_weighting=gradnorm", "trainer.task_weighting"),
     ("trainer.semantic_targets=graded", "trainer.semantic_targets"),

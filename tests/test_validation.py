@@ -82,11 +82,14 @@ def test_validation_metrics_go_into_the_logs():
       "val_recall@1")
 
 
-def _select(recalls, populars, tie_se, num_pairs=100, patience=1):
-  """Runs EpochSelection over per-epoch logs; returns it and the model
-  (its kernel holds the epoch number it was set to)."""
+def _select(recalls, populars, tie_se, num_pairs=100, patience=1,
+            tie_highest=False):
+  """Runs EpochSelection over per-epoch logs (the second metric under the
+  popular share's key); returns it and the model (its kernel holds the
+  epoch number it was set to)."""
   selection = validation.EpochSelection(
-      "val_recall@1", "val_popular_share@1", patience, tie_se, num_pairs)
+      "val_recall@1", "val_popular_share@1", patience, tie_se, num_pairs,
+      tie_highest=tie_highest)
   model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(1,))])
   selection.set_model(model)
   selection.on_train_begin()
@@ -124,6 +127,33 @@ def test_tied_epochs_keep_the_least_popular():
   assert _select([0.5, 0.48], [0.5, 0.5], 1.0)[0].kept_epoch == 0
   # No tolerance and an exact tie: the first best epoch, as EarlyStopping.
   assert _select([0.5, 0.5], [0.6, 0.5], 0.0, patience=2)[0].kept_epoch == 0
+
+
+def test_tied_epochs_keep_the_most_on_topic():
+  """The same tie band (0.05 at best recall 0.5 over 100 pairs), the
+  highest second metric kept: epoch 0 (0.46, topic 0.9) ties with epoch 1
+  (0.50, 0.8); epoch 2 (0.44, 0.95) is outside the band."""
+  recalls, topics = [0.46, 0.50, 0.44], [0.9, 0.8, 0.95]
+  selection, model = _select(recalls, topics, 1.0, patience=2,
+                             tie_highest=True)
+  assert selection.kept_epoch == 0
+  assert float(model.layers[0].kernel[0, 0]) == 0.0
+  # The lowest instead: epoch 1.
+  assert _select(recalls, topics, 1.0, patience=2)[0].kept_epoch == 1
+  # Equal values: the earliest tied epoch.
+  assert _select([0.48, 0.5], [0.7, 0.7], 1.0, tie_highest=True
+                 )[0].kept_epoch == 0
+
+
+@pytest.mark.parametrize("tie_break,key,highest", [
+    ("topic", "val_topic_match@10", True),
+    ("popular", "val_popular_share@10", False)])
+def test_selection_tie_break_setting_picks_the_metric(tie_break, key,
+                                                      highest):
+  selection = validation.epoch_selection(
+      TrainerConfig(selection_tie_break=tie_break), EvalConfig(),
+      make_pairs([0, 1], [1, 0]))
+  assert selection.tie_key == key and selection.tie_highest == highest
 
 
 def test_epoch_selection_holds_only_epochs_that_can_still_be_kept():
@@ -165,7 +195,7 @@ def test_training_length_is_chosen_on_the_window_and_the_best_epoch_kept(
     refit):
   """Window validation scores every epoch, stops after `patience` epochs
   without a better recall and keeps the best one (of those tied on recall,
-  the least popular); with refit a new model
+  the most on-topic); with refit a new model
   trains that many epochs on every train pair."""
   from trainer import task  # pylint: disable=g-import-not-at-top
   n = 16
@@ -181,15 +211,15 @@ def test_training_length_is_chosen_on_the_window_and_the_best_epoch_kept(
   selection = model.selection_history
   assert (selection is model.history) == (not refit)
   curve = selection.history["val_recall@1"]
-  popular = selection.history["val_popular_share@1"]
+  topic = selection.history["val_topic_match@1"]
   best = int(np.argmax(curve))
   # Stopped `patience` epochs after the best one, or at the cap.
   assert len(curve) == min(best + 2, config.epochs)
-  # Kept: the least popular of the epochs within one standard error of
+  # Kept: the most on-topic of the epochs within one standard error of
   # the best recall (16 distinct window pairs).
   tied = [e for e, r in enumerate(curve)
           if r >= curve[best] - np.sqrt(curve[best] * (1 - curve[best]) / n)]
-  assert model.kept_epoch == min(tied, key=lambda e: (popular[e], e)) + 1
+  assert model.kept_epoch == min(tied, key=lambda e: (-topic[e], e)) + 1
   if refit:
     assert len(model.history.epoch) == model.kept_epoch
     assert "val_recall@1" not in model.history.history

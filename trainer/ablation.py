@@ -317,7 +317,7 @@ LADDER = (
     ("batch size", ("batch_size",)),
     ("training length", ("epochs", "validation", "validation_fraction",
                          "early_stopping_patience", "selection_tie_se",
-                         "refit")),
+                         "selection_tie_break", "refit")),
     ("embedding width", ("output_dim", "id_dim", "hidden_dim")),
     ("scoring (cosine, temperature, sampled negatives)",
      ("normalize", "temperature", "uniform_negatives")),

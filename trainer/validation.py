@@ -167,33 +167,48 @@ def popular_metric(eval_config: config_lib.EvalConfig) -> str:
   return f"val_popular_share@{min(eval_config.ks)}"
 
 
+def topic_metric(eval_config: config_lib.EvalConfig) -> str:
+  """The log key of the validation topic match at the smallest k."""
+  return f"val_topic_match@{min(eval_config.ks)}"
+
+
+# trainer.selection_tie_break -> (the log key for an EvalConfig, whether the
+# highest value is kept).
+TIE_BREAKS = {"topic": (topic_metric, True), "popular": (popular_metric, False)}
+
+
 class EpochSelection(tf.keras.callbacks.Callback):
   """Early stopping that keeps, among the epochs tied on validation recall,
-  the least popularity-biased one.
+  the best on a second metric (the most on-topic, or the least
+  popularity-biased).
 
   Training stops after `patience` epochs without a better validation
   recall (Keras's EarlyStopping rule). An epoch is tied with the best when
   its recall is within `tie_se` binomial standard errors of the best,
   sqrt(r (1 - r) / n) over the n validation pairs: differences that small
   are noise of the window's size. Of the tied epochs, the one with the
-  lowest validation popular share is kept (the earliest on equal shares),
-  and its weights are restored when training ends. tie_se 0 keeps the
-  best recall's first epoch, as Keras's EarlyStopping does.
+  highest (`tie_highest`) or lowest value of `tie_key` is kept (the
+  earliest on equal values), and its weights are restored when training
+  ends. tie_se 0 keeps the best recall's first epoch, as Keras's
+  EarlyStopping does.
 
   Args:
-    recall_key, popular_key: the log keys (`ValidationMetrics` writes them).
+    recall_key, tie_key: the log keys (`ValidationMetrics` writes them).
     patience: epochs without a better recall before stopping.
     tie_se: the tie tolerance in standard errors.
     num_pairs: n, the distinct validation pairs the recall is over.
+    tie_highest: keep the tied epoch with the highest `tie_key` (a topic
+      match) rather than the lowest (a popular share).
 
   After training: `kept_epoch` (0-based) and `records`, per epoch
-  (recall, popular share).
+  (recall, the tie_key value).
   """
 
-  def __init__(self, recall_key: str, popular_key: str, patience: int,
-               tie_se: float, num_pairs: int):
+  def __init__(self, recall_key: str, tie_key: str, patience: int,
+               tie_se: float, num_pairs: int, tie_highest: bool = False):
     super().__init__()
-    self.recall_key, self.popular_key = recall_key, popular_key
+    self.recall_key, self.tie_key = recall_key, tie_key
+    self.tie_highest = tie_highest
     self.patience, self.tie_se = patience, tie_se
     self.num_pairs = max(num_pairs, 1)
     self.records: List[Tuple[float, float]] = []
@@ -208,7 +223,7 @@ class EpochSelection(tf.keras.callbacks.Callback):
   def on_epoch_end(self, epoch: int, logs: Dict[str, float] = None) -> None:
     logs = logs or {}
     recall = float(logs[self.recall_key])
-    self.records.append((recall, float(logs[self.popular_key])))
+    self.records.append((recall, float(logs[self.tie_key])))
     self._weights.append(self.model.get_weights())
     if recall > self._best:
       self._best, self._wait = recall, 0
@@ -241,17 +256,19 @@ class EpochSelection(tf.keras.callbacks.Callback):
     best = self._best
     tied = [e for e, (r, _) in enumerate(self.records)
             if r >= best - self.tolerance()]
+    sign = -1.0 if self.tie_highest else 1.0
     if self.tie_se > 0:
-      self.kept_epoch = min(tied, key=lambda e: (self.records[e][1], e))
+      self.kept_epoch = min(tied, key=lambda e: (sign * self.records[e][1],
+                                                 e))
     else:
       self.kept_epoch = tied[0]
     self.model.set_weights(self._weights[self.kept_epoch])
     self._weights = []
-    recall, popular = self.records[self.kept_epoch]
+    recall, value = self.records[self.kept_epoch]
     logging.info("kept epoch %d: validation %s %.4f, %s %.4f (epochs tied "
                  "within %.4f of the best recall %.4f: %s)",
                  self.kept_epoch + 1, self.recall_key, recall,
-                 self.popular_key, popular, self.tolerance(), best,
+                 self.tie_key, value, self.tolerance(), best,
                  [e + 1 for e in tied])
 
 
@@ -261,12 +278,14 @@ def epoch_selection(config: config_lib.TrainerConfig,
   """The training-length selection for `config` on `validation_pairs`."""
   num_pairs = len(evaluator.distinct_pairs(validation_pairs.trigger,
                                            validation_pairs.candidate)[0])
+  tie_metric, highest = TIE_BREAKS[config.selection_tie_break]
   logging.info("early stopping on %s (patience %d, at most %d epochs; ties "
-               "within %g standard errors kept by the lowest %s)",
+               "within %g standard errors kept by the %s %s)",
                monitored_metric(eval_config), config.early_stopping_patience,
                config.epochs, config.selection_tie_se,
-               popular_metric(eval_config))
+               "highest" if highest else "lowest", tie_metric(eval_config))
   return EpochSelection(monitored_metric(eval_config),
-                        popular_metric(eval_config),
+                        tie_metric(eval_config),
                         config.early_stopping_patience,
-                        config.selection_tie_se, num_pairs)
+                        config.selection_tie_se, num_pairs,
+                        tie_highest=highest)
