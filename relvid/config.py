@@ -237,7 +237,7 @@ class TrainerConfig:
   # most on-topic of the epochs equal on engagement. `popular`: the lowest
   # validation popular share, which keeps later epochs (the popular share
   # falls with every epoch), at a cost in recall on the most engaged
-  # triggers (docs/model-quality.md, "Which epoch is kept").
+  # triggers (docs/model-quality.md, "Ties broken by topic match").
   selection_tie_break: str = "topic"
   # After the validation picked the training length, train a new model for
   # that many epochs on every train pair (the validation window's pairs
