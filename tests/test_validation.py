@@ -82,10 +82,10 @@ def test_validation_metrics_go_into_the_logs():
       "val_recall@1")
 
 
-def _select(recalls, populars, tie_se, num_pairs=100, patience=1,
+def _select(recalls, tie_values, tie_se, num_pairs=100, patience=1,
             tie_highest=False):
-  """Runs EpochSelection over per-epoch logs (the second metric under the
-  popular share's key); returns it and the model (its kernel holds the
+  """Runs EpochSelection over per-epoch logs (the tie-break metric under
+  the popular share's key); returns it and the model (its kernel holds the
   epoch number it was set to)."""
   selection = validation.EpochSelection(
       "val_recall@1", "val_popular_share@1", patience, tie_se, num_pairs,
@@ -93,10 +93,10 @@ def _select(recalls, populars, tie_se, num_pairs=100, patience=1,
   model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(1,))])
   selection.set_model(model)
   selection.on_train_begin()
-  for epoch, (recall, popular) in enumerate(zip(recalls, populars)):
+  for epoch, (recall, value) in enumerate(zip(recalls, tie_values)):
     model.layers[0].kernel.assign([[float(epoch)]])
     selection.on_epoch_end(epoch, {"val_recall@1": recall,
-                                   "val_popular_share@1": popular})
+                                   "val_popular_share@1": value})
     if model.stop_training:
       break
   selection.on_train_end()

@@ -172,9 +172,10 @@ def topic_metric(eval_config: config_lib.EvalConfig) -> str:
   return f"val_topic_match@{min(eval_config.ks)}"
 
 
-# trainer.selection_tie_break -> (the log key for an EvalConfig, whether the
-# highest value is kept).
-TIE_BREAKS = {"topic": (topic_metric, True), "popular": (popular_metric, False)}
+# trainer.selection_tie_break (one of config.TIE_BREAKS) -> (the log key
+# for an EvalConfig, whether the highest value is kept).
+TIE_BREAK_METRICS = {"topic": (topic_metric, True),
+                     "popular": (popular_metric, False)}
 
 
 class EpochSelection(tf.keras.callbacks.Callback):
@@ -278,7 +279,7 @@ def epoch_selection(config: config_lib.TrainerConfig,
   """The training-length selection for `config` on `validation_pairs`."""
   num_pairs = len(evaluator.distinct_pairs(validation_pairs.trigger,
                                            validation_pairs.candidate)[0])
-  tie_metric, highest = TIE_BREAKS[config.selection_tie_break]
+  tie_metric, highest = TIE_BREAK_METRICS[config.selection_tie_break]
   logging.info("early stopping on %s (patience %d, at most %d epochs; ties "
                "within %g standard errors kept by the %s %s)",
                monitored_metric(eval_config), config.early_stopping_patience,
