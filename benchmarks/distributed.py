@@ -4,10 +4,10 @@
   python -m benchmarks.distributed [--config FILE] [--set ...]
       [--seeds 0,1,2] [--workers 2] [--ps 2] [--memory-pairs 1000000,10000000]
       [--memory-items 100000] [--skip-quality] [--skip-memory]
-      [--arms memory,streaming,ps] [--workdir DIR]
+      [--arms memory,streaming,ps,sync] [--workdir DIR]
 
 Quality and throughput (needs a `relvid run` of the config first: its
-latest CoEngagementPairs artifact is the input). Per seed, three
+latest CoEngagementPairs artifact is the input). Per seed, up to four
 trainings of the Trainer's own `run_fn` through `trainer.local_cluster`,
 with the config's trainer settings otherwise:
 
@@ -15,8 +15,11 @@ with the config's trainer settings otherwise:
   one, streaming   (streaming) trainer.input streaming (the cluster's);
   parameter server (ps) --workers workers and --ps parameter servers on
                    127.0.0.1, in a network namespace of their own (root);
+  synchronous      (sync) trainer.distribution multi_worker_mirrored:
+                   --workers replicas (the chief and --workers - 1
+                   workers), in a network namespace of their own;
 
-(`--arms memory,streaming,ps` by default; name fewer to skip the others).
+(all four by default; name fewer with --arms to skip the others).
 
 Each is scored by exact retrieval over the catalog with its exported item
 vectors on the artifact's eval pairs (the code `relvid ablate` uses), and
@@ -35,17 +38,31 @@ import os
 import subprocess
 import sys
 import tempfile
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
 SHARDS = 8
 TEXT_DIM = 32
-# (--arms key, table name, uses the cluster, its settings)
-ARMS = (("memory", "one process", 0, ["trainer.input=memory"]),
-        ("streaming", "one, streaming", 0, ["trainer.input=streaming"]),
-        ("ps", "parameter server", 1,
-         ["trainer.distribution=parameter_server"]))
+# (--arms key, table name, the cluster's kind, its settings)
+ARMS = (("memory", "one process", None, ["trainer.input=memory"]),
+        ("streaming", "one, streaming", None, ["trainer.input=streaming"]),
+        ("ps", "parameter server", "ps",
+         ["trainer.distribution=parameter_server"]),
+        ("sync", "synchronous", "sync",
+         ["trainer.distribution=multi_worker_mirrored"]))
+
+
+def cluster_shape(kind: Optional[str], workers: int,
+                  parameter_servers: int) -> Tuple[int, int]:
+  """(--workers, --ps) of trainer.local_cluster for an arm: none for one
+  process; the parameter-server cluster as given; for synchronous
+  training `workers` replicas, the chief one of them."""
+  if kind is None:
+    return 0, 0
+  if kind == "ps":
+    return workers, parameter_servers
+  return max(workers - 1, 1), 0
 
 
 def launch(pairs_uri: str, out: str, overrides: List[str], workers: int,
@@ -102,13 +119,13 @@ def quality(args, workdir: str) -> List[Dict[str, Any]]:
   arms = [a for a in ARMS if a[0] in args.arms]
   rows = []
   for seed in args.seeds:
-    for _, name, distributed, arm in arms:
+    for _, name, kind, arm in arms:
       out = os.path.join(workdir, "quality", f"{name.replace(' ', '_')}-"
                          f"{seed}".replace(",", ""))
       report = launch(pairs_uri, out, args.overrides + arm +
                       [f"trainer.seed={seed}"],
-                      args.workers * distributed, args.ps * distributed,
-                      args.config)
+                      *cluster_shape(kind, args.workers, args.ps),
+                      config_file=args.config)
       training = report["training"]
       metrics = validation.evaluate_model(
           ExportedVectors(os.path.join(out, "model_run")), catalog,

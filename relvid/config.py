@@ -32,7 +32,7 @@ TASK_WEIGHTINGS = ("fixed", "uncertainty")
 SEMANTIC_TARGETS = ("binary", "soft")
 VALIDATIONS = ("window", "random", "off")
 TIE_BREAKS = ("topic", "popular")
-DISTRIBUTIONS = ("none", "parameter_server")
+DISTRIBUTIONS = ("none", "parameter_server", "multi_worker_mirrored")
 INPUTS = ("auto", "memory", "streaming")
 FILE_FORMATS = ("csv", "tsv", "parquet", "tfrecord")
 # The kinds of embedding store (`embedding_store_dir`).
@@ -334,13 +334,19 @@ class TrainerConfig:
   # ps; on Vertex, orchestration.vertex_* worker pools): the chief trains
   # and exports, workers run the steps, the parameter servers hold the
   # variables, each per-item table split into shards of at least
-  # `shard_min_bytes` (at most one per parameter server)
-  # (docs/distributed-training.md).
+  # `shard_min_bytes` (at most one per parameter server); updates are
+  # asynchronous. `multi_worker_mirrored`: MultiWorkerMirroredStrategy
+  # over a TF_CONFIG cluster of a chief and workers (no ps): synchronous
+  # steps, each replica a slice of the `batch_size` batch, the in-batch
+  # negatives gathered from every replica; every process holds a whole
+  # copy of the model; the chief exports (docs/distributed-training.md).
   distribution: str = "none"
   shard_min_bytes: int = 256 << 10
   # A parameter_server run without TF_CONFIG (`relvid run` on one
   # machine) starts this many workers and parameter servers as local
-  # processes, itself the chief.
+  # processes, itself the chief. A multi_worker_mirrored one starts
+  # `local_workers` replicas as local processes (the chief and
+  # local_workers - 1 workers; batch_size must divide among them).
   local_workers: int = 2
   local_parameter_servers: int = 2
   # How the train pairs are read. `memory`: loaded whole, shuffled
@@ -540,7 +546,8 @@ class OrchestrationConfig:
   # Vertex AI custom training job (tfx.extensions.google_cloud_ai_platform.
   # Trainer) in `image`, with worker pools: the chief (`vertex_chief_machine_type`),
   # `vertex_workers` workers and `vertex_parameter_servers` parameter
-  # servers (both >= 1 with trainer.distribution=parameter_server, both 0
+  # servers (both >= 1 with trainer.distribution=parameter_server; workers
+  # >= 1 and no parameter servers with multi_worker_mirrored; both 0
   # without). Empty: the Trainer runs where the pipeline runs.
   vertex_project: str = ""
   vertex_region: str = "us-central1"
@@ -796,13 +803,25 @@ class PipelineConfig:
       _check(count >= 0, f"orchestration.{name}", "must be >= 0")
       _check(o.vertex_project or not count, "orchestration.vertex_project",
              f"is required for Vertex worker pools (orchestration.{name})")
-      if o.vertex_project and t.distribution == "parameter_server":
+      if not o.vertex_project:
+        continue
+      if t.distribution == "parameter_server":
         _check(count >= 1, f"orchestration.{name}",
                "must be >= 1 with trainer.distribution=parameter_server")
-      elif o.vertex_project:
+      elif (t.distribution == "multi_worker_mirrored"
+            and name == "vertex_workers"):
+        _check(count >= 1, f"orchestration.{name}",
+               "must be >= 1 with trainer.distribution="
+               "multi_worker_mirrored (the chief and the workers train)")
+      elif t.distribution == "multi_worker_mirrored":
         _check(not count, f"orchestration.{name}",
-               "needs trainer.distribution=parameter_server (one process "
-               "trains on the chief alone)")
+               "must be 0 with trainer.distribution=multi_worker_mirrored "
+               "(every worker holds the variables)")
+      else:
+        _check(not count, f"orchestration.{name}",
+               "needs trainer.distribution=parameter_server or "
+               "multi_worker_mirrored (one process trains on the chief "
+               "alone)")
     if o.vertex_project:
       for name in ("vertex_region", "image", "vertex_chief_machine_type",
                    "vertex_worker_machine_type",

@@ -16,12 +16,49 @@ import tensorflow as tf
 
 from components import artifacts
 from pipeline import results
+from relvid import config as config_lib
 from relvid import contract
 from trainer import distribute
 from trainer import local_cluster
 from trainer import streaming
 from trainer import task
 from trainer import validation
+
+
+def test_a_synchronous_run_needs_a_cluster_without_parameter_servers(
+    monkeypatch):
+  monkeypatch.delenv("TF_CONFIG", raising=False)
+  config = config_lib.TrainerConfig(distribution="multi_worker_mirrored")
+  with pytest.raises(ValueError, match="run_fn starts them"):
+    with distribute.cluster_strategy(config):
+      pass
+  assert not distribute.trains_without_export("multi_worker_mirrored")
+  cluster = {"chief": ["127.0.0.1:1"], "worker": ["127.0.0.1:2"]}
+  monkeypatch.setenv("TF_CONFIG", json.dumps(
+      {"cluster": cluster, "task": {"type": "worker", "index": 0}}))
+  # A synchronous worker trains (it does not only serve) but the chief
+  # exports.
+  assert distribute.trains_without_export("multi_worker_mirrored")
+  assert not distribute.serves_only("multi_worker_mirrored")
+  assert not distribute.trains_without_export("parameter_server")
+  monkeypatch.setenv("TF_CONFIG", json.dumps(
+      {"cluster": {**cluster, "ps": ["127.0.0.1:3"]},
+       "task": {"type": "chief", "index": 0}}))
+  assert not distribute.trains_without_export("multi_worker_mirrored")
+  with pytest.raises(ValueError, match="takes no parameter servers"):
+    distribute.strategy("multi_worker_mirrored", 1024)
+  monkeypatch.setenv("TF_CONFIG", json.dumps(
+      {"cluster": cluster, "task": {"type": "ps", "index": 0}}))
+  with pytest.raises(ValueError, match="trains on the chief and the workers"):
+    distribute.strategy("multi_worker_mirrored", 1024)
+  assert local_cluster.cluster_shape_error(
+      1, 0, "multi_worker_mirrored") is None
+  assert local_cluster.cluster_shape_error(
+      0, 0, "multi_worker_mirrored") is None
+  assert "--ps must be 0" in local_cluster.cluster_shape_error(
+      1, 1, "multi_worker_mirrored")
+  assert "both be >= 1" in local_cluster.cluster_shape_error(
+      1, 0, "parameter_server")
 
 
 def test_a_distributed_run_needs_a_cluster_and_the_chief(monkeypatch):
@@ -46,12 +83,12 @@ def test_a_distributed_run_needs_a_cluster_and_the_chief(monkeypatch):
 
 
 def launch_cluster(small_pipeline_run, out, workers, parameter_servers,
-                   extra_args=()):
+                   extra_args=(), distribution="parameter_server"):
   """`trainer.local_cluster` in a network namespace of its own on the small
   run's pairs; its report."""
   pairs_uri = results.latest_pairs_uri(small_pipeline_run.config)
   overrides = small_pipeline_run.overrides + [
-      "trainer.distribution=parameter_server",
+      f"trainer.distribution={distribution}",
       # Small enough that the sample's ID tables split over both servers.
       "trainer.shard_min_bytes=1024", "export.index=brute_force"]
   launched = subprocess.run(
@@ -80,6 +117,26 @@ def sharded_summary(out, warm_started=False):
     assert losses[-1] < losses[0]
   assert "val_recall@100" in summary["history"]
   return summary
+
+
+def assert_export_retrieves_the_chiefs_vectors(out):
+  """The export is an ordinary SavedModel (it loads without the cluster)
+  whose top 10 for a few triggers are the exact top 10 of the item vectors
+  the chief wrote; returns those vectors."""
+  vectors = task.read_item_embeddings(str(out / local_cluster.MODEL_RUN))
+  serve = tf.saved_model.load(str(out / local_cluster.SERVING_MODEL)
+                              ).signatures[contract.SERVING_SIGNATURE]
+  item_ids = vectors["item_ids"]
+  triggers = np.arange(0, len(item_ids), max(len(item_ids) // 5, 1))[:5]
+  expected = validation.exact_top_k(vectors["trigger"], vectors["candidate"],
+                                    triggers, 10)
+  served = serve(**{contract.SERVING_INPUT: tf.constant(
+      list(item_ids[triggers]))})[contract.SERVING_OUTPUT_IDS].numpy()
+  for trigger, want, got in zip(triggers, expected, served):
+    got = [i.decode() for i in got[:10]]
+    assert item_ids[trigger] not in got
+    assert got == list(item_ids[want])
+  return vectors
 
 
 def local_server_processes():
@@ -126,19 +183,7 @@ def test_parameter_server_cluster_trains_and_exports_with_run_fn(
 
   # The export is an ordinary single-process SavedModel: it loads without
   # the cluster and retrieves what the chief's item vectors say.
-  vectors = task.read_item_embeddings(str(out / local_cluster.MODEL_RUN))
-  serve = tf.saved_model.load(str(out / local_cluster.SERVING_MODEL)
-                              ).signatures[contract.SERVING_SIGNATURE]
-  item_ids = vectors["item_ids"]
-  triggers = np.arange(0, len(item_ids), max(len(item_ids) // 5, 1))[:5]
-  expected = validation.exact_top_k(vectors["trigger"], vectors["candidate"],
-                                    triggers, 10)
-  served = serve(**{contract.SERVING_INPUT: tf.constant(
-      list(item_ids[triggers]))})[contract.SERVING_OUTPUT_IDS].numpy()
-  for trigger, want, got in zip(triggers, expected, served):
-    got = [i.decode() for i in got[:10]]
-    assert item_ids[trigger] not in got
-    assert got == list(item_ids[want])
+  vectors = assert_export_retrieves_the_chiefs_vectors(out)
   # The rare-trigger column of the exported copy comes from the pairs the
   # weights were last trained on: the refit's, every train pair (not the
   # window-validated fit's).
@@ -182,3 +227,68 @@ def test_without_tf_config_the_chief_starts_and_stops_local_servers(
   while local_server_processes() and time.time() < deadline:
     time.sleep(0.2)
   assert not local_server_processes()
+
+
+@needs_root
+def test_synchronous_cluster_trains_every_replica_and_the_chief_exports(
+    small_pipeline_run, tmp_path):
+  """MultiWorkerMirrored: the chief and one worker, each running run_fn,
+  train in step (the batch split between them, the in-batch negatives
+  gathered); the chief exports, the worker waits until it is stopped."""
+  out = tmp_path / "sync"
+  report = launch_cluster(small_pipeline_run, out, 1, 0,
+                          distribution="multi_worker_mirrored")
+  assert report["cluster"] == {"chief": report["cluster"]["chief"],
+                               "worker": report["cluster"]["worker"]}
+  assert report["exit_codes"] == {"worker:0": -signal.SIGTERM,
+                                  "chief:0": 0}
+  for pid in report["pids"].values():
+    assert not os.path.exists(f"/proc/{pid}")
+  worker_log = (out / "worker-0.log").read_text()
+  assert "MultiWorkerMirroredStrategy" in worker_log
+  assert "this worker waits for the chief" in worker_log
+  chief_log = (out / "chief-0.log").read_text()
+  # Every step's collectives span both processes.
+  assert "group_size = 2" in chief_log
+  summary = json.loads((out / local_cluster.MODEL_RUN /
+                        contract.TRAINING_SUMMARY_FILE).read_text())
+  assert summary["distribution"] == "multi_worker_mirrored"
+  assert summary["input"] == "streaming"
+  assert set(summary["parameter_server_shards"].values()) == {1}
+  losses = summary["history"]["engagement_loss"]
+  assert losses[-1] < losses[0]
+  assert "val_recall@100" in summary["history"]
+  assert_export_retrieves_the_chiefs_vectors(out)
+
+
+@needs_root
+def test_without_tf_config_run_fn_trains_on_local_replicas(
+    small_pipeline_run, tmp_path):
+  """`relvid run --set trainer.distribution=multi_worker_mirrored` on one
+  machine: run_fn alone, no TF_CONFIG, runs the chief and a worker as
+  processes of their own (the default trainer.local_workers: 2 replicas),
+  the chief exporting where run_fn was asked to, warm-started from the
+  small run's model."""
+  base_model = results.latest_output_uri(small_pipeline_run.config,
+                                         "Trainer", "model")
+  out = tmp_path / "alone"
+  report = launch_cluster(small_pipeline_run, out, 0, 0,
+                          [f"--base-model={base_model}"],
+                          distribution="multi_worker_mirrored")
+  assert report["cluster"] is None and report["exit_codes"] == {
+      "chief:0": 0}
+  replicas = out / local_cluster.MODEL_RUN / "local_replicas"
+  inner = json.loads((replicas / local_cluster.CLUSTER_REPORT).read_text())
+  assert sorted(inner["cluster"]) == ["chief", "worker"]
+  assert inner["exit_codes"] == {"worker:0": -signal.SIGTERM, "chief:0": 0}
+  for pid in inner["pids"].values():
+    assert not os.path.exists(f"/proc/{pid}")
+  assert "this worker waits for the chief" in (
+      replicas / "worker-0.log").read_text()
+  summary = json.loads((out / local_cluster.MODEL_RUN /
+                        contract.TRAINING_SUMMARY_FILE).read_text())
+  assert summary["distribution"] == "multi_worker_mirrored"
+  warm = summary["warm_start"]
+  assert warm["carried_items"] > 0 and warm["new_items"] == 0
+  assert "trigger/id_embedding" in warm["copied"] and not warm["skipped"]
+  assert_export_retrieves_the_chiefs_vectors(out)

@@ -318,8 +318,35 @@ def test_trainer_worker_pools_on_vertex(tmp_path):
   components.load_component_from_text(yaml.safe_dump(job["pipelineSpec"]))
 
 
+def test_synchronous_training_asks_vertex_for_the_chief_and_workers(
+    tmp_path):
+  """trainer.distribution=multi_worker_mirrored: the custom job's pools
+  are the chief and the workers, no parameter servers (every replica
+  holds the variables)."""
+  _, job = compiled(tmp_path, [
+      "trainer.distribution=multi_worker_mirrored",
+      "orchestration.vertex_project=acme", "orchestration.vertex_workers=3"])
+  custom = json.loads(job["pipelineSpec"]["root"]["dag"]["tasks"]["Trainer"][
+      "inputs"]["parameters"]["custom_config"]["runtimeValue"]["constant"])
+  assert custom["trainer"]["distribution"] == "multi_worker_mirrored"
+  assert custom["ai_platform_training_args"]["job_spec"][
+      "worker_pool_specs"] == [
+          {"machine_spec": {"machine_type": "n1-highmem-8"},
+           "replica_count": 1, "container_spec": {"image_uri": IMAGE}},
+          {"machine_spec": {"machine_type": "n1-standard-8"},
+           "replica_count": 3, "container_spec": {"image_uri": IMAGE}}]
+
+
 @pytest.mark.parametrize("overrides, field", [
     (["orchestration.vertex_workers=2"], "orchestration.vertex_project"),
+    (["orchestration.vertex_project=acme",
+      "trainer.distribution=multi_worker_mirrored"],
+     "orchestration.vertex_workers"),
+    (["orchestration.vertex_project=acme",
+      "trainer.distribution=multi_worker_mirrored",
+      "orchestration.vertex_workers=2",
+      "orchestration.vertex_parameter_servers=1"],
+     "orchestration.vertex_parameter_servers"),
     (["orchestration.vertex_project=acme",
       "trainer.distribution=parameter_server"],
      "orchestration.vertex_workers"),

@@ -2,6 +2,10 @@
 """Loss weighting (task ratio, batch-size invariance, off-policy
 correction) and the towers' multimodal fusion and masking."""
 import dataclasses
+import json
+import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -696,3 +700,23 @@ def test_fallback_needs_the_residual_content_towers():
   broken.trainer.trigger_content = "both"
   with pytest.raises(ValueError, match="trainer.trigger_content"):
     broken.validate()
+
+
+def test_synchronous_replicas_train_on_the_one_process_batch():
+  """Two replicas, each with half the batch, gather the in-batch
+  candidates, their logQ probabilities and the OPC normalisation from
+  each other: their losses add up to the one-process loss of the whole
+  batch and their gradients to its gradients (binary and soft semantic
+  targets; tests/replica_loss_check.py runs in a process of its own)."""
+  done = subprocess.run(
+      [sys.executable, "-m", "tests.replica_loss_check"],
+      capture_output=True, text=True, timeout=600,
+      cwd=pathlib.Path(__file__).resolve().parents[1])
+  assert done.returncode == 0, done.stderr[-3000:]
+  for targets, got in json.loads(done.stdout.strip().splitlines()[-1]
+                                 ).items():
+    np.testing.assert_allclose(got["replicas_loss"],
+                               got["one_process_loss"], rtol=1e-5,
+                               err_msg=targets)
+    assert got["max_gradient_difference"] < 1e-5 * got["max_gradient"], (
+        targets, got)

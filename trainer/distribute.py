@@ -1,6 +1,21 @@
 # Copyright 2026 The relvid Authors. Licensed under the Apache License 2.0.
 """Distributed training with tf.distribute (`trainer.distribution`).
 
+`multi_worker_mirrored`: `tf.distribute.MultiWorkerMirroredStrategy`
+over a TF_CONFIG cluster of a chief and workers (no parameter servers),
+one replica per process, every process running the Trainer's `run_fn`.
+Steps are synchronous: each replica trains on its slice of every batch
+(its share of the pair files), the in-batch negatives, their logQ
+probabilities and the OPC normalisation are gathered from every replica
+(`model.global_batch`), and the gradients are summed, so a step is the
+one-process step on the whole batch. Every process holds a whole copy of
+the model. The strategy is made first thing in `run_fn`
+(`synchronous_strategy`: TensorFlow configures its collective ops before
+a process's first operation); after training the chief exports and the
+workers wait to be stopped (`wait_until_stopped`). Without TF_CONFIG,
+`run_fn` runs the replicas as local processes
+(`local_cluster.train_on_local_replicas`).
+
 `parameter_server`: `tf.distribute.ParameterServerStrategy`. The cluster
 comes from TF_CONFIG (`{"cluster": {"chief": [...], "worker": [...],
 "ps": [...]}, "task": {"type": ..., "index": ...}}`, as Vertex AI sets it
@@ -50,7 +65,7 @@ import tensorflow as tf
 
 from relvid import config as config_lib
 
-NONE = config_lib.DISTRIBUTIONS[0]
+NONE, PARAMETER_SERVER, MULTI_WORKER_MIRRORED = config_lib.DISTRIBUTIONS
 CHIEF = "chief"
 SERVING_ROLES = ("ps", "worker")
 
@@ -64,10 +79,31 @@ def cluster_task() -> Optional[Dict[str, Any]]:
 
 
 def serves_only(distribution: str) -> bool:
-  """True for a parameter server or worker process of a distributed run."""
+  """True for a parameter server or worker process of a parameter-server
+  run (the chief trains)."""
   task = cluster_task()
-  return (distribution != NONE and task is not None and
+  return (distribution == PARAMETER_SERVER and task is not None and
           task.get("type") in SERVING_ROLES)
+
+
+def trains_without_export(distribution: str) -> bool:
+  """True for a worker of a synchronous run: it trains its replica with
+  the chief, which exports."""
+  task = cluster_task()
+  return (distribution == MULTI_WORKER_MIRRORED and task is not None and
+          task.get("type") != CHIEF)
+
+
+def wait_until_stopped() -> None:
+  """Blocks until the process is stopped: a synchronous worker whose
+  training is done stays up, as parameter servers do, until the job ends
+  with the chief (a worker that exits first reads as a failed job)."""
+  logging.info("training done; this worker waits for the chief to finish")
+  # TensorFlow's cluster runtime handles SIGTERM itself; a worker that
+  # is done has nothing to save, so the signal ends it at once.
+  signal.signal(signal.SIGTERM, signal.SIG_DFL)
+  while True:
+    time.sleep(3600)
 
 
 def _start_server() -> tf.distribute.Server:
@@ -103,11 +139,13 @@ def free_ports(count: int) -> List[int]:
 
 def local_cluster_spec(workers: int, parameter_servers: int
                        ) -> Dict[str, List[str]]:
-  """A chief, workers and parameter servers on free 127.0.0.1 ports."""
+  """A chief, workers and parameter servers on free 127.0.0.1 ports (a
+  role with none is left out, as Vertex leaves out an empty pool)."""
   ports = iter(free_ports(1 + workers + parameter_servers))
-  return {"chief": [f"127.0.0.1:{next(ports)}"],
+  spec = {"chief": [f"127.0.0.1:{next(ports)}"],
           "worker": [f"127.0.0.1:{next(ports)}" for _ in range(workers)],
           "ps": [f"127.0.0.1:{next(ports)}" for _ in range(parameter_servers)]}
+  return {role: addresses for role, addresses in spec.items() if addresses}
 
 
 def tf_config(cluster: Dict[str, List[str]], role: str, index: int) -> str:
@@ -145,7 +183,7 @@ def local_servers(workers: int, parameter_servers: int
        f"--serve-for-parent={os.getpid()}"],
       env=dict(os.environ, TF_CONFIG=tf_config(cluster, role, index)))
              for role in ("ps", "worker")
-             for index in range(len(cluster[role]))]
+             for index in range(len(cluster.get(role, [])))]
   logging.info("started %d workers and %d parameter servers on this "
                "machine (they exit with this process): %s", workers,
                parameter_servers, cluster)
@@ -182,6 +220,14 @@ def cluster_strategy(config: Any) -> Iterator[Optional[tf.distribute.Strategy]]:
   if config.distribution == NONE:
     yield None
     return
+  if (config.distribution == MULTI_WORKER_MIRRORED
+      and not os.environ.get("TF_CONFIG")):
+    raise ValueError(
+        "trainer.distribution=multi_worker_mirrored trains on a TF_CONFIG "
+        "cluster of a chief and workers, each running the Trainer's run_fn "
+        "(Vertex worker pools; without TF_CONFIG run_fn starts them as "
+        "local processes, as `relvid run` and `python -m "
+        "trainer.local_cluster` do); this process has no TF_CONFIG")
   quiet = _KnownMetricWarning()
   tf.get_logger().addFilter(quiet)
   try:
@@ -206,6 +252,8 @@ def strategy(distribution: str, shard_min_bytes: int
   if distribution == NONE:
     return None
   task = cluster_task()
+  if distribution == MULTI_WORKER_MIRRORED:
+    return synchronous_strategy()
   if task is None or task.get("type") != CHIEF:
     raise ValueError(
         f"trainer.distribution={distribution} trains on the chief of a "
@@ -225,8 +273,54 @@ def strategy(distribution: str, shard_min_bytes: int
       resolver, variable_partitioner=partitioner)
 
 
+# This process's MultiWorkerMirroredStrategy: TensorFlow configures the
+# collective ops once per process, before its first operation.
+_synchronous: Optional[tf.distribute.MultiWorkerMirroredStrategy] = None
+
+
+def synchronous_strategy() -> tf.distribute.MultiWorkerMirroredStrategy:
+  """MultiWorkerMirroredStrategy over the TF_CONFIG cluster (a chief and
+  workers, one replica each), for the chief or a worker; made by the
+  first call, which must come before the process runs any TensorFlow
+  operation (`run_fn` calls it first).
+
+  Raises:
+    ValueError: no TF_CONFIG task, a ps task, parameter servers in the
+      cluster, or TensorFlow already running in this process.
+  """
+  global _synchronous
+  if _synchronous is not None:
+    return _synchronous
+  task = cluster_task()
+  if task is None or task.get("type") not in (CHIEF, "worker"):
+    raise ValueError(
+        "trainer.distribution=multi_worker_mirrored trains on the chief and "
+        "the workers of a TF_CONFIG cluster; this process has "
+        f"{'no TF_CONFIG' if task is None else 'task ' + json.dumps(task)}")
+  resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+  cluster = resolver.cluster_spec().as_dict()
+  if cluster.get("ps"):
+    raise ValueError(
+        "trainer.distribution=multi_worker_mirrored takes no parameter "
+        f"servers (every worker holds the variables), got {cluster}")
+  logging.info("MultiWorkerMirroredStrategy: %s, this process %s %d",
+               cluster, resolver.task_type, resolver.task_id)
+  try:
+    _synchronous = tf.distribute.MultiWorkerMirroredStrategy(
+        cluster_resolver=resolver)
+  except RuntimeError as e:
+    raise ValueError(
+        "trainer.distribution=multi_worker_mirrored: the strategy must be "
+        "made before this process runs any TensorFlow operation (the "
+        "Trainer's run_fn makes it first; run it in a process of its own, "
+        f"as a Vertex worker pool or trainer.local_cluster does): {e}"
+    ) from e
+  return _synchronous
+
+
 def num_workers() -> int:
-  """The workers of the TF_CONFIG cluster (the strategy's)."""
+  """The workers of the TF_CONFIG cluster (the parameter-server
+  strategy's)."""
   resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
   return len(resolver.cluster_spec().as_dict().get("worker", []))
 

@@ -89,18 +89,71 @@ def run_role(examples_uri: str, output_dir: str,
   task.run_fn(fn_args(examples_uri, output_dir, config, base_model))
 
 
-def launch(examples_uri: str, output_dir: str, workers: int,
-           parameter_servers: int, config_args: Sequence[str]
-           ) -> Dict[str, Any]:
-  """Starts the cluster, waits for the chief, stops the servers; returns
-  (and writes to output_dir/cluster.json) the report."""
+def _run_fn_args(path: str) -> None:
+  """One cluster process of `train_on_local_replicas`: `run_fn` with the
+  FnArgs fields stored in the JSON file `path`."""
+  from tfx.components.trainer import fn_args_utils  # pylint: disable=g-import-not-at-top
+  from trainer import task  # pylint: disable=g-import-not-at-top
+  with open(path) as f:
+    task.run_fn(fn_args_utils.FnArgs(**json.load(f)))
+
+
+def train_on_local_replicas(args: Any, replicas: int) -> Dict[str, Any]:
+  """`run_fn`'s work for trainer.distribution=multi_worker_mirrored without
+  TF_CONFIG (`relvid run` on one machine): the chief and `replicas` - 1
+  workers as processes on this machine, each running `run_fn` with the
+  same FnArgs and its TF_CONFIG; the chief exports into
+  args.serving_model_dir. (This process cannot be a replica itself:
+  the strategy must exist before a process runs any TensorFlow
+  operation.) Their logs and cluster.json are copied to
+  <args.model_run_dir>/local_replicas.
+
+  Raises:
+    RuntimeError: the chief failed (with the end of its log).
+  """
+  import shutil  # pylint: disable=g-import-not-at-top
+  import tempfile  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  work = tempfile.mkdtemp(prefix="relvid_replicas_")
+  fields = os.path.join(work, "fn_args.json")
+  with open(fields, "w") as f:
+    json.dump({name: getattr(args, name) for name in (
+        "train_files", "eval_files", "serving_model_dir", "model_run_dir",
+        "base_model", "custom_config")}, f)
+  logging.info("synchronous training on %d local replicas (the chief and "
+               "%d workers as processes on this machine; logs: %s)",
+               replicas, replicas - 1, work)
+  try:
+    report = launch([f"--fn-args={fields}"], work, replicas - 1, 0)
+    copied = os.path.join(args.model_run_dir, "local_replicas")
+    tf.io.gfile.makedirs(copied)
+    for name in os.listdir(work):
+      if name.endswith((".log", ".json")) and name != "fn_args.json":
+        tf.io.gfile.copy(os.path.join(work, name),
+                         os.path.join(copied, name), overwrite=True)
+    if report["exit_codes"]["chief:0"] != 0:
+      with open(os.path.join(work, "chief-0.log")) as f:
+        tail = f.read()[-3000:]
+      raise RuntimeError("the synchronous training's chief failed "
+                         f"({report['exit_codes']}):\n{tail}")
+    return report
+  finally:
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def launch(role_args: Sequence[str], output_dir: str, workers: int,
+           parameter_servers: int) -> Dict[str, Any]:
+  """Starts the cluster (each process `python -m trainer.local_cluster
+  --role-only *role_args` with its TF_CONFIG), waits for the chief, stops
+  the servers; returns (and writes to output_dir/cluster.json) the
+  report."""
   spec = distribute.local_cluster_spec(workers, parameter_servers)
   os.makedirs(output_dir, exist_ok=True)
   processes: Dict[str, subprocess.Popen] = {}
   logs = []
   alone = not workers and not parameter_servers
   for role in ("ps", "worker", "chief"):
-    for index in range(len(spec[role])):
+    for index in range(len(spec.get(role, []))):
       env = dict(os.environ,
                  TF_CONFIG=distribute.tf_config(spec, role, index))
       if alone:  # one process, no cluster
@@ -109,8 +162,7 @@ def launch(examples_uri: str, output_dir: str, workers: int,
       logs.append(log)
       processes[f"{role}:{index}"] = subprocess.Popen(
           [sys.executable, "-m", "trainer.local_cluster", "--role-only",
-           "--examples", examples_uri, "--output", output_dir,
-           *config_args], env=env, stdout=log, stderr=subprocess.STDOUT)
+           *role_args], env=env, stdout=log, stderr=subprocess.STDOUT)
   started = time.time()
   chief = processes["chief:0"]
   try:
@@ -141,14 +193,31 @@ def launch(examples_uri: str, output_dir: str, workers: int,
   return report
 
 
+def cluster_shape_error(workers: int, parameter_servers: int,
+                        distribution: str) -> Optional[str]:
+  """Why --workers and --ps do not fit trainer.distribution (None: they
+  do)."""
+  if distribution == distribute.MULTI_WORKER_MIRRORED:
+    if parameter_servers:
+      return ("--ps must be 0 with trainer.distribution="
+              "multi_worker_mirrored (the chief and the workers train; "
+              "--workers 0: run_fn alone starts its local replicas)")
+    return None
+  if bool(workers) != bool(parameter_servers) or (
+      workers and distribution != distribute.PARAMETER_SERVER):
+    return ("--workers and --ps must both be >= 1 (with "
+            "trainer.distribution=parameter_server) or both 0 (run_fn alone)")
+  return None
+
+
 def main(argv: Optional[List[str]] = None) -> int:
   parser = argparse.ArgumentParser(
       description="Train on a local parameter-server cluster (processes on "
       "127.0.0.1) with the Trainer's run_fn.")
-  parser.add_argument("--examples", required=True,
-                      help="a CoEngagementPairs artifact's uri")
-  parser.add_argument("--output", required=True,
-                      help="where the chief exports and the logs go")
+  parser.add_argument("--examples", help="a CoEngagementPairs artifact's "
+                      "uri (required)")
+  parser.add_argument("--output", help="where the chief exports and the "
+                      "logs go (required)")
   parser.add_argument("--workers", type=int, default=2)
   parser.add_argument("--ps", type=int, default=2)
   parser.add_argument("--base-model",
@@ -159,8 +228,15 @@ def main(argv: Optional[List[str]] = None) -> int:
                       "(root)")
   parser.add_argument("--role-only", action="store_true",
                       help=argparse.SUPPRESS)
+  parser.add_argument("--fn-args", help=argparse.SUPPRESS)
   config_lib.add_arguments(parser)
   args = parser.parse_args(argv)
+  if args.role_only and args.fn_args:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    _run_fn_args(args.fn_args)
+    return 0
+  if not args.examples or not args.output:
+    parser.error("--examples and --output are required")
   config_args = ([f"--config={args.config}"] if args.config else []) + [
       f"--set={o}" for o in args.overrides] + (
           [f"--base-model={args.base_model}"] if args.base_model else [])
@@ -171,16 +247,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     run_role(args.examples, args.output, config, args.base_model)
     return 0
-  if bool(args.workers) != bool(args.ps) or (
-      args.workers and config.trainer.distribution != "parameter_server"):
-    print("error: --workers and --ps must both be >= 1 (with "
-          "trainer.distribution=parameter_server) or both 0 (run_fn alone)",
-          file=sys.stderr)
+  error = cluster_shape_error(args.workers, args.ps,
+                              config.trainer.distribution)
+  if error:
+    print(f"error: {error}", file=sys.stderr)
     return 2
   if args.isolate_network:
     isolate_network()
-  report = launch(args.examples, args.output, args.workers, args.ps,
-                  config_args)
+  report = launch(["--examples", args.examples, "--output", args.output,
+                   *config_args], args.output, args.workers, args.ps)
   print(json.dumps(report))
   return 0 if report["exit_codes"]["chief:0"] == 0 else 1
 

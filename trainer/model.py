@@ -34,6 +34,14 @@ The loss, in one place (`RelatedVideoModel.compute_loss`):
 TFRS's Retrieval task sums its loss over the batch; here each task is a
 per-example mean, so the ratio w_sem : w_eng means the same at any batch
 size.
+
+Under synchronous training (`trainer.distribution: multi_worker_mirrored`)
+each replica holds a slice of the batch: the in-batch candidates C and C',
+the logQ probabilities and the OPC normalisation are taken over the whole
+global batch (`global_batch`, `global_mean`) and each mean_b divides by
+the global batch size, so every replica's loss is its queries' share of
+the one-process loss on the same global batch, and their gradients sum
+to its gradient.
 """
 import logging
 from typing import Any, Dict, List, Optional, Tuple
@@ -464,6 +472,66 @@ def rare_trigger_columns(config: TrainerConfig,
           "candidate": (minus_log_q / scale, 1.0)}
 
 
+def _replica_context() -> Optional[tf.distribute.ReplicaContext]:
+  """The replica context of a synchronous strategy with several replicas,
+  else None (one process, or a parameter-server worker step, which holds
+  the whole batch)."""
+  context = tf.distribute.get_replica_context()
+  if context is None or context.num_replicas_in_sync == 1:
+    return None
+  return context
+
+
+def global_batch(*tensors: tf.Tensor) -> List[tf.Tensor]:
+  """Every replica's rows of `tensors`, this replica's first and then the
+  others' in replica order: the whole global batch, so that in-batch
+  negatives mean what they mean in one process. Unchanged without
+  several synchronous replicas.
+
+  Args:
+    *tensors: [b, ...] this replica's rows (the same b for all of them).
+
+  Returns:
+    [B, ...] per tensor, B the sum of every replica's b; the gradient of
+    each row flows back to the replica that computed it.
+  """
+  context = _replica_context()
+  if context is None:
+    return list(tensors)
+  tensors = [_placed(tensor) for tensor in tensors]
+  size = _placed(tf.shape(tensors[0])[:1])
+  sizes = context.all_gather(size, axis=0)
+  start = tf.reduce_sum(sizes[:context.replica_id_in_sync_group])
+  end = start + size[0]
+  gathered = []
+  for tensor in tensors:
+    rows = context.all_gather(tensor, axis=0)
+    # Slices, not tf.gather: all_gather's gradient takes dense tensors.
+    gathered.append(tf.concat([rows[start:end], rows[:start], rows[end:]],
+                              0))
+  return gathered
+
+
+def _placed(tensor: tf.Tensor) -> tf.Tensor:
+  """`tensor` with a device: all_gather sends each value to its own
+  device, and a one-device worker's replica ops have none."""
+  if tensor.device:
+    return tensor
+  with tf.device(tf.distribute.get_strategy().extended.worker_devices[0]):
+    return tf.identity(tensor)
+
+
+def global_mean(values: tf.Tensor) -> tf.Tensor:
+  """The mean of `values` over the global batch (every replica's)."""
+  context = _replica_context()
+  if context is None:
+    return tf.reduce_mean(values)
+  total, count = context.all_reduce(
+      tf.distribute.ReduceOp.SUM,
+      [tf.reduce_sum(values), tf.cast(tf.size(values), values.dtype)])
+  return total / count
+
+
 def _retrieval_task(config: TrainerConfig) -> tfrs.tasks.Retrieval:
   """In-batch softmax returning the weighted loss per example
   (`batch_mean` reduces it): tf.distribute strategies refuse Keras's
@@ -478,7 +546,8 @@ def _retrieval_task(config: TrainerConfig) -> tfrs.tasks.Retrieval:
 def batch_mean(per_example: tf.Tensor) -> tf.Tensor:
   """sum_b w_b * l_b / B over the global batch: Keras's SUM_OVER_BATCH_SIZE
   in one process, and the same under a tf.distribute strategy (a
-  parameter-server worker step holds the whole batch)."""
+  parameter-server worker step holds the whole batch; a synchronous
+  replica's share is divided by the global batch size)."""
   return tf.nn.compute_average_loss(per_example)
 
 
@@ -499,7 +568,7 @@ def soft_target_loss(scores: tf.Tensor, teacher_scores: tf.Tensor,
   targets = tf.nn.softmax(teacher_scores / teacher_temperature, axis=-1)
   per_example = -tf.reduce_sum(targets * tf.nn.log_softmax(scores, axis=-1),
                                axis=-1)
-  return tf.reduce_mean(sample_weight * per_example)
+  return batch_mean(sample_weight * per_example)
 
 
 def mixed_candidates(candidate: tf.Tensor, sampled: tf.Tensor,
@@ -612,7 +681,7 @@ class RelatedVideoModel(tfrs.models.Model):
     tables' Adagrad is tuned to the loss's scale, engagement_weight, and
     the raw weights' mean is far below 1)."""
     if self.config.opc and self.config.opc_normalize:
-      return raw / tf.reduce_mean(raw)
+      return raw / global_mean(raw)
     return raw
 
   def _opc_weights(self, trigger: tf.Tensor, candidate: tf.Tensor,
@@ -649,10 +718,15 @@ class RelatedVideoModel(tfrs.models.Model):
                                 self.num_items, tf.int64)
     table = (self.candidate_probability if self.config.logq_correction
              else None)
-    candidates, probability = mixed_candidates(candidate, sampled, table,
-                                               self.num_items)
+    in_batch = tf.cast(candidate, tf.int64)
+    size = tf.shape(in_batch)[0]
     queries = self.trigger_tower(trigger, training=training)
-    candidate_vectors = self.candidate_tower(candidates, training=training)
+    vectors = self.candidate_tower(tf.concat([in_batch, sampled], 0),
+                                   training=training)
+    in_batch, in_batch_vectors = global_batch(in_batch, vectors[:size])
+    candidates, probability = mixed_candidates(in_batch, sampled, table,
+                                               self.num_items)
+    candidate_vectors = tf.concat([in_batch_vectors, vectors[size:]], 0)
     engagement = batch_mean(self.engagement_task(
         queries, candidate_vectors,
         sample_weight=weight,
@@ -675,7 +749,8 @@ class RelatedVideoModel(tfrs.models.Model):
                      weight: tf.Tensor, training: bool) -> tf.Tensor:
     anchor, positive = features["sem_trigger"], features["sem_candidate"]
     queries = self.trigger_tower(anchor, training=training)
-    candidates = self.candidate_tower(positive, training=training)
+    positive, candidates = global_batch(
+        positive, self.candidate_tower(positive, training=training))
     if self.config.semantic_targets == "binary":
       probability = (
           tf.gather(self.semantic_probability, positive)

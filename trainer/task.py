@@ -25,6 +25,7 @@ from relvid import contract
 from trainer import data
 from trainer import distribute
 from trainer import export
+from trainer import local_cluster
 from trainer import model as model_lib
 from trainer import streaming
 from trainer import validation
@@ -58,17 +59,18 @@ class TrainingInput:
     rows: rows the batches are drawn from per epoch.
     candidate_probability: [items] logQ's q(j) (`data.batch_frequency`).
     candidate_counts: [items] candidate occurrences (candidate-side OPC).
-    batches: (workers, repeat, lookup) -> the batches of one epoch (or
-      endless) of one reader among `workers` (streaming input only: with
-      more than one, the reader is the parameter-server worker running
-      it), with `lookup` (or a new one when None) from item ids to indices.
+    batches: (readers, reader_index, batch_size, repeat, lookup) -> the
+      batches of one epoch (or endless) of one reader among `readers`
+      (streaming input only with more than one: reader_index is an int,
+      or the parameter-server worker's index tensor), with `lookup` (or a
+      new one when None) from item ids to indices.
     lookup: makes that lookup (streaming input; None in memory), to be
       called under a strategy's scope so that every worker gets a copy.
   """
   rows: int
   candidate_probability: np.ndarray
   candidate_counts: np.ndarray
-  batches: Callable[[int, bool, Any], tf.data.Dataset]
+  batches: Callable[[int, Any, int, bool, Any], tf.data.Dataset]
   lookup: Optional[Callable[[], Any]] = None
 
 
@@ -79,13 +81,13 @@ def memory_input(pairs: artifacts.Pairs, num_items: int,
   """The pairs held in memory, shuffled whole every epoch."""
   trigger_counts = data.trigger_counts_by_item(pairs, num_items)
 
-  def batches(workers: int, repeat: bool, lookup: Any = None
-              ) -> tf.data.Dataset:
-    del lookup  # the pairs hold catalog indices already
-    if workers > 1 or repeat:
+  def batches(readers: int, reader_index: Any, batch_size: int,
+              repeat: bool, lookup: Any = None) -> tf.data.Dataset:
+    del reader_index, lookup  # one reader; the pairs hold catalog indices
+    if readers > 1 or repeat:
       raise ValueError("pairs in memory feed one process: distributed "
                        "training streams them (trainer.input)")
-    return data.training_dataset(pairs, config.batch_size, config.seed,
+    return data.training_dataset(pairs, batch_size, config.seed,
                                  semantic, trigger_counts)
   return TrainingInput(
       rows=len(pairs),
@@ -103,10 +105,11 @@ def streaming_input(stats: streaming.PairStats, item_ids: np.ndarray,
       rows=stats.fit_rows,
       candidate_probability=stats.candidate_probability(),
       candidate_counts=stats.candidate_occurrences,
-      batches=lambda workers, repeat, lookup: streaming.pair_dataset(
-          stats, item_ids, config.batch_size, config.seed,
-          config.shuffle_buffer, semantic, workers,
-          distribute.worker_index() if workers > 1 else 0, repeat, lookup),
+      batches=lambda readers, reader_index, batch_size, repeat, lookup: (
+          streaming.pair_dataset(
+              stats, item_ids, batch_size, config.seed,
+              config.shuffle_buffer, semantic, readers, reader_index, repeat,
+              lookup)),
       lookup=lambda: streaming.index_table(item_ids))
 
 
@@ -221,6 +224,10 @@ def train(catalog: artifacts.Catalog,
                    base, cluster)
       fit_seconds += model.fit_seconds
       fit_examples += model.fit_examples
+    if distribute.trains_without_export(config.distribution):
+      # A synchronous worker: the chief holds the same weights and exports.
+      model.kept_epoch = kept
+      return model
     if cluster is not None:
       model = _unsharded(model, catalog, config, final_input)
   model.selection_history = selection
@@ -302,14 +309,13 @@ def _fit(catalog: artifacts.Catalog, inputs: TrainingInput,
         model, catalog.item_ids, base)
   started = time.time()
   if cluster is None:
-    model.fit(inputs.batches(1, False, None), epochs=epochs, verbose=0,
-              callbacks=callbacks)
+    model.fit(inputs.batches(1, 0, config.batch_size, False, None),
+              epochs=epochs, verbose=0, callbacks=callbacks)
   else:
     # Each worker builds its own input pipeline over its share of the
     # files; an epoch is a step count, the batches endless.
-    workers = distribute.num_workers()
     model.fit(tf.keras.utils.experimental.DatasetCreator(
-        lambda context: inputs.batches(workers, True, lookup)),
+        lambda context: _worker_batches(inputs, config, context, lookup)),
               epochs=epochs, steps_per_epoch=max(
                   -(-inputs.rows // config.batch_size), 1),
               verbose=0, callbacks=callbacks)
@@ -319,11 +325,31 @@ def _fit(catalog: artifacts.Catalog, inputs: TrainingInput,
   return model
 
 
+def _worker_batches(inputs: TrainingInput, config: config_lib.TrainerConfig,
+                    context: tf.distribute.InputContext, lookup: Any
+                    ) -> tf.data.Dataset:
+  """One distributed worker's endless batches: under parameter servers a
+  whole `batch_size` batch per step, its share of the files chosen by the
+  worker's index (every worker gets the same InputContext); under
+  MultiWorkerMirrored its replica's slice of each batch, its share chosen
+  by the context."""
+  if config.distribution == distribute.PARAMETER_SERVER:
+    workers = distribute.num_workers()
+    return inputs.batches(
+        workers, distribute.worker_index() if workers > 1 else 0,
+        config.batch_size, True, lookup)
+  return inputs.batches(context.num_input_pipelines,
+                        context.input_pipeline_id,
+                        context.get_per_replica_batch_size(config.batch_size),
+                        True, lookup)
+
+
 def _unsharded(model: model_lib.RelatedVideoModel,
                catalog: artifacts.Catalog, config: config_lib.TrainerConfig,
                inputs: TrainingInput) -> model_lib.RelatedVideoModel:
-  """The distributed model's weights in a single-process model (built
-  outside the strategy), which exports and saves like any other."""
+  """The distributed model's weights (sharded on parameter servers, or
+  mirrored) in a single-process model (built outside the strategy), which
+  exports and saves like any other."""
   shards = distribute.shard_counts(warm_start.named_variables(model))
   copy = _new_model(catalog, inputs, config, None)
   copy.compile(optimizer=make_optimizer(config, copy))
@@ -331,7 +357,7 @@ def _unsharded(model: model_lib.RelatedVideoModel,
   for name in ("history", "warm_start", "fit_seconds", "fit_examples"):
     setattr(copy, name, getattr(model, name))
   copy.shards = shards
-  logging.info("trained on parameter servers; sharded: %s",
+  logging.info("trained under %s; sharded: %s", config.distribution,
                ", ".join(f"{name} ({n})" for name, n in shards.items()
                          if n > 1) or "nothing")
   return copy
@@ -423,6 +449,12 @@ def run_fn(fn_args: Any) -> None:
     # chief trains and exports; this process serves until it is stopped.
     distribute.serve()
     return
+  if trainer_config.distribution == distribute.MULTI_WORKER_MIRRORED:
+    if distribute.cluster_task() is None:
+      local_cluster.train_on_local_replicas(fn_args,
+                                            trainer_config.local_workers)
+      return
+    distribute.synchronous_strategy()  # before any TensorFlow operation
   examples_uri = _examples_uri(fn_args.train_files[0])
   catalog = artifacts.load_catalog(examples_uri)
   streamed = input_mode(trainer_config) == "streaming"
@@ -442,6 +474,9 @@ def run_fn(fn_args: Any) -> None:
                                                    contract.EVAL, catalog),
                 base=warm_start.load(base_model) if base_model else None,
                 examples_uri=examples_uri)
+  if distribute.trains_without_export(trainer_config.distribution):
+    distribute.wait_until_stopped()
+    return
   selection = model.selection_history
   embeddings = model.item_embeddings()
   metadata_counts = export.export_serving_version(
