@@ -61,6 +61,22 @@ def test_a_synchronous_run_needs_a_cluster_without_parameter_servers(
       1, 0, "parameter_server")
 
 
+@pytest.mark.parametrize("overrides, field", [
+    (["trainer.local_workers=1"], "trainer.local_workers"),
+    (["trainer.local_workers=3"], "trainer.batch_size"),
+    (["orchestration.vertex_project=acme", "orchestration.image=img",
+      "orchestration.vertex_workers=2"], "trainer.batch_size")])
+def test_synchronous_replicas_must_be_two_or_more_and_split_the_batch(
+    overrides, field):
+  with pytest.raises(ValueError, match=field):
+    config_lib.load_config(None, [
+        "trainer.distribution=multi_worker_mirrored", *overrides])
+  # 4 replicas split 1,024 rows evenly.
+  config_lib.load_config(None, [
+      "trainer.distribution=multi_worker_mirrored",
+      "trainer.local_workers=4"])
+
+
 def test_a_distributed_run_needs_a_cluster_and_the_chief(monkeypatch):
   monkeypatch.delenv("TF_CONFIG", raising=False)
   with pytest.raises(ValueError, match="no TF_CONFIG"):
