@@ -121,8 +121,9 @@ def train_on_local_replicas(args: Any, replicas: int) -> Dict[str, Any]:
         "train_files", "eval_files", "serving_model_dir", "model_run_dir",
         "base_model", "custom_config")}, f)
   logging.info("synchronous training on %d local replicas (the chief and "
-               "%d workers as processes on this machine; logs: %s)",
-               replicas, replicas - 1, work)
+               "%d workers as processes on this machine; their logs are in "
+               "%s while they run, then in %s)", replicas, replicas - 1, work,
+               os.path.join(args.model_run_dir, "local_replicas"))
   try:
     report = launch([f"--fn-args={fields}"], work, replicas - 1, 0)
     copied = os.path.join(args.model_run_dir, "local_replicas")
