@@ -793,18 +793,6 @@ class PipelineConfig:
              "(or orchestration.image) is required for remote Beam workers")
     o = self.orchestration
     _check(o.schedule, "orchestration.schedule", "must not be empty")
-    if t.distribution == "multi_worker_mirrored":
-      # Replicas: Vertex's chief and workers, or without Vertex (no
-      # TF_CONFIG of its own) the Trainer's local processes.
-      replicas, field = ((o.vertex_workers + 1, "orchestration.vertex_workers")
-                         if o.vertex_project else
-                         (t.local_workers, "trainer.local_workers"))
-      _check(o.vertex_project or replicas >= 2, field,
-             "must be >= 2 with trainer.distribution=multi_worker_mirrored "
-             "(one replica: trainer.distribution=none)")
-      _check(t.batch_size % max(replicas, 1) == 0, "trainer.batch_size",
-             f"must divide among the {replicas} synchronous replicas "
-             f"({field})")
     try:
       datetime.date.fromisoformat(o.start_date)
     except ValueError:
@@ -834,6 +822,18 @@ class PipelineConfig:
                "needs trainer.distribution=parameter_server or "
                "multi_worker_mirrored (one process trains on the chief "
                "alone)")
+    if t.distribution == "multi_worker_mirrored":
+      # Replicas: Vertex's chief and workers, or without Vertex (no
+      # TF_CONFIG of its own) the Trainer's local processes.
+      replicas, field = ((o.vertex_workers + 1, "orchestration.vertex_workers")
+                         if o.vertex_project else
+                         (t.local_workers, "trainer.local_workers"))
+      _check(o.vertex_project or replicas >= 2, field,
+             "must be >= 2 with trainer.distribution=multi_worker_mirrored "
+             "(one replica: trainer.distribution=none)")
+      _check(t.batch_size % max(replicas, 1) == 0, "trainer.batch_size",
+             f"must divide among the {replicas} synchronous replicas "
+             f"({field})")
     if o.vertex_project:
       for name in ("vertex_region", "image", "vertex_chief_machine_type",
                    "vertex_worker_machine_type",
