@@ -57,7 +57,7 @@ def cluster_shape(kind: Optional[str], workers: int,
                   parameter_servers: int) -> Tuple[int, int]:
   """(--workers, --ps) of trainer.local_cluster for an arm: none for one
   process; the parameter-server cluster as given; for synchronous
-  training `workers` replicas, the chief one of them."""
+  training `workers` replicas (at least 2), the chief one of them."""
   if kind is None:
     return 0, 0
   if kind == "ps":

@@ -828,10 +828,10 @@ class PipelineConfig:
       replicas, field = ((o.vertex_workers + 1, "orchestration.vertex_workers")
                          if o.vertex_project else
                          (t.local_workers, "trainer.local_workers"))
-      _check(o.vertex_project or replicas >= 2, field,
+      _check(replicas >= 2, field,
              "must be >= 2 with trainer.distribution=multi_worker_mirrored "
              "(one replica: trainer.distribution=none)")
-      _check(t.batch_size % max(replicas, 1) == 0, "trainer.batch_size",
+      _check(t.batch_size % replicas == 0, "trainer.batch_size",
              f"must divide among the {replicas} synchronous replicas "
              f"({field})")
     if o.vertex_project:

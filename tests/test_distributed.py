@@ -120,18 +120,25 @@ def launch_cluster(small_pipeline_run, out, workers, parameter_servers,
   return json.loads((out / local_cluster.CLUSTER_REPORT).read_text())
 
 
-def sharded_summary(out, warm_started=False):
+def trained_summary(out, distribution, warm_started=False):
+  """The chief's training.json: trained under `distribution` on streamed
+  pairs, with validation, its loss falling (from scratch)."""
   summary = json.loads((out / local_cluster.MODEL_RUN /
                         contract.TRAINING_SUMMARY_FILE).read_text())
-  assert summary["distribution"] == "parameter_server"
+  assert summary["distribution"] == distribution
   assert summary["input"] == "streaming"
-  shards = summary["parameter_server_shards"]
-  assert shards["trigger/id_embedding"] == 2
-  assert shards["candidate/id_embedding"] == 2
   if not warm_started:
     losses = summary["history"]["engagement_loss"]
     assert losses[-1] < losses[0]
   assert "val_recall@100" in summary["history"]
+  return summary
+
+
+def sharded_summary(out, warm_started=False):
+  summary = trained_summary(out, "parameter_server", warm_started)
+  shards = summary["parameter_server_shards"]
+  assert shards["trigger/id_embedding"] == 2
+  assert shards["candidate/id_embedding"] == 2
   return summary
 
 
@@ -266,14 +273,8 @@ def test_synchronous_cluster_trains_every_replica_and_the_chief_exports(
   chief_log = (out / "chief-0.log").read_text()
   # Every step's collectives span both processes.
   assert "group_size = 2" in chief_log
-  summary = json.loads((out / local_cluster.MODEL_RUN /
-                        contract.TRAINING_SUMMARY_FILE).read_text())
-  assert summary["distribution"] == "multi_worker_mirrored"
-  assert summary["input"] == "streaming"
+  summary = trained_summary(out, "multi_worker_mirrored")
   assert set(summary["parameter_server_shards"].values()) == {1}
-  losses = summary["history"]["engagement_loss"]
-  assert losses[-1] < losses[0]
-  assert "val_recall@100" in summary["history"]
   assert_export_retrieves_the_chiefs_vectors(out)
 
 
@@ -301,9 +302,7 @@ def test_without_tf_config_run_fn_trains_on_local_replicas(
     assert not os.path.exists(f"/proc/{pid}")
   assert "this worker waits for the chief" in (
       replicas / "worker-0.log").read_text()
-  summary = json.loads((out / local_cluster.MODEL_RUN /
-                        contract.TRAINING_SUMMARY_FILE).read_text())
-  assert summary["distribution"] == "multi_worker_mirrored"
+  summary = trained_summary(out, "multi_worker_mirrored", warm_started=True)
   warm = summary["warm_start"]
   assert warm["carried_items"] > 0 and warm["new_items"] == 0
   assert "trigger/id_embedding" in warm["copied"] and not warm["skipped"]

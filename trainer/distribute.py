@@ -220,18 +220,13 @@ def cluster_strategy(config: Any) -> Iterator[Optional[tf.distribute.Strategy]]:
   if config.distribution == NONE:
     yield None
     return
-  if (config.distribution == MULTI_WORKER_MIRRORED
-      and not os.environ.get("TF_CONFIG")):
-    raise ValueError(
-        "trainer.distribution=multi_worker_mirrored trains on a TF_CONFIG "
-        "cluster of a chief and workers, each running the Trainer's run_fn "
-        "(Vertex worker pools; without TF_CONFIG run_fn starts them as "
-        "local processes, as `relvid run` and `python -m "
-        "trainer.local_cluster` do); this process has no TF_CONFIG")
   quiet = _KnownMetricWarning()
   tf.get_logger().addFilter(quiet)
   try:
-    if os.environ.get("TF_CONFIG"):
+    # A synchronous run's replicas are run_fn processes; only parameter
+    # servers can be started here.
+    if (os.environ.get("TF_CONFIG")
+        or config.distribution == MULTI_WORKER_MIRRORED):
       yield strategy(config.distribution, config.shard_min_bytes)
     else:
       with local_servers(config.local_workers,
@@ -295,7 +290,10 @@ def synchronous_strategy() -> tf.distribute.MultiWorkerMirroredStrategy:
   if task is None or task.get("type") not in (CHIEF, "worker"):
     raise ValueError(
         "trainer.distribution=multi_worker_mirrored trains on the chief and "
-        "the workers of a TF_CONFIG cluster; this process has "
+        "the workers of a TF_CONFIG cluster, each running the Trainer's "
+        "run_fn (Vertex worker pools; without TF_CONFIG run_fn starts them "
+        "as local processes, as `relvid run` and `python -m "
+        "trainer.local_cluster` do); this process has "
         f"{'no TF_CONFIG' if task is None else 'task ' + json.dumps(task)}")
   resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
   cluster = resolver.cluster_spec().as_dict()

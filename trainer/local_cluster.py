@@ -30,12 +30,16 @@ import json
 import logging
 import os
 import resource
+import shutil
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Any, Dict, List, Optional, Sequence
+
+import tensorflow as tf
 
 from relvid import config as config_lib
 from trainer import distribute
@@ -111,9 +115,6 @@ def train_on_local_replicas(args: Any, replicas: int) -> Dict[str, Any]:
   Raises:
     RuntimeError: the chief failed (with the end of its log).
   """
-  import shutil  # pylint: disable=g-import-not-at-top
-  import tempfile  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   work = tempfile.mkdtemp(prefix="relvid_replicas_")
   fields = os.path.join(work, "fn_args.json")
   with open(fields, "w") as f:
