@@ -109,6 +109,7 @@ def quality(args, workdir: str) -> List[Dict[str, Any]]:
   from pipeline import results  # pylint: disable=g-import-not-at-top
   from relvid import config as config_lib  # pylint: disable=g-import-not-at-top
   from relvid import contract  # pylint: disable=g-import-not-at-top
+  from trainer import ablation  # pylint: disable=g-import-not-at-top
   from trainer import validation  # pylint: disable=g-import-not-at-top
   config = config_lib.load_config(args.config, args.overrides)
   pairs_uri = results.latest_pairs_uri(config)
@@ -150,7 +151,8 @@ def quality(args, workdir: str) -> List[Dict[str, Any]]:
 
     def stat(key, digits=4):
       values = np.array([r[key] for r in arm], float)
-      return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
+      return (f"{values.mean():.{digits}f} ± "
+              f"{ablation.seed_std(values):.{digits}f}")
     print(f"| {name} | {stat('recall@100')} | {stat('topic@10')} | "
           f"{stat('popular@10')} | {stat('kept_epoch', 1)} | "
           f"{stat('examples_per_s', 0)} | {stat('job_seconds', 0)} |")

@@ -39,7 +39,7 @@ def main(argv: Optional[List[str]] = None,
       labels = ablation.write_label_quality(pairs_uri, config, folder)
       print(labels)
     rows = ablation.run_ablation(pairs_uri, config, args.seeds, args.variant,
-                                 args.suite, args.baselines)
+                                 args.suite, args.baselines, args.first_seed)
   except (ValueError, FileNotFoundError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2

@@ -94,7 +94,11 @@ def airflow(prog: str) -> argparse.ArgumentParser:
 def ablate(prog: str) -> argparse.ArgumentParser:
   parser = _parser(prog, "The paper's ablation on the newest pipeline run's "
                    "pairs.")
-  parser.add_argument("--seeds", type=int, default=3)
+  parser.add_argument("--seeds", type=int, default=3,
+                      help="runs per variant (default 3)")
+  parser.add_argument("--first-seed", type=int, default=0,
+                      help="the runs' seeds are first-seed, first-seed + 1, "
+                      "...: --first-seed 3 adds seeds to a run of 3")
   parser.add_argument("--variant", action="append", default=[],
                       help="run only this variant (repeatable)")
   parser.add_argument("--suite", choices=contract.ABLATION_SUITES,

@@ -47,7 +47,8 @@ def test_summary_and_outputs_follow_the_configured_ks(tmp_path):
   rows = ablation.summarize(
       {"a": [metrics(0.2, 0.4, 0.6), metrics(0.4, 0.6, 0.8)]}, ks=[10, 20])
   assert rows[0]["recall@10"] == "0.3000"
-  assert rows[0]["recall@20 std"] == "0.1000"
+  # The sample std over the seeds: sqrt(((0.2 - 0.3)^2 + (0.4 - 0.3)^2) / 1).
+  assert rows[0]["recall@20 std"] == "0.1414"
   assert rows[0]["topic@10"] == "0.7000"
   paths = ablation.write_outputs(rows, str(tmp_path), [10, 20], "demo")
   with open(paths["csv"]) as f:
@@ -57,7 +58,7 @@ def test_summary_and_outputs_follow_the_configured_ks(tmp_path):
   # No eval pair with a cold candidate: "nan", not a number.
   assert row["cold-candidate recall@20"] == "nan"
   with open(paths["md"]) as f:
-    assert "| a | 2 | 0.3000 ± 0.1000 |" in f.read()
+    assert "| a | 2 | 0.3000 ± 0.1414 |" in f.read()
   assert open(paths["png"], "rb").read(4) == b"\x89PNG"
 
 
@@ -76,12 +77,12 @@ def test_trigger_groups_are_summarised_over_seeds_and_written(tmp_path):
   rows = ablation.summarize({"a": [with_groups(0.6, 0.1),
                                    with_groups(0.8, 0.3)]}, ks=[10, 20])
   assert rows[0]["group 1 popular@10"] == "0.7000"
-  assert rows[0]["group 1 popular@10 std"] == "0.1000"
+  assert rows[0]["group 1 popular@10 std"] == "0.1414"
   assert rows[0]["group 1 recall@20"] == "0.2000"
   assert rows[0]["group 2 train engagements"] == "10-99"
   table = ablation.engagement_table(rows, [10, 20])
-  assert ("| a | 1: 1-9 | 3 | 4 | 0.2000 ± 0.1000 | 0.5000 ± 0.0000 | "
-          "0.7000 ± 0.1000 |") in table
+  assert ("| a | 1: 1-9 | 3 | 4 | 0.2000 ± 0.1414 | 0.5000 ± 0.0000 | "
+          "0.7000 ± 0.1414 |") in table
   # A group whose triggers have no topics: "–", not a number.
   assert "| a | 2: 10-99 | 3 | 40 | 0.5000 ± 0.0000 | – |" in table
   paths = ablation.write_outputs(rows, str(tmp_path), [10, 20], "demo")
@@ -89,6 +90,7 @@ def test_trigger_groups_are_summarised_over_seeds_and_written(tmp_path):
     assert f.read() == table
   # Rows without groups (older results) write no such table.
   plain = ablation.summarize({"a": [metrics(0.2, 0.4, 0.6)]}, ks=[10, 20])
+  assert plain[0]["recall@20 std"] == "0.0000"  # one seed: no spread
   assert ablation.engagement_table(plain, [10, 20]) == ""
   assert "groups" not in ablation.write_outputs(plain, str(tmp_path / "p"),
                                                 [10, 20], "demo")

@@ -307,3 +307,59 @@ def test_without_tf_config_run_fn_trains_on_local_replicas(
   assert warm["carried_items"] > 0 and warm["new_items"] == 0
   assert "trigger/id_embedding" in warm["copied"] and not warm["skipped"]
   assert_export_retrieves_the_chiefs_vectors(out)
+
+
+def _gone(pid):
+  """The process has exited (a zombie nobody reaps counts as exited)."""
+  try:
+    with open(f"/proc/{pid}/status") as f:
+      return "\nState:\tZ" in f.read()
+  except FileNotFoundError:
+    return True
+
+
+LAUNCHER_KILLED_BEFORE_STOPPING = """
+import json, os, subprocess, sys, time
+from trainer import distribute, local_cluster
+local_cluster.isolate_network()
+spec = distribute.local_cluster_spec(1, 1)
+role = subprocess.Popen(
+    local_cluster.role_command([
+        "--examples", "unused", "--output", sys.argv[1],
+        "--set=trainer.distribution=parameter_server"]),
+    env=dict(os.environ, TF_CONFIG=distribute.tf_config(spec, "ps", 0)),
+    stdout=open(sys.argv[2], "w"), stderr=subprocess.STDOUT)
+print(role.pid, flush=True)
+time.sleep(600)
+"""
+
+
+@needs_root
+def test_cluster_processes_end_when_their_launcher_is_killed(tmp_path):
+  """A launcher killed before it could stop its cluster (kill -9: no
+  finally runs) leaves no process behind: each ends itself."""
+  log = tmp_path / "ps-0.log"
+  role = None
+  launcher = subprocess.Popen(
+      [sys.executable, "-c", LAUNCHER_KILLED_BEFORE_STOPPING, str(tmp_path),
+       str(log)], stdout=subprocess.PIPE, text=True)
+  try:
+    role = int(launcher.stdout.readline())
+    # The parameter server is serving, as the launcher left it.
+    deadline = time.time() + 120
+    while time.time() < deadline and "serving as ps 0" not in (
+        log.read_text() if log.exists() else ""):
+      assert not _gone(role), log.read_text()
+      time.sleep(0.5)
+    time.sleep(1)
+    assert not _gone(role), log.read_text()
+    launcher.kill()
+    launcher.wait()
+    deadline = time.time() + 30
+    while time.time() < deadline and not _gone(role):
+      time.sleep(0.2)
+    assert _gone(role), "the ps process outlived its launcher"
+  finally:
+    launcher.kill()
+    if role and not _gone(role):
+      os.kill(role, signal.SIGKILL)

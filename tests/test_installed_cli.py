@@ -84,9 +84,12 @@ def test_airflow_validates_the_dag(tmp_path):
 
 def test_ablate_on_the_small_run(small_pipeline_run, tmp_path):
   overrides = [a for o in small_pipeline_run.overrides for a in ("--set", o)]
-  out = relvid("ablate", *overrides, "--seeds", "1",
+  out = relvid("ablate", *overrides, "--seeds", "1", "--first-seed", "2",
                "--variant", "engagement only", cwd=tmp_path)
   assert "| engagement only | 1 |" in out.stdout
+  # --first-seed extends an earlier run: this one is seed 2 alone.
+  assert "engagement only seed 2:" in out.stdout + out.stderr
+  assert "seed 0:" not in out.stdout + out.stderr
   folder = os.path.join(small_pipeline_run.config.output_dir, "ablation",
                         "paper")
   assert sorted(os.listdir(folder)) == ["ablation.csv", "ablation.md",

@@ -525,14 +525,23 @@ SUITES = {"paper": variants, "modality": modality_variants,
           "cold": cold_start_variants}
 
 
+def seed_std(values: Sequence[float]) -> float:
+  """The sample standard deviation over seeds (n - 1 in the denominator:
+  the seeds are a sample of the runs the configuration could give); 0.0
+  for one seed."""
+  values = np.asarray(values, float)
+  return float(values.std(ddof=1)) if len(values) > 1 else 0.0
+
+
 def _put_mean_and_std(row: Dict[str, str], title: str,
                       per_seed: Sequence[float]) -> None:
-  """row[title] and row[title + " std"] over the seeds' values; NaN (a
-  slice the eval pairs lack) is left out, "nan" when nothing is left."""
+  """row[title] and row[title + " std"] (the sample std, `seed_std`) over
+  the seeds' values; NaN (a slice the eval pairs lack) is left out, "nan"
+  when nothing is left."""
   values = np.array(per_seed, float)
   values = values[~np.isnan(values)]
   row[title] = f"{values.mean():.4f}" if len(values) else "nan"
-  row[title + " std"] = f"{values.std():.4f}" if len(values) else "nan"
+  row[title + " std"] = f"{seed_std(values):.4f}" if len(values) else "nan"
 
 
 def _mean_std_cell(row: Dict[str, str], title: str) -> str:
@@ -738,7 +747,8 @@ def _losses(model: Any) -> Dict[str, float]:
 def run_ablation(examples_uri: str, config: config_lib.PipelineConfig,
                  seeds: int, only: Optional[Sequence[str]] = None,
                  suite: str = "paper",
-                 baseline_rows: bool = True) -> List[Dict[str, str]]:
+                 baseline_rows: bool = True,
+                 first_seed: int = 0) -> List[Dict[str, str]]:
   """Trains and evaluates the baselines and every variant of `suite` for
   `seeds` seeds.
 
@@ -746,10 +756,13 @@ def run_ablation(examples_uri: str, config: config_lib.PipelineConfig,
     examples_uri: a CoEngagementPairs `pairs` artifact.
     config: the trainer section is the variants' base; the eval section
       sets the metrics.
-    seeds: runs per variant (seed, seed + 1, ...).
+    seeds: runs per variant, with the seeds first_seed, first_seed + 1,
+      ... (every fit is deterministic per configuration and seed, so
+      first_seed extends an earlier run without repeating it).
     only: variant names to run (all when empty); baselines are names too.
     suite: a key of SUITES.
     baseline_rows: whether the baselines are run (when `only` allows).
+    first_seed: the first run's seed.
 
   Returns:
     One summary row per variant (see `summarize`).
@@ -772,7 +785,7 @@ def run_ablation(examples_uri: str, config: config_lib.PipelineConfig,
   bar = tqdm(total=len(grid) * seeds, unit="model", desc=f"ablation {suite}",
              dynamic_ncols=True)
   for number, (name, variant) in enumerate(grid, 1):
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
       started = time.time()
       model = fit_variant(variant, catalog, train_pairs, seed,
                           eval_config=config.eval)

@@ -57,6 +57,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from typing import Any, Dict, Iterator, List, Optional
 
@@ -357,6 +358,32 @@ def _serve_for_parent(parent: int) -> None:
   while os.getppid() == parent:
     time.sleep(0.5)
   del server
+
+
+def exit_with_parent(parent: int, grace_s: float = 10.0,
+                     poll_s: float = 0.5) -> threading.Thread:
+  """Ends this process once `parent` is no longer its parent (it died,
+  also before this call, and the process was re-parented): SIGTERM to
+  itself, then an exit after `grace_s`. A process started by a launcher
+  that is killed (`kill -9`, an out-of-memory kill) would otherwise keep
+  training, or keep its cluster's ports, with nobody waiting for it.
+
+  Returns:
+    The daemon thread that watches.
+  """
+  def watch():
+    while os.getppid() == parent:
+      time.sleep(poll_s)
+    logging.error("the launcher (process %d) is gone; this process stops",
+                  parent)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(grace_s)
+    os._exit(1)  # pylint: disable=protected-access
+
+  watcher = threading.Thread(target=watch, name="exit-with-parent",
+                             daemon=True)
+  watcher.start()
+  return watcher
 
 
 if __name__ == "__main__":

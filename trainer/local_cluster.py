@@ -143,6 +143,13 @@ def train_on_local_replicas(args: Any, replicas: int) -> Dict[str, Any]:
     shutil.rmtree(work, ignore_errors=True)
 
 
+def role_command(role_args: Sequence[str]) -> List[str]:
+  """The command line of one cluster process that `launch` starts: it
+  ends itself if this launcher dies before stopping it."""
+  return [sys.executable, "-m", "trainer.local_cluster", "--role-only",
+          f"--exit-with-parent={os.getpid()}", *role_args]
+
+
 def launch(role_args: Sequence[str], output_dir: str, workers: int,
            parameter_servers: int) -> Dict[str, Any]:
   """Starts the cluster (each process `python -m trainer.local_cluster
@@ -163,8 +170,8 @@ def launch(role_args: Sequence[str], output_dir: str, workers: int,
       log = open(os.path.join(output_dir, f"{role}-{index}.log"), "w")
       logs.append(log)
       processes[f"{role}:{index}"] = subprocess.Popen(
-          [sys.executable, "-m", "trainer.local_cluster", "--role-only",
-           *role_args], env=env, stdout=log, stderr=subprocess.STDOUT)
+          role_command(role_args), env=env, stdout=log,
+          stderr=subprocess.STDOUT)
   started = time.time()
   chief = processes["chief:0"]
   try:
@@ -231,8 +238,12 @@ def main(argv: Optional[List[str]] = None) -> int:
   parser.add_argument("--role-only", action="store_true",
                       help=argparse.SUPPRESS)
   parser.add_argument("--fn-args", help=argparse.SUPPRESS)
+  parser.add_argument("--exit-with-parent", type=int, metavar="PID",
+                      help=argparse.SUPPRESS)
   config_lib.add_arguments(parser)
   args = parser.parse_args(argv)
+  if args.exit_with_parent:
+    distribute.exit_with_parent(args.exit_with_parent, STOP_GRACE_S)
   if args.role_only and args.fn_args:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     _run_fn_args(args.fn_args)
