@@ -319,7 +319,7 @@ def _gone(pid):
 
 
 LAUNCHER_KILLED_BEFORE_STOPPING = """
-import json, os, subprocess, sys, time
+import os, subprocess, sys, time
 from trainer import distribute, local_cluster
 local_cluster.isolate_network()
 spec = distribute.local_cluster_spec(1, 1)

@@ -351,15 +351,6 @@ def shard_counts(variables: Dict[str, Any]) -> Dict[str, int]:
           for name, v in variables.items()}
 
 
-def _serve_for_parent(parent: int) -> None:
-  """A local server (`local_servers`) that exits when its chief, the
-  process `parent`, does (also when that happened before it started)."""
-  server = _start_server()
-  while os.getppid() == parent:
-    time.sleep(0.5)
-  del server
-
-
 def exit_with_parent(parent: int, grace_s: float = 10.0,
                      poll_s: float = 0.5) -> threading.Thread:
   """Ends this process once `parent` is no longer its parent (it died,
@@ -384,6 +375,13 @@ def exit_with_parent(parent: int, grace_s: float = 10.0,
                              daemon=True)
   watcher.start()
   return watcher
+
+
+def _serve_for_parent(parent: int) -> None:
+  """A local server (`local_servers`) that exits when its chief, the
+  process `parent`, does (also when that happened before it started)."""
+  exit_with_parent(parent)
+  serve()
 
 
 if __name__ == "__main__":
