@@ -318,3 +318,13 @@ def test_configured_models_pick_their_length_with_the_eval_config(
 
   ablation.fit_variant(baseline, None, None, 3, eval_config=eval_config)
   assert seen_by_baseline == [3]
+
+
+@pytest.mark.parametrize("seeds, first_seed, named", [
+    (0, 0, "--seeds"), (3, -1, "--first-seed")])
+def test_seed_counts_are_checked_before_any_work(seeds, first_seed, named):
+  """A bad seed range is a clear error naming the option, raised before
+  the pairs are read (the artifact here does not exist)."""
+  with pytest.raises(ValueError, match=named):
+    ablation.run_ablation("/nonexistent/pairs", config_lib.PipelineConfig(),
+                          seeds, first_seed=first_seed)

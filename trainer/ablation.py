@@ -766,7 +766,15 @@ def run_ablation(examples_uri: str, config: config_lib.PipelineConfig,
 
   Returns:
     One summary row per variant (see `summarize`).
+
+  Raises:
+    ValueError: seeds < 1 or first_seed < 0 (named), an unknown suite or
+      variant.
   """
+  if seeds < 1:
+    raise ValueError(f"--seeds must be >= 1 (it is {seeds})")
+  if first_seed < 0:
+    raise ValueError(f"--first-seed must be >= 0 (it is {first_seed})")
   catalog = artifacts.load_catalog(examples_uri)
   train_pairs = artifacts.load_pairs(examples_uri, contract.TRAIN, catalog)
   eval_pairs = artifacts.load_pairs(examples_uri, contract.EVAL, catalog)
