@@ -58,19 +58,28 @@ def popularity_sets(train_engagements: np.ndarray, popular_fraction: float,
   return popular, tail
 
 
+def pair_hits(triggers: np.ndarray, top: np.ndarray,
+              pair_trigger: np.ndarray, pair_candidate: np.ndarray,
+              k: int) -> np.ndarray:
+  """[P] bools: whether each pair's candidate is in its trigger's top k
+  (`top`'s row for the trigger; recall@k is their mean)."""
+  row_of = {t: r for r, t in enumerate(triggers)}
+  top_k = top[:, :k]
+  return np.array([c in set(top_k[row_of[t]])
+                   for t, c in zip(pair_trigger, pair_candidate)], bool)
+
+
 def _metrics_for(triggers: np.ndarray, top: np.ndarray,
                  pair_trigger: np.ndarray, pair_candidate: np.ndarray,
                  topics: Sequence[Sequence[str]], popular: np.ndarray,
                  cold: np.ndarray, ks: Sequence[int], num_items: int
                  ) -> Dict[str, float]:
-  row_of = {t: r for r, t in enumerate(triggers)}
   topic_sets = [set(t) for t in topics]
   out: Dict[str, float] = {}
   for k in ks:
     top_k = top[:, :k]
-    hits = [c in set(top_k[row_of[t]]) for t, c in zip(pair_trigger,
-                                                        pair_candidate)]
-    out[f"recall@{k}"] = float(np.mean(hits)) if hits else float("nan")
+    hits = pair_hits(triggers, top, pair_trigger, pair_candidate, k)
+    out[f"recall@{k}"] = float(np.mean(hits)) if len(hits) else float("nan")
     match, pop, new = [], [], []
     for t, row in zip(triggers, top_k):
       row = row[row >= 0]

@@ -32,6 +32,8 @@ TASK_WEIGHTINGS = ("fixed", "uncertainty")
 SEMANTIC_TARGETS = ("binary", "soft")
 VALIDATIONS = ("window", "random", "off")
 TIE_BREAKS = ("topic", "popular")
+SELECTION_METRICS = ("mean_recall", "gate_recall")
+TIE_TESTS = ("paired", "marginal")
 DISTRIBUTIONS = ("none", "parameter_server", "multi_worker_mirrored")
 INPUTS = ("auto", "memory", "streaming")
 FILE_FORMATS = ("csv", "tsv", "parquet", "tfrecord")
@@ -216,9 +218,9 @@ class TrainerConfig:
   # Training length. `window` (default): fit on the train pairs' occurrences
   # before the pairs' validation window (pairs.validation_fraction), score
   # the window's pairs after every epoch, stop after
-  # `early_stopping_patience` epochs without a better recall@gate_k and
-  # keep the best epoch (at most `epochs`; `selection_tie_se` says which
-  # is best): a miniature of the time split the model is judged on.
+  # `early_stopping_patience` epochs without a better `selection_metric`
+  # and keep the best epoch (at most `epochs`; `selection_tie_se` says
+  # which is best): a miniature of the time split the model is judged on.
   # `random`: the same on `validation_fraction` of the train pairs held out
   # at random (its validation pairs are never trained on, unlike the
   # future's repeat pairs, so it stops early). `off`: `epochs` epochs on
@@ -227,11 +229,19 @@ class TrainerConfig:
   epochs: int = 10
   validation_fraction: float = 0.05
   early_stopping_patience: int = 1
-  # Epochs whose validation recall is within this many binomial standard
-  # errors of the best are tied (differences the window's size cannot
-  # tell apart), and `selection_tie_break` picks one of them. 0: the best
-  # recall's first epoch.
+  # What the window scores each epoch by: `mean_recall` (default), the
+  # mean of recall@k over eval.ks (the list's head as well as the gate's
+  # depth), or `gate_recall`, recall@gate_k alone.
+  selection_metric: str = "mean_recall"
+  # Epochs whose validation score is within this many standard errors of
+  # the best are tied (differences the window cannot tell apart), and
+  # `selection_tie_break` picks one of them. 0: the best score's first
+  # epoch. `selection_tie_test: paired` (default) takes the standard error
+  # of the difference between the two epochs over the same window pairs
+  # (most pairs are hit or missed by both); `marginal` that of one
+  # epoch's recall, sqrt(r (1 - r) / n), which is wider.
   selection_tie_se: float = 1.0
+  selection_tie_test: str = "paired"
   # `topic` (default): of the tied epochs, the one with the highest
   # validation topic match (at the smallest eval.ks, @10 by default): the
   # most on-topic of the epochs equal on engagement. `popular`: the lowest
@@ -693,6 +703,8 @@ class PipelineConfig:
                           ("semantic_targets", SEMANTIC_TARGETS),
                           ("validation", VALIDATIONS),
                           ("selection_tie_break", TIE_BREAKS),
+                          ("selection_metric", SELECTION_METRICS),
+                          ("selection_tie_test", TIE_TESTS),
                           ("distribution", DISTRIBUTIONS),
                           ("input", INPUTS)):
       _check(getattr(t, name) in allowed, f"trainer.{name}",

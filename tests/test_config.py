@@ -52,6 +52,8 @@ def test_yaml_then_overrides(tmp_path):
     ("trainer.fusion=concat", "trainer.fusion"),
     ("trainer.optimizer=sgd", "trainer.optimizer"),
     ("trainer.selection_tie_break=recall", "trainer.selection_tie_break"),
+    ("trainer.selection_metric=ndcg", "trainer.selection_metric"),
+    ("trainer.selection_tie_test=bootstrap", "trainer.selection_tie_test"),
     ("trainer.opc_side=user", "trainer.opc_side"),
     ("trainer.task_weighting=gradnorm", "trainer.task_weighting"),
     ("trainer.semantic_targets=graded", "trainer.semantic_targets"),

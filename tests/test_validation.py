@@ -78,6 +78,30 @@ def test_validation_metrics_go_into_the_logs():
   callback.on_epoch_end(0, logs)
   assert logs["val_recall@1"] == 0.5
   assert logs["val_topic_match@1"] == 1.0
+  # Pair (0, 1) is hit at k = 1, (1, 3) is not (1's top 1 is 2).
+  assert callback.pair_hits[1].tolist() == [True, False]
+
+
+def test_mean_recall_is_the_selection_score_by_default():
+  """Item i's candidates ranked i+1, i+2, i+3 (mod 4): pair (0, 1) is hit
+  at k = 1 and 2, (1, 3) at k = 2 only. recall@1 0.5, recall@2 1.0, so
+  the mean recall is 0.75; per pair, the shares of ks hit are 1 and 0.5."""
+  catalog = make_catalog(4)
+  # Score of candidate c for trigger t: 4 - ((c - t) mod 4).
+  candidate = np.array([[4 - (c - t) % 4 for t in range(4)]
+                        for c in range(4)], np.float32)
+  callback = validation.ValidationMetrics(
+      catalog, make_pairs([0, 1], [1, 3]), EvalConfig(ks=[1, 2], gate_k=2))
+  callback.set_model(_Fixed(np.eye(4, dtype=np.float32), candidate))
+  logs = {}
+  callback.on_epoch_end(0, logs)
+  assert (logs["val_recall@1"], logs["val_recall@2"]) == (0.5, 1.0)
+  assert logs["val_mean_recall"] == 0.75
+  assert callback.pair_scores("mean_recall", 2).tolist() == [1.0, 0.5]
+  assert callback.pair_scores("gate_recall", 2).tolist() == [1.0, 1.0]
+  assert TrainerConfig().selection_metric == "mean_recall"
+  assert validation.monitored_metric(EvalConfig(), "mean_recall") == (
+      "val_mean_recall")
   assert validation.monitored_metric(EvalConfig(ks=[1], gate_k=1)) == (
       "val_recall@1")
 
@@ -154,6 +178,65 @@ def test_selection_tie_break_setting_picks_the_metric(tie_break, key,
       TrainerConfig(selection_tie_break=tie_break), EvalConfig(),
       make_pairs([0, 1], [1, 0]))
   assert selection.tie_key == key and selection.tie_highest == highest
+
+
+def _hits(count, n=100):
+  """Per-pair values of an epoch that hits the first `count` of n pairs."""
+  return np.arange(n) < count
+
+
+def test_paired_ties_use_the_standard_error_of_the_difference():
+  """n = 100 pairs. Epoch 1 hits pairs 0-49 (0.50), epoch 2 pairs 0-45
+  (0.46): the per-pair differences are four 1s and 96 0s, mean 0.04, sd
+  sqrt((4 * 0.96^2 + 96 * 0.04^2) / 99) = sqrt(3.84 / 99) = 0.19695, so
+  the paired standard error is 0.019695 and 0.46 is not tied with 0.50,
+  where the marginal one, sqrt(0.5 * 0.5 / 100) = 0.05, tied them."""
+  values = iter([_hits(30), _hits(50), _hits(46)])
+  selection = validation.EpochSelection(
+      "val_recall@1", "val_topic_match@1", 2, 1.0, 100, tie_highest=True,
+      pair_scores=lambda: next(values))
+  model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(1,))])
+  selection.set_model(model)
+  selection.on_train_begin()
+  for epoch, (recall, topic) in enumerate([(0.30, 0.9), (0.50, 0.8),
+                                           (0.46, 0.95)]):
+    selection.on_epoch_end(epoch, {"val_recall@1": recall,
+                                   "val_topic_match@1": topic})
+  selection.on_train_end()
+  assert selection.kept_epoch == 1
+  assert selection.tolerances[2] == pytest.approx(np.sqrt(3.84 / 99) / 10)
+  # The marginal test ties them and keeps the more on-topic epoch 2.
+  assert _select([0.30, 0.50, 0.46], [0.9, 0.8, 0.95], 1.0, patience=2,
+                 tie_highest=True)[0].kept_epoch == 2
+  # 0.49 against 0.50 (one pair of difference, SE 0.01) is tied.
+  values = iter([_hits(50), _hits(49)])
+  selection = validation.EpochSelection(
+      "val_recall@1", "val_topic_match@1", 1, 1.0, 100, tie_highest=True,
+      pair_scores=lambda: next(values))
+  selection.set_model(model)
+  selection.on_train_begin()
+  for epoch, (recall, topic) in enumerate([(0.50, 0.8), (0.49, 0.9)]):
+    selection.on_epoch_end(epoch, {"val_recall@1": recall,
+                                   "val_topic_match@1": topic})
+  selection.on_train_end()
+  assert selection.tolerances[1] == pytest.approx(0.01)
+  assert selection.kept_epoch == 1
+
+
+def test_the_trainer_selection_is_paired_on_the_validation_callback():
+  catalog = make_catalog(4)
+  pairs = make_pairs([0, 1], [1, 3])
+  scorer = validation.ValidationMetrics(catalog, pairs, EvalConfig())
+  selection = validation.epoch_selection(TrainerConfig(), EvalConfig(), pairs,
+                                         scorer)
+  assert selection.recall_key == "val_mean_recall"
+  assert selection.pair_scores is not None
+  marginal = validation.epoch_selection(
+      TrainerConfig(selection_tie_test="marginal",
+                    selection_metric="gate_recall"), EvalConfig(), pairs,
+      scorer)
+  assert marginal.pair_scores is None
+  assert marginal.recall_key == "val_recall@100"
 
 
 def test_epoch_selection_holds_only_epochs_that_can_still_be_kept():

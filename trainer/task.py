@@ -185,10 +185,11 @@ def train(catalog: artifacts.Catalog,
   callbacks: List[tf.keras.callbacks.Callback] = []
   stopper = None
   if len(validation_pairs):
+    scorer = validation.ValidationMetrics(catalog, validation_pairs,
+                                          eval_config)
     stopper = validation.epoch_selection(config, eval_config,
-                                         validation_pairs)
-    callbacks += [validation.ValidationMetrics(catalog, validation_pairs,
-                                               eval_config), stopper]
+                                         validation_pairs, scorer)
+    callbacks += [scorer, stopper]
   elif monitor_pairs is not None and len(monitor_pairs):
     callbacks.append(validation.ValidationMetrics(catalog, monitor_pairs,
                                                   eval_config))

@@ -17,8 +17,9 @@ validation triggers and puts the evaluator's metrics in the epoch logs as
 restoring the kept epoch's weights) and `TensorBoard` find them. The eval
 split is never used for training decisions.
 """
+import functools
 import logging
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -53,6 +54,31 @@ def exact_top_k(trigger_vectors: np.ndarray, candidate_vectors: np.ndarray,
       for i in range(0, len(triggers), block)])
 
 
+def _retrieve(model: Any, pairs: artifacts.Pairs, k: int
+              ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+  """(distinct triggers, their exact top k, the distinct pairs' triggers
+  and candidates) for anything `evaluate_model` takes."""
+  pair_trigger, pair_candidate = evaluator.distinct_pairs(pairs.trigger,
+                                                          pairs.candidate)
+  triggers = np.unique(pair_trigger)
+  if hasattr(model, "scores"):
+    top = top_k_of_scores(model.scores(triggers), triggers, k)
+  else:
+    vectors = model.item_embeddings()
+    top = exact_top_k(vectors["trigger"], vectors["candidate"], triggers, k)
+  return triggers, top, pair_trigger, pair_candidate
+
+
+def _metrics(catalog: artifacts.Catalog, retrieved: Tuple[np.ndarray, ...],
+             eval_config: config_lib.EvalConfig, engagement_groups: int = 0
+             ) -> Dict[str, Any]:
+  """The evaluator's metrics of `_retrieve`'s output."""
+  return evaluator.retrieval_metrics(
+      *retrieved, catalog.topics, catalog.train_engagements, eval_config.ks,
+      eval_config.popular_fraction, eval_config.tail_fraction,
+      engagement_groups)
+
+
 def evaluate_model(model: Any, catalog: artifacts.Catalog,
                    pairs: artifacts.Pairs,
                    eval_config: config_lib.EvalConfig,
@@ -62,21 +88,8 @@ def evaluate_model(model: Any, catalog: artifacts.Catalog,
   scores are no dot product), by exact retrieval over the catalog; with
   `engagement_groups`, also per group of triggers by train-period
   engagements (`evaluator.retrieval_metrics`)."""
-  pair_trigger, pair_candidate = evaluator.distinct_pairs(pairs.trigger,
-                                                          pairs.candidate)
-  triggers = np.unique(pair_trigger)
-  if hasattr(model, "scores"):
-    top = top_k_of_scores(model.scores(triggers), triggers,
-                          max(eval_config.ks))
-  else:
-    vectors = model.item_embeddings()
-    top = exact_top_k(vectors["trigger"], vectors["candidate"], triggers,
-                      max(eval_config.ks))
-  return evaluator.retrieval_metrics(
-      triggers, top, pair_trigger, pair_candidate, catalog.topics,
-      catalog.train_engagements, eval_config.ks,
-      eval_config.popular_fraction, eval_config.tail_fraction,
-      engagement_groups)
+  return _metrics(catalog, _retrieve(model, pairs, max(eval_config.ks)),
+                  eval_config, engagement_groups)
 
 
 def random_split(pairs: artifacts.Pairs, fraction: float, seed: int
@@ -133,14 +146,23 @@ def split_validation(pairs: artifacts.Pairs,
   return pairs, pairs.rows(np.zeros(0, np.int64))
 
 
+# The log name (after `val_`) of the mean of recall@k over eval.ks.
+MEAN_RECALL = "mean_recall"
+
+
 class ValidationMetrics(tf.keras.callbacks.Callback):
   """After each epoch, the evaluator's metrics on the validation pairs go
-  into the logs as `val_<metric>` (e.g. `val_recall@100`).
+  into the logs as `val_<metric>` (e.g. `val_recall@100`), with
+  `val_mean_recall`, the mean of recall@k over eval_config.ks.
 
   Args:
     catalog: the catalog the towers embed.
     pairs: the validation pairs.
     eval_config: ks, popular and tail fractions.
+
+  After each epoch `pair_hits` holds, per k, the [P] hit bits of the
+  distinct validation pairs (recall@k is their mean), for a paired
+  comparison of epochs (`EpochSelection`).
   """
 
   def __init__(self, catalog: artifacts.Catalog, pairs: artifacts.Pairs,
@@ -149,16 +171,33 @@ class ValidationMetrics(tf.keras.callbacks.Callback):
     self.catalog = catalog
     self.pairs = pairs
     self.eval_config = eval_config
+    self.pair_hits: Dict[int, np.ndarray] = {}
 
   def on_epoch_end(self, epoch: int, logs: Dict[str, float] = None) -> None:
-    metrics = evaluate_model(self.model, self.catalog, self.pairs,
-                             self.eval_config)["all"]
+    retrieved = _retrieve(self.model, self.pairs, max(self.eval_config.ks))
+    metrics = _metrics(self.catalog, retrieved, self.eval_config)["all"]
+    self.pair_hits = {k: evaluator.pair_hits(*retrieved, k)
+                      for k in self.eval_config.ks}
+    metrics[MEAN_RECALL] = float(np.mean(
+        [metrics[f"recall@{k}"] for k in self.eval_config.ks]))
     if logs is not None:
       logs.update({f"val_{name}": value for name, value in metrics.items()})
 
+  def pair_scores(self, selection_metric: str, gate_k: int) -> np.ndarray:
+    """[P] the last epoch's per-pair values whose mean is the selection
+    metric: the hit bit at gate_k, or the share of eval.ks hit."""
+    if selection_metric == "gate_recall":
+      return self.pair_hits[gate_k].astype(np.float32)
+    return np.mean([self.pair_hits[k] for k in self.eval_config.ks],
+                   axis=0, dtype=np.float32)
 
-def monitored_metric(eval_config: config_lib.EvalConfig) -> str:
-  """The log key early stopping watches: validation recall at the gate K."""
+
+def monitored_metric(eval_config: config_lib.EvalConfig,
+                     selection_metric: str = "gate_recall") -> str:
+  """The log key early stopping watches: validation recall at the gate K,
+  or the mean recall over eval.ks (`trainer.selection_metric`)."""
+  if selection_metric == "mean_recall":
+    return f"val_{MEAN_RECALL}"
   return f"val_recall@{eval_config.gate_k}"
 
 
@@ -179,46 +218,58 @@ TIE_BREAK_METRICS = {"topic": (topic_metric, True),
 
 
 class EpochSelection(tf.keras.callbacks.Callback):
-  """Early stopping that keeps, among the epochs tied on validation recall,
-  the best on a second metric (the most on-topic, or the least
+  """Early stopping that keeps, among the epochs tied on the validation
+  score, the best on a second metric (the most on-topic, or the least
   popularity-biased).
 
-  Training stops after `patience` epochs without a better validation
-  recall (Keras's EarlyStopping rule). An epoch is tied with the best when
-  its recall is within `tie_se` binomial standard errors of the best,
-  sqrt(r (1 - r) / n) over the n validation pairs: differences that small
-  are noise of the window's size. Of the tied epochs, the one with the
-  highest (`tie_highest`) or lowest value of `tie_key` is kept (the
-  earliest on equal values), and its weights are restored when training
-  ends. tie_se 0 keeps the best recall's first epoch, as Keras's
-  EarlyStopping does.
+  Training stops after `patience` epochs without a better score (Keras's
+  EarlyStopping rule). An epoch is tied with the best when its score is
+  within `tie_se` standard errors of the best's: differences that small
+  are noise of the window's size. With `pair_scores` (paired test) the
+  standard error is that of the mean difference between the two epochs'
+  per-pair values over the same n pairs, sd(x_best - x_e) / sqrt(n); most
+  pairs are hit or missed by both epochs, so it is far narrower than the
+  marginal one, sqrt(r (1 - r) / n) at the best score r (without
+  `pair_scores`). Of the tied epochs, the one with the highest
+  (`tie_highest`) or lowest value of `tie_key` is kept (the earliest on
+  equal values), and its weights are restored when training ends. tie_se
+  0 keeps the best score's first epoch, as Keras's EarlyStopping does.
 
   Args:
     recall_key, tie_key: the log keys (`ValidationMetrics` writes them).
-    patience: epochs without a better recall before stopping.
+    patience: epochs without a better score before stopping.
     tie_se: the tie tolerance in standard errors.
-    num_pairs: n, the distinct validation pairs the recall is over.
+    num_pairs: n, the distinct validation pairs the score is over.
     tie_highest: keep the tied epoch with the highest `tie_key` (a topic
       match) rather than the lowest (a popular share).
+    pair_scores: None (marginal test), or a callable returning the
+      epoch's [n] per-pair values whose mean is the score (called after
+      `ValidationMetrics`, e.g. its `pair_scores`).
 
-  After training: `kept_epoch` (0-based) and `records`, per epoch
-  (recall, the tie_key value).
+  After training: `kept_epoch` (0-based), `records`, per epoch (score,
+  the tie_key value), and `tolerances`, per epoch the tie band it was
+  judged by.
   """
 
   def __init__(self, recall_key: str, tie_key: str, patience: int,
-               tie_se: float, num_pairs: int, tie_highest: bool = False):
+               tie_se: float, num_pairs: int, tie_highest: bool = False,
+               pair_scores: Optional[Callable[[], np.ndarray]] = None):
     super().__init__()
     self.recall_key, self.tie_key = recall_key, tie_key
     self.tie_highest = tie_highest
     self.patience, self.tie_se = patience, tie_se
     self.num_pairs = max(num_pairs, 1)
+    self.pair_scores = pair_scores
     self.records: List[Tuple[float, float]] = []
+    self.tolerances: List[float] = []
     self.kept_epoch: Optional[int] = None
     self._weights: List[Any] = []
+    self._values: List[Optional[np.ndarray]] = []
     self._best, self._wait = -np.inf, 0
 
   def on_train_begin(self, logs=None) -> None:
-    self.records, self._weights, self.kept_epoch = [], [], None
+    self.records, self._weights, self._values = [], [], []
+    self.tolerances, self.kept_epoch = [], None
     self._best, self._wait = -np.inf, 0
 
   def on_epoch_end(self, epoch: int, logs: Dict[str, float] = None) -> None:
@@ -226,37 +277,64 @@ class EpochSelection(tf.keras.callbacks.Callback):
     recall = float(logs[self.recall_key])
     self.records.append((recall, float(logs[self.tie_key])))
     self._weights.append(self.model.get_weights())
+    self._values.append(None if self.pair_scores is None
+                        else np.asarray(self.pair_scores(), np.float32))
     if recall > self._best:
       self._best, self._wait = recall, 0
     else:
       self._wait += 1
       if self._wait >= self.patience:
         self.model.stop_training = True
-    # An epoch below every tie band a better recall could give is never
-    # kept, so its weights need not be held. The band's lower edge,
-    # b - tie_se * sqrt(b (1 - b) / n), can fall as b rises while b < 0.5,
-    # so the bound takes the widest band, sqrt(0.25 / n), up to there.
-    floor = self._best - self._half_width(
-        max(self._best * (1 - self._best), 0.25 if self._best <= 0.5
-            else 0.0))
+    # An epoch below every tie band a better score could give is never
+    # kept, so its weights need not be held. Paired: per-pair values lie
+    # in [0, 1], so sd(x_best - x_e) <= 1. Marginal: the band's lower
+    # edge, b - tie_se * sqrt(b (1 - b) / n), can fall as b rises while
+    # b < 0.5, so the bound takes the widest band, sqrt(0.25 / n), up to
+    # there.
+    if self.pair_scores is not None:
+      floor = self._best - self.tie_se / np.sqrt(self.num_pairs)
+    else:
+      floor = self._best - self._half_width(
+          max(self._best * (1 - self._best), 0.25 if self._best <= 0.5
+              else 0.0))
     for e, (r, _) in enumerate(self.records):
       if r < floor:
-        self._weights[e] = None
+        self._weights[e] = self._values[e] = None
 
   def _half_width(self, spread: float) -> float:
     """tie_se standard errors of a recall whose r (1 - r) is `spread`."""
     return self.tie_se * float(np.sqrt(spread / self.num_pairs))
 
   def tolerance(self) -> float:
-    """tie_se standard errors of the best recall so far."""
+    """tie_se marginal standard errors of the best score so far."""
     return self._half_width(self._best * (1 - self._best))
+
+  def _paired_tolerance(self, best: int, epoch: int) -> float:
+    """tie_se standard errors of the mean per-pair difference between the
+    epochs `best` and `epoch` (0 for the best itself)."""
+    if epoch == best:
+      return 0.0
+    difference = self._values[best] - self._values[epoch]
+    if len(difference) < 2:
+      return 0.0
+    return self.tie_se * float(np.std(difference, ddof=1) /
+                               np.sqrt(len(difference)))
 
   def on_train_end(self, logs=None) -> None:
     if not self.records:
       return
-    best = self._best
+    best_epoch = max(range(len(self.records)),
+                     key=lambda e: (self.records[e][0], -e))
+    if self.pair_scores is not None:
+      self.tolerances = [
+          self._paired_tolerance(best_epoch, e)
+          if self._values[e] is not None else 0.0
+          for e in range(len(self.records))]
+    else:
+      self.tolerances = [self.tolerance()] * len(self.records)
     tied = [e for e, (r, _) in enumerate(self.records)
-            if r >= best - self.tolerance()]
+            if self._weights[e] is not None
+            and r >= self._best - self.tolerances[e]]
     sign = -1.0 if self.tie_highest else 1.0
     if self.tie_se > 0:
       self.kept_epoch = min(tied, key=lambda e: (sign * self.records[e][1],
@@ -264,29 +342,41 @@ class EpochSelection(tf.keras.callbacks.Callback):
     else:
       self.kept_epoch = tied[0]
     self.model.set_weights(self._weights[self.kept_epoch])
-    self._weights = []
+    self._weights, self._values = [], []
     recall, value = self.records[self.kept_epoch]
     logging.info("kept epoch %d: validation %s %.4f, %s %.4f (epochs tied "
-                 "within %.4f of the best recall %.4f: %s)",
+                 "with the best %s %.4f, %s test: %s)",
                  self.kept_epoch + 1, self.recall_key, recall,
-                 self.tie_key, value, self.tolerance(), best,
-                 [e + 1 for e in tied])
+                 self.tie_key, value, self.recall_key, self._best,
+                 "marginal" if self.pair_scores is None else "paired",
+                 ", ".join(f"{e + 1} (within {self.tolerances[e]:.4f})"
+                           for e in tied))
 
 
 def epoch_selection(config: config_lib.TrainerConfig,
                     eval_config: config_lib.EvalConfig,
-                    validation_pairs: artifacts.Pairs) -> EpochSelection:
-  """The training-length selection for `config` on `validation_pairs`."""
+                    validation_pairs: artifacts.Pairs,
+                    metrics: Optional[ValidationMetrics] = None
+                    ) -> EpochSelection:
+  """The training-length selection for `config` on `validation_pairs`,
+  paired (`selection_tie_test`) on the per-pair values of `metrics`, the
+  ValidationMetrics callback that scores those pairs."""
   num_pairs = len(evaluator.distinct_pairs(validation_pairs.trigger,
                                            validation_pairs.candidate)[0])
   tie_metric, highest = TIE_BREAK_METRICS[config.selection_tie_break]
+  monitored = monitored_metric(eval_config, config.selection_metric)
   logging.info("early stopping on %s (patience %d, at most %d epochs; ties "
-               "within %g standard errors kept by the %s %s)",
-               monitored_metric(eval_config), config.early_stopping_patience,
+               "within %g %s standard errors kept by the %s %s)",
+               monitored, config.early_stopping_patience,
                config.epochs, config.selection_tie_se,
+               config.selection_tie_test,
                "highest" if highest else "lowest", tie_metric(eval_config))
-  return EpochSelection(monitored_metric(eval_config),
-                        tie_metric(eval_config),
+  pair_scores = None
+  if config.selection_tie_test == "paired" and metrics is not None:
+    pair_scores = functools.partial(metrics.pair_scores,
+                                    config.selection_metric,
+                                    eval_config.gate_k)
+  return EpochSelection(monitored, tie_metric(eval_config),
                         config.early_stopping_patience,
                         config.selection_tie_se, num_pairs,
-                        tie_highest=highest)
+                        tie_highest=highest, pair_scores=pair_scores)
