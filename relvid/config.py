@@ -229,19 +229,21 @@ class TrainerConfig:
   epochs: int = 10
   validation_fraction: float = 0.05
   early_stopping_patience: int = 1
-  # What the window scores each epoch by: `mean_recall` (default), the
-  # mean of recall@k over eval.ks (the list's head as well as the gate's
-  # depth), or `gate_recall`, recall@gate_k alone.
-  selection_metric: str = "mean_recall"
+  # What the window scores each epoch by: `gate_recall` (default),
+  # recall@gate_k, or `mean_recall`, the mean of recall@k over eval.ks
+  # (the list's head as well as the gate's depth).
+  selection_metric: str = "gate_recall"
   # Epochs whose validation score is within this many standard errors of
   # the best are tied (differences the window cannot tell apart), and
   # `selection_tie_break` picks one of them. 0: the best score's first
-  # epoch. `selection_tie_test: paired` (default) takes the standard error
-  # of the difference between the two epochs over the same window pairs
-  # (most pairs are hit or missed by both); `marginal` that of one
-  # epoch's recall, sqrt(r (1 - r) / n), which is wider.
+  # epoch. `selection_tie_test: marginal` (default) takes the standard
+  # error of one epoch's recall, sqrt(r (1 - r) / n); `paired` that of
+  # the difference between the two epochs over the same window pairs
+  # (most pairs are hit or missed by both), which is narrower. The
+  # choice between them: docs/model-quality.md, "The window's mean
+  # recall, with a paired tie test".
   selection_tie_se: float = 1.0
-  selection_tie_test: str = "paired"
+  selection_tie_test: str = "marginal"
   # `topic` (default): of the tied epochs, the one with the highest
   # validation topic match (at the smallest eval.ks, @10 by default): the
   # most on-topic of the epochs equal on engagement. `popular`: the lowest

@@ -82,7 +82,7 @@ def test_validation_metrics_go_into_the_logs():
   assert callback.pair_hits[1].tolist() == [True, False]
 
 
-def test_mean_recall_is_the_selection_score_by_default():
+def test_mean_recall_and_its_per_pair_values():
   """Item i's candidates ranked i+1, i+2, i+3 (mod 4): pair (0, 1) is hit
   at k = 1 and 2, (1, 3) at k = 2 only. recall@1 0.5, recall@2 1.0, so
   the mean recall is 0.75; per pair, the shares of ks hit are 1 and 0.5."""
@@ -99,7 +99,6 @@ def test_mean_recall_is_the_selection_score_by_default():
   assert logs["val_mean_recall"] == 0.75
   assert callback.pair_scores("mean_recall", 2).tolist() == [1.0, 0.5]
   assert callback.pair_scores("gate_recall", 2).tolist() == [1.0, 1.0]
-  assert TrainerConfig().selection_metric == "mean_recall"
   assert validation.monitored_metric(EvalConfig(), "mean_recall") == (
       "val_mean_recall")
   assert validation.monitored_metric(EvalConfig(ks=[1], gate_k=1)) == (
@@ -223,20 +222,20 @@ def test_paired_ties_use_the_standard_error_of_the_difference():
   assert selection.kept_epoch == 1
 
 
-def test_the_trainer_selection_is_paired_on_the_validation_callback():
+def test_the_trainer_selection_settings_pick_the_score_and_the_test():
   catalog = make_catalog(4)
   pairs = make_pairs([0, 1], [1, 3])
   scorer = validation.ValidationMetrics(catalog, pairs, EvalConfig())
-  selection = validation.epoch_selection(TrainerConfig(), EvalConfig(), pairs,
-                                         scorer)
-  assert selection.recall_key == "val_mean_recall"
-  assert selection.pair_scores is not None
-  marginal = validation.epoch_selection(
-      TrainerConfig(selection_tie_test="marginal",
-                    selection_metric="gate_recall"), EvalConfig(), pairs,
+  default = validation.epoch_selection(TrainerConfig(), EvalConfig(), pairs,
+                                       scorer)
+  assert default.pair_scores is None
+  assert default.recall_key == "val_recall@100"
+  paired = validation.epoch_selection(
+      TrainerConfig(selection_tie_test="paired",
+                    selection_metric="mean_recall"), EvalConfig(), pairs,
       scorer)
-  assert marginal.pair_scores is None
-  assert marginal.recall_key == "val_recall@100"
+  assert paired.recall_key == "val_mean_recall"
+  assert paired.pair_scores is not None
 
 
 def test_epoch_selection_holds_only_epochs_that_can_still_be_kept():
