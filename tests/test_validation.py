@@ -79,7 +79,7 @@ def test_validation_metrics_go_into_the_logs():
   assert logs["val_recall@1"] == 0.5
   assert logs["val_topic_match@1"] == 1.0
   # Pair (0, 1) is hit at k = 1, (1, 3) is not (1's top 1 is 2).
-  assert callback.pair_hits[1].tolist() == [True, False]
+  assert callback.pair_hits(1).tolist() == [True, False]
 
 
 def test_mean_recall_and_its_per_pair_values():

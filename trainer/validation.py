@@ -160,9 +160,9 @@ class ValidationMetrics(tf.keras.callbacks.Callback):
     pairs: the validation pairs.
     eval_config: ks, popular and tail fractions.
 
-  After each epoch `pair_hits` holds, per k, the [P] hit bits of the
-  distinct validation pairs (recall@k is their mean), for a paired
-  comparison of epochs (`EpochSelection`).
+  After each epoch `pair_hits(k)` gives the [P] hit bits of the distinct
+  validation pairs (recall@k is their mean), for a paired comparison of
+  epochs (`EpochSelection`); they are computed only when asked for.
   """
 
   def __init__(self, catalog: artifacts.Catalog, pairs: artifacts.Pairs,
@@ -171,24 +171,28 @@ class ValidationMetrics(tf.keras.callbacks.Callback):
     self.catalog = catalog
     self.pairs = pairs
     self.eval_config = eval_config
-    self.pair_hits: Dict[int, np.ndarray] = {}
+    self._retrieved: Optional[Tuple[np.ndarray, ...]] = None
 
   def on_epoch_end(self, epoch: int, logs: Dict[str, float] = None) -> None:
-    retrieved = _retrieve(self.model, self.pairs, max(self.eval_config.ks))
-    metrics = _metrics(self.catalog, retrieved, self.eval_config)["all"]
-    self.pair_hits = {k: evaluator.pair_hits(*retrieved, k)
-                      for k in self.eval_config.ks}
+    self._retrieved = _retrieve(self.model, self.pairs,
+                                max(self.eval_config.ks))
+    metrics = _metrics(self.catalog, self._retrieved,
+                       self.eval_config)["all"]
     metrics[MEAN_RECALL] = float(np.mean(
         [metrics[f"recall@{k}"] for k in self.eval_config.ks]))
     if logs is not None:
       logs.update({f"val_{name}": value for name, value in metrics.items()})
 
+  def pair_hits(self, k: int) -> np.ndarray:
+    """[P] the last epoch's hit bits at k, per distinct validation pair."""
+    return evaluator.pair_hits(*self._retrieved, k)
+
   def pair_scores(self, selection_metric: str, gate_k: int) -> np.ndarray:
     """[P] the last epoch's per-pair values whose mean is the selection
     metric: the hit bit at gate_k, or the share of eval.ks hit."""
     if selection_metric == "gate_recall":
-      return self.pair_hits[gate_k].astype(np.float32)
-    return np.mean([self.pair_hits[k] for k in self.eval_config.ks],
+      return self.pair_hits(gate_k).astype(np.float32)
+    return np.mean([self.pair_hits(k) for k in self.eval_config.ks],
                    axis=0, dtype=np.float32)
 
 
