@@ -10,9 +10,11 @@ are reproducible) and each one pairs with the next `max_lookahead` ones that
 come at most `window_seconds` later; self-pairs are dropped and counted.
 
 Time split: the cutoff is the (1 - eval_fraction) quantile of all interaction
-times (an approximate, distributed quantile). A pair whose candidate
-engagement happens at or after the cutoff goes to `eval`, every other pair to
-`train`, so training never sees an engagement from the evaluation period.
+times, exact whatever the input's order (`components.quantiles`), so every
+runner and ingestion path splits the same interactions at the same time. A
+pair whose candidate engagement happens at or after the cutoff goes to
+`eval`, every other pair to `train`, so training never sees an engagement
+from the evaluation period.
 
 Each output row carries `pair_count` (occurrences of the pair, 1 when not
 deduplicated) and `trigger_count` (pair occurrences with that trigger in the
@@ -49,7 +51,6 @@ import zlib
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.transforms.stats import ApproximateQuantiles
 import tensorflow as tf
 
 from tfx import v1 as tfx
@@ -60,6 +61,7 @@ from tfx.dsl.component.experimental.annotations import Parameter
 
 from components import example_io
 from components import ingestion
+from components import quantiles as quantiles_lib
 from components import semantic_pairs
 from components import span_window
 from components import visual_embedding
@@ -359,20 +361,19 @@ def build_pair_generation(root: beam.Pipeline,
   if eval_on_last:
     cutoff = (spans[-1]
               | "LastSpanTimes" >> beam.Map(lambda r: r[contract.TIMESTAMP])
-              | "LastSpanQuantiles" >> ApproximateQuantiles.Globally(
+              | "LastSpanQuantiles" >> quantiles_lib.ExactQuantiles(
                   _SPAN_START_QUANTILES)
               | "LastSpanStart" >> beam.Map(_span_start))
     window_start = (
         times
         | "BeforeLastSpan" >> beam.Filter(
             lambda t, cut: t < cut, cut=beam.pvalue.AsSingleton(cutoff))
-        | "TrainQuantiles" >> ApproximateQuantiles.Globally(_QUANTILES)
+        | "TrainQuantiles" >> quantiles_lib.ExactQuantiles(_QUANTILES)
         | "WindowStart" >> beam.Map(
             _window_start, validation_fraction,
             cutoff=beam.pvalue.AsSingleton(cutoff)))
   else:
-    quantiles = times | "Quantiles" >> ApproximateQuantiles.Globally(
-        _QUANTILES)
+    quantiles = times | "Quantiles" >> quantiles_lib.ExactQuantiles(_QUANTILES)
     cutoff = quantiles | "Cutoff" >> beam.Map(cutoff_from_quantiles,
                                               eval_fraction)
     window_start = quantiles | "WindowStart" >> beam.Map(
