@@ -5,8 +5,8 @@ The time split (the eval cutoff, the validation window's start, a span's
 start) is a quantile of the interaction times. Beam's ApproximateQuantiles
 answers within a rank error that depends on how the input is ordered and
 bundled, so the same interactions read through two ingestion paths, or by
-two runners, were split at different times (on MovieLens-1M, 191 seconds
-apart: a dozen engagements changed sides). `ExactQuantiles` is its drop-in
+two runners, were split at different times (docs/model-quality.md has the
+MovieLens-1M case). `ExactQuantiles` is its drop-in
 replacement with a definite answer, the quantile that Beam's own gives
 where it is exact (small inputs): value i of `num_quantiles` is the
 smallest value with at least a share p = i / (num_quantiles - 1) of the n
