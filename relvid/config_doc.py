@@ -221,7 +221,7 @@ options use, commented like this page, with `# default: ...` after each
 value that differs from the default:
 
 ```sh
-relvid config --config prod.yaml --set trainer.batch_size=2048
+relvid config --config prod.yaml --set trainer.batch_size=4096
 ```
 
 The block below is `relvid config --defaults`: every field with the

@@ -18,7 +18,7 @@ OVERRIDES = [
     "pipeline_name=nightly", "output_dir=gs://acme/relvid",
     "metadata_path=/var/relvid/metadata.db",
     "data.text_fields=title,tags", "data.schema_dir=",
-    "trainer.batch_size=2048", "trainer.learning_rate=0.0005",
+    "trainer.batch_size=4096", "trainer.learning_rate=0.0005",
     "trainer.normalize=true", "eval.ks=5,20", "eval.gate_k=20",
     "beam.extra_args=--max_num_workers=20,--experiments=use_runner_v2",
     "orchestration.schedule=0 3 * * *", "orchestration.start_date=2026-02-01",
@@ -84,8 +84,12 @@ def test_every_field_appears_with_its_source_comments():
           "  warm_start_epochs: 3\n"
           "  # Train pairs per batch; the other candidates of a batch are each "
           "pair's\n"
-          "  # negatives (in-batch softmax).\n"
-          "  batch_size: 1024\n"
+          "  # negatives (in-batch softmax). Twice TFRS's 1024: the more "
+          "negatives\n"
+          "  # per pair added recall on MovieLens-1M (docs/model-quality.md, "
+          "\"Batch\n"
+          "  # size\").\n"
+          "  batch_size: 2048\n"
           "  # `adam` or `adagrad` (TFRS's tutorials use Adagrad 0.1) at\n"
           ) in text
   assert ("  # Two engagements of one user at most this far apart form a "
@@ -98,7 +102,7 @@ def test_every_field_appears_with_its_source_comments():
   # Only values other than the default say the default.
   assert not re.search(r"\S  # default: ", text)
   changed = config_doc.render(config_lib.load_config(None, OVERRIDES))
-  assert "  batch_size: 2048  # default: 1024\n" in changed
+  assert "  batch_size: 4096  # default: 2048\n" in changed
   assert "  ks: [5, 20]  # default: [10, 50, 100]\n" in changed
   assert "  batch_size: 64\n" in changed  # text.batch_size, unchanged
 
@@ -117,17 +121,17 @@ def test_reference_page_is_generated_from_the_code(tmp_path):
 
 
 def test_config_command_prints_the_effective_config(capsys, tmp_path):
-  assert cli.main(["config", "--set", "trainer.batch_size=2048"]) == 0
+  assert cli.main(["config", "--set", "trainer.batch_size=4096"]) == 0
   out = capsys.readouterr().out
-  assert "  batch_size: 2048  # default: 1024\n" in out
-  assert load(out, tmp_path).trainer.batch_size == 2048
+  assert "  batch_size: 4096  # default: 2048\n" in out
+  assert load(out, tmp_path).trainer.batch_size == 4096
   path = tmp_path / "prod.yaml"
   path.write_text("pairs:\n  window_seconds: 600\n")
   assert cli.main(["config", "--config", str(path)]) == 0
   assert "  window_seconds: 600  # default: 3600\n" in capsys.readouterr().out
   # --defaults: the reference page's block, whatever else is given.
   assert cli.main(["config", "--defaults", "--config", str(path),
-                   "--set", "trainer.batch_size=2048"]) == 0
+                   "--set", "trainer.batch_size=4096"]) == 0
   assert capsys.readouterr().out == config_doc.render(
       config_lib.PipelineConfig(), portable=True)
 
