@@ -707,16 +707,36 @@ def test_synchronous_replicas_train_on_the_one_process_batch():
   candidates, their logQ probabilities and the OPC normalisation from
   each other: their losses add up to the one-process loss of the whole
   batch and their gradients to its gradients (binary and soft semantic
-  targets; tests/replica_loss_check.py runs in a process of its own)."""
+  targets, and uncertainty weighting, whose log-variance term each
+  replica holds a share of). And `fit` logs the same epoch as in one
+  process: the task weights and the OPC mean as configured, not once per
+  replica, and `loss` the epoch's mean, not the last batch's.
+  (tests/replica_loss_check.py runs in a process of its own.)"""
   done = subprocess.run(
       [sys.executable, "-m", "tests.replica_loss_check"],
       capture_output=True, text=True, timeout=600,
       cwd=pathlib.Path(__file__).resolve().parents[1])
   assert done.returncode == 0, done.stderr[-3000:]
-  for targets, got in json.loads(done.stdout.strip().splitlines()[-1]
-                                 ).items():
+  results = json.loads(done.stdout.strip().splitlines()[-1])
+  logs = results.pop("fit_logs")
+  assert set(results) == {"binary", "soft", "uncertainty"}
+  for targets, got in results.items():
     np.testing.assert_allclose(got["replicas_loss"],
                                got["one_process_loss"], rtol=1e-5,
                                err_msg=targets)
     assert got["max_gradient_difference"] < 1e-5 * got["max_gradient"], (
         targets, got)
+
+  one, replicas = logs["one_process"], logs["replicas"]
+  assert set(replicas) == set(one)
+  for name in ("loss", "total_loss", "engagement_loss", "semantic_loss",
+               "engagement_task_weight", "semantic_task_weight",
+               "opc_weight"):
+    np.testing.assert_allclose(replicas[name], one[name], rtol=1e-4,
+                               err_msg=name)
+  assert one["engagement_task_weight"] == 1.0
+  assert one["semantic_task_weight"] == 0.5
+  # Fixed weights: the mean loss is the weighted sum of the tasks' means.
+  np.testing.assert_allclose(
+      one["loss"], one["engagement_loss"] + 0.5 * one["semantic_loss"],
+      rtol=1e-5)

@@ -72,6 +72,14 @@ def test_pipeline_runs_end_to_end(small_pipeline_run):
     assert len(history[name]) == 2, name
   assert 0 < history["opc_weight"][0] < 1
   assert history["semantic_task_weight"] == [1.0, 1.0]
+  # `loss` is the epoch's mean: the tasks' mean losses, weighted.
+  weight = np.array(history["engagement_task_weight"])
+  np.testing.assert_allclose(
+      history["loss"],
+      weight * history["engagement_loss"]
+      + weight * history["cold_query_loss"]
+      + np.array(history["semantic_task_weight"]) * history["semantic_loss"],
+      rtol=1e-4)
   for split in ("train", "validation"):
     assert tf.io.gfile.glob(os.path.join(run_dir, split,
                                          "events.out.tfevents.*")), split

@@ -482,6 +482,13 @@ def _replica_context() -> Optional[tf.distribute.ReplicaContext]:
   return context
 
 
+def replicas_in_sync() -> int:
+  """The synchronous replicas each training step is split over (1 in one
+  process and on a parameter-server worker)."""
+  context = _replica_context()
+  return 1 if context is None else context.num_replicas_in_sync
+
+
 def global_batch(*tensors: tf.Tensor) -> List[tf.Tensor]:
   """Every replica's rows of `tensors`, this replica's first and then the
   others' in replica order: the whole global batch, so that in-batch
@@ -663,7 +670,11 @@ class RelatedVideoModel(tfrs.models.Model):
     self.log_variances = self.add_weight(
         name="task_log_variances", shape=(2,), initializer="zeros",
         trainable=config.task_weighting == "uncertainty")
-    # Per-epoch means shown by fit() and TensorBoard.
+    # Per-epoch means shown by fit() and TensorBoard. Under synchronous
+    # replicas each replica reports the means over every replica; fit()
+    # would add those up ("sum", its default off TPU) under
+    # MultiWorkerMirroredStrategy and not under MirroredStrategy.
+    self.distribute_reduction_method = "first"
     self.watch = {name: tf.keras.metrics.Mean(name=name) for name in (
         "total_loss", "engagement_loss", "semantic_loss", "cold_query_loss",
         "engagement_task_weight",
@@ -780,6 +791,12 @@ class RelatedVideoModel(tfrs.models.Model):
   def compute_loss(self, features: Dict[str, tf.Tensor],
                    training: bool = False) -> tf.Tensor:
     scales = self.task_scales()
+    # Under synchronous replicas each task loss is this replica's share of
+    # the global batch's, and the replicas' gradients are summed: a term
+    # every replica adds whole is added as a share too. The watched means
+    # are averaged over the replicas (`distribute_reduction_method`), so
+    # they record the shares times the replicas.
+    replicas = replicas_in_sync()
     loss = tf.constant(0.0)
     active = [0.0, 0.0]  # tasks in this loss, for uncertainty weighting
     if self.config.engagement_weight > 0:
@@ -791,9 +808,9 @@ class RelatedVideoModel(tfrs.models.Model):
       loss += scales[0] * engagement
       if cold_query is not None:
         loss += scales[0] * cold_query
-        self.watch["cold_query_loss"].update_state(cold_query)
+        self.watch["cold_query_loss"].update_state(replicas * cold_query)
       active[0] = 1.0
-      self.watch["engagement_loss"].update_state(engagement)
+      self.watch["engagement_loss"].update_state(replicas * engagement)
       # The raw weights' mean: how far OPC alone would shrink the loss.
       self.watch["opc_weight"].update_state(tf.reduce_mean(raw))
     if self.config.semantic_weight > 0 and "sem_trigger" in features:
@@ -803,14 +820,22 @@ class RelatedVideoModel(tfrs.models.Model):
                                   features["sem_trigger_count"]), training)
       loss += scales[1] * semantic
       active[1] = 1.0
-      self.watch["semantic_loss"].update_state(semantic)
+      self.watch["semantic_loss"].update_state(replicas * semantic)
     if self.config.task_weighting == "uncertainty":
-      loss += tf.reduce_sum(tf.constant(active) * self.log_variances)
-    # Keras logs the last batch's `loss`; this is the epoch's mean.
-    self.watch["total_loss"].update_state(loss)
+      loss += tf.reduce_sum(tf.constant(active) *
+                            self.log_variances) / replicas
+    self.watch["total_loss"].update_state(replicas * loss)
     self.watch["engagement_task_weight"].update_state(scales[0])
     self.watch["semantic_task_weight"].update_state(scales[1])
     return loss
+
+  def train_step(self, inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
+    """TFRS's step, logging the epoch's mean loss: TFRS returns the batch's
+    loss as `loss` and `total_loss`, which fit() would show for the last
+    batch only. (The model adds no regularization losses.)"""
+    logs = super().train_step(inputs)
+    logs["loss"] = logs["total_loss"] = self.watch["total_loss"].result()
+    return logs
 
   def item_embeddings(self) -> Dict[str, np.ndarray]:
     """Trigger- and candidate-side embeddings of every catalog item."""
