@@ -275,6 +275,14 @@ def test_synchronous_cluster_trains_every_replica_and_the_chief_exports(
   assert "group_size = 2" in chief_log
   summary = trained_summary(out, "multi_worker_mirrored")
   assert set(summary["parameter_server_shards"].values()) == {1}
+  # The epoch logs are the whole batch's, not added up over the replicas.
+  trainer_config = small_pipeline_run.config.trainer
+  history = summary["history"]
+  epochs = len(history["engagement_loss"])
+  assert history["engagement_task_weight"] == [
+      trainer_config.engagement_weight] * epochs
+  assert history["semantic_task_weight"] == [
+      trainer_config.semantic_weight] * epochs
   assert_export_retrieves_the_chiefs_vectors(out)
 
 
