@@ -61,6 +61,16 @@ def test_a_synchronous_run_needs_a_cluster_without_parameter_servers(
       1, 0, "parameter_server")
 
 
+def test_the_launcher_refuses_an_output_that_holds_a_run(tmp_path, capsys):
+  """A second run into the same folder would mix its model with the
+  first's (and stop at the export): refused before any process starts."""
+  (tmp_path / local_cluster.SERVING_MODEL).mkdir()
+  assert local_cluster.main(["--examples", "unused", "--output",
+                             str(tmp_path), "--workers", "0", "--ps", "0"]) == 2
+  assert "already holds a run (serving_model)" in capsys.readouterr().err
+  assert local_cluster.output_in_use_error(str(tmp_path / "new")) is None
+
+
 @pytest.mark.parametrize("overrides, field", [
     (["trainer.local_workers=1"], "trainer.local_workers"),
     (["trainer.local_workers=3"], "trainer.batch_size"),

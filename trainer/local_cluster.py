@@ -219,6 +219,17 @@ def cluster_shape_error(workers: int, parameter_servers: int,
   return None
 
 
+def output_in_use_error(output_dir: str) -> Optional[str]:
+  """Why `output_dir` cannot take a run (None: it can): an earlier run's
+  model there would be mixed with this one's, or stop its export."""
+  held = [name for name in (SERVING_MODEL, MODEL_RUN)
+          if tf.io.gfile.exists(os.path.join(output_dir, name))]
+  if held:
+    return (f"--output {output_dir} already holds a run ({', '.join(held)}); "
+            "give a new or empty folder")
+  return None
+
+
 def main(argv: Optional[List[str]] = None) -> int:
   parser = argparse.ArgumentParser(
       description="Train on a local parameter-server cluster (processes on "
@@ -260,8 +271,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     run_role(args.examples, args.output, config, args.base_model)
     return 0
-  error = cluster_shape_error(args.workers, args.ps,
-                              config.trainer.distribution)
+  error = (cluster_shape_error(args.workers, args.ps,
+                               config.trainer.distribution)
+           or output_in_use_error(args.output))
   if error:
     print(f"error: {error}", file=sys.stderr)
     return 2
