@@ -9,12 +9,13 @@ Finds the newest CoEngagementPairs output of the configured pipeline in ML
 Metadata (run the pipeline first), runs `trainer.ablation`, writes
 `ablation.md`, `ablation.csv`, `frontier.png` and `by_trigger_engagement.md`
 (the metrics per group of triggers by train-period engagements) under
-`<output_dir>/ablation/<suite>/` and prints the table (the `labels` suite
+`<output_dir>/ablation/<suite>/` (a run of some variants, or from a
+--first-seed, in a folder of its own below it, so that runs side by side
+do not overwrite each other) and prints the table (the `labels` suite
 also writes `labels.md`, the mined pseudo-label sets' size, topic precision
 and coverage). The suites are described in `trainer/ablation.py`.
 """
 import logging
-import os
 import sys
 from typing import List, Optional
 
@@ -32,7 +33,8 @@ def main(argv: Optional[List[str]] = None,
   if config is None:
     return 2
   logging.basicConfig(level=logging.WARNING)
-  folder = os.path.join(config.output_dir, "ablation", args.suite)
+  folder = ablation.output_folder(config.output_dir, args.suite,
+                                 args.variant, args.first_seed)
   try:
     pairs_uri = results.latest_pairs_uri(config)
     if args.suite == "labels":

@@ -43,6 +43,21 @@ def metrics(recall_small, recall_large, topic):
           "cold_triggers": cold_triggers, "cold_candidates": cold_candidates}
 
 
+def test_parts_of_a_suite_write_to_folders_of_their_own():
+  """Two `relvid ablate --variant` runs side by side must not overwrite
+  each other's tables; the whole suite keeps its folder."""
+  assert ablation.output_folder("out", "labels") == "out/ablation/labels"
+  first = ablation.output_folder("out", "labels", ["mined cos>=0.6 1:10"])
+  second = ablation.output_folder("out", "labels", ["mined cos>=0.8 1:10"])
+  assert first == "out/ablation/labels/mined-cos-0.6-1-10"
+  assert second == "out/ablation/labels/mined-cos-0.8-1-10"
+  assert ablation.output_folder(
+      "out", "paper", ["engagement only", "default"], first_seed=3) == (
+          "out/ablation/paper/engagement-only+default_seeds-from-3")
+  assert ablation.output_folder("out", "paper", first_seed=3) == (
+      "out/ablation/paper/seeds-from-3")
+
+
 def test_summary_and_outputs_follow_the_configured_ks(tmp_path):
   rows = ablation.summarize(
       {"a": [metrics(0.2, 0.4, 0.6), metrics(0.4, 0.6, 0.8)]}, ks=[10, 20])

@@ -90,8 +90,10 @@ def test_ablate_on_the_small_run(small_pipeline_run, tmp_path):
   # --first-seed extends an earlier run: this one is seed 2 alone.
   assert "engagement only seed 2:" in out.stdout + out.stderr
   assert "seed 0:" not in out.stdout + out.stderr
+  # A part of a suite writes to a folder of its own.
   folder = os.path.join(small_pipeline_run.config.output_dir, "ablation",
-                        "paper")
+                        "paper", "engagement-only_seeds-from-2")
+  assert f"written: {os.path.join(folder, 'ablation.csv')}" in out.stdout
   assert sorted(os.listdir(folder)) == ["ablation.csv", "ablation.md",
                                         "by_trigger_engagement.md",
                                         "frontier.png"]
@@ -109,7 +111,7 @@ def test_ablate_labels_suite_writes_label_quality(small_pipeline_run,
   assert "| popularity | 1 |" in out.stdout
   assert "| co-engaged train pairs |" in out.stdout
   folder = os.path.join(small_pipeline_run.config.output_dir, "ablation",
-                        "labels")
+                        "labels", "popularity")
   with open(os.path.join(folder, "labels.md")) as f:
     assert "| mined cos>=0.7, 10 neighbours |" in f.read()
 

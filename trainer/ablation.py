@@ -11,7 +11,7 @@ match), and `by_trigger_engagement.md`: recall, topic match and popular
 share per group of eval triggers by train-period engagements, rarest
 first (`ENGAGEMENT_GROUPS`). `relvid ablate` (pipeline/cli.py) finds the
 newest pairs of the configured pipeline and writes them under
-`<output_dir>/ablation/<suite>/`.
+`<output_dir>/ablation/<suite>/` (`output_folder`).
 
 Every suite starts with the baselines (`trainer.baselines`): popularity,
 co-visitation counts, text k-NN (content only), and the TFRS recipe (the
@@ -60,6 +60,7 @@ import inspect
 import io
 import logging
 import os
+import re
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -616,6 +617,23 @@ def engagement_table(rows: List[Dict[str, str]], ks: Sequence[int]) -> str:
                 for title, _ in table]
       lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines) + "\n"
+
+
+def output_folder(output_dir: str, suite: str,
+                  variants: Sequence[str] = (), first_seed: int = 0) -> str:
+  """`<output_dir>/ablation/<suite>`, or for a run of some variants or from
+  a first seed other than 0 a folder below it named after them (e.g.
+  `<suite>/engagement-only+default_seeds-from-3`): runs of parts of a
+  suite side by side each keep their own outputs."""
+  folder = os.path.join(output_dir, "ablation", suite)
+  parts = []
+  if variants:
+    parts.append("+".join(
+        re.sub(r"[^A-Za-z0-9.]+", "-", name).strip("-") or "variant"
+        for name in variants))
+  if first_seed:
+    parts.append(f"seeds-from-{first_seed}")
+  return os.path.join(folder, "_".join(parts)) if parts else folder
 
 
 def write_outputs(rows: List[Dict[str, str]], folder: str, ks: Sequence[int],
