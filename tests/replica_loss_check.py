@@ -5,7 +5,6 @@ one batch in one process, and the same batch split over two synchronous
 replicas (MirroredStrategy on two logical CPUs, the replica context that
 MultiWorkerMirroredStrategy gives each worker); and the epoch logs of a
 short `fit` in both. Prints JSON."""
-import contextlib
 import json
 
 import tensorflow as tf
@@ -18,6 +17,7 @@ import numpy as np  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from relvid.config import TrainerConfig  # pylint: disable=g-import-not-at-top,wrong-import-position
 from tests import test_model  # pylint: disable=g-import-not-at-top,wrong-import-position
+from trainer import distribute  # pylint: disable=g-import-not-at-top,wrong-import-position
 from trainer import model as model_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 REPLICAS = 2
@@ -60,10 +60,9 @@ def check(config: TrainerConfig, strategy: tf.distribute.Strategy
           ) -> dict:
   """The two losses and the largest gradient difference."""
   tf.keras.utils.set_random_seed(0)
-  features = FEATURES
   one = new_model(config)
   with tf.GradientTape() as tape:
-    one_loss = one.compute_loss(features, training=True)
+    one_loss = one.compute_loss(FEATURES, training=True)
   one_grads = [tf.convert_to_tensor(g) for g in
                tape.gradient(one_loss, one.trainable_variables)]
 
@@ -72,11 +71,11 @@ def check(config: TrainerConfig, strategy: tf.distribute.Strategy
   model.set_weights(one.get_weights())
   variables = model.trainable_variables
 
-  rows = len(features["trigger"]) // REPLICAS
+  rows = len(FEATURES["trigger"]) // REPLICAS
 
   def shard(context):
     start = context.replica_id_in_sync_group * rows
-    return {k: v[start:start + rows] for k, v in features.items()}
+    return {k: v[start:start + rows] for k, v in FEATURES.items()}
 
   @tf.function
   def replicated(shards):
@@ -113,7 +112,7 @@ def fit_logs(strategy: tf.distribute.Strategy) -> dict:
   replicated.set_weights(one.get_weights())
   logs = {}
   for name, model in (("one_process", one), ("replicas", replicated)):
-    with strategy.scope() if model is replicated else contextlib.nullcontext():
+    with distribute.scope(strategy if model is replicated else None):
       model.compile(optimizer=tf.keras.optimizers.Adam(0.01))
     history = model.fit(batches, epochs=1, verbose=0).history
     logs[name] = {k: float(v[0]) for k, v in history.items()}
