@@ -373,6 +373,15 @@ class TrainerConfig:
   # `auto`: streaming under a distribution, memory in one process.
   input: str = "auto"
   shuffle_buffer: int = 100_000
+  # d > 0: the weights that the validation scores, the epoch selection
+  # keeps and the export serves are an exponential moving average of the
+  # content path's (every trainable variable but the ID tables), updated
+  # after every step with decay d and bias corrected
+  # (`trainer/averaging.py`); training goes on from the raw weights.
+  # 0: off, the last step's weights. Built against the noise of
+  # parameter_server's asynchronous updates; it did not close that
+  # cluster's gap (docs/distributed-training.md, "Averaging the weights").
+  weight_average_decay: float = 0.0
 
 
 @dataclasses.dataclass
@@ -669,6 +678,8 @@ class PipelineConfig:
       _check(getattr(t, name) > 0, f"trainer.{name}", "must be > 0")
     _check(t.uniform_negatives >= 0, "trainer.uniform_negatives",
            "must be >= 0")
+    _check(0.0 <= t.weight_average_decay < 1.0,
+           "trainer.weight_average_decay", "must be in [0, 1) (0: off)")
     _check(t.trigger_content in ("residual", "fallback"),
            "trainer.trigger_content", "must be residual or fallback")
     _check(t.trigger_content == "residual" or (

@@ -152,6 +152,14 @@ def sharded_summary(out, warm_started=False):
   return summary
 
 
+def assert_averaged(summary, decay):
+  """The exported weights are the moving average (trainer.
+  weight_average_decay) over the last fit's steps, at least one an epoch:
+  every worker's or replica's steps updated it."""
+  assert summary["weight_average"]["decay"] == pytest.approx(decay)
+  assert summary["weight_average"]["steps"] >= summary["kept_epoch"]
+
+
 def assert_export_retrieves_the_chiefs_vectors(out):
   """The export is an ordinary SavedModel (it loads without the cluster)
   whose top 10 for a few triggers are the exact top 10 of the item vectors
@@ -212,7 +220,7 @@ def test_parameter_server_cluster_trains_and_exports_with_run_fn(
   # The workers ran training steps (their servers executed functions).
   assert "serving as worker" in (out / "worker-0.log").read_text()
 
-  sharded_summary(out)
+  assert sharded_summary(out)["weight_average"] is None
 
   # The export is an ordinary single-process SavedModel: it loads without
   # the cluster and retrieves what the chief's item vectors say.
@@ -236,18 +244,21 @@ def test_without_tf_config_the_chief_starts_and_stops_local_servers(
   """`relvid run --set trainer.distribution=parameter_server` on one
   machine: run_fn alone, no TF_CONFIG, starts 2 workers and 2 parameter
   servers itself, which exit with it; here warm-started, as a daily job
-  is, from the small run's (single-process) model."""
+  is, from the small run's (single-process) model, with the weights
+  averaged (their averages sharded like them)."""
   base_model = results.latest_output_uri(small_pipeline_run.config,
                                          "Trainer", "model")
   out = tmp_path / "alone"
   report = launch_cluster(small_pipeline_run, out, 0, 0,
-                          [f"--base-model={base_model}"])
+                          [f"--base-model={base_model}",
+                           "--set=trainer.weight_average_decay=0.9"])
   assert report["cluster"] is None and list(report["pids"]) == ["chief:0"]
   log = (out / "chief-0.log").read_text()
   assert "started 2 workers and 2 parameter servers" in log
   # (Its loss is not compared: on this small sample a warm start's first
   # epoch is within a few hundredths of a cold one's, either way, by base.)
   summary = sharded_summary(out, warm_started=True)
+  assert_averaged(summary, 0.9)
   # The base model's weights went into the sharded tables (its Adagrad
   # accumulators do not: a sharded optimizer starts afresh).
   warm = summary["warm_start"]
@@ -285,6 +296,7 @@ def test_synchronous_cluster_trains_every_replica_and_the_chief_exports(
   assert "group_size = 2" in chief_log
   summary = trained_summary(out, "multi_worker_mirrored")
   assert set(summary["parameter_server_shards"].values()) == {1}
+  assert summary["weight_average"] is None
   # The epoch logs are the whole batch's, not added up over the replicas.
   trainer_config = small_pipeline_run.config.trainer
   history = summary["history"]
@@ -303,12 +315,13 @@ def test_without_tf_config_run_fn_trains_on_local_replicas(
   machine: run_fn alone, no TF_CONFIG, runs the chief and a worker as
   processes of their own (the default trainer.local_workers: 2 replicas),
   the chief exporting where run_fn was asked to, warm-started from the
-  small run's model."""
+  small run's model, with the weights averaged (mirrored averages)."""
   base_model = results.latest_output_uri(small_pipeline_run.config,
                                          "Trainer", "model")
   out = tmp_path / "alone"
   report = launch_cluster(small_pipeline_run, out, 0, 0,
-                          [f"--base-model={base_model}"],
+                          [f"--base-model={base_model}",
+                           "--set=trainer.weight_average_decay=0.8"],
                           distribution="multi_worker_mirrored")
   assert report["cluster"] is None and report["exit_codes"] == {
       "chief:0": 0}
@@ -321,6 +334,7 @@ def test_without_tf_config_run_fn_trains_on_local_replicas(
   assert "this worker waits for the chief" in (
       replicas / "worker-0.log").read_text()
   summary = trained_summary(out, "multi_worker_mirrored", warm_started=True)
+  assert_averaged(summary, 0.8)
   warm = summary["warm_start"]
   assert warm["carried_items"] > 0 and warm["new_items"] == 0
   assert "trigger/id_embedding" in warm["copied"] and not warm["skipped"]

@@ -272,13 +272,17 @@ def _window_pairs(n: int, repeats: int) -> artifacts.Pairs:
   return pairs
 
 
-@pytest.mark.parametrize("refit", [False, True])
+@pytest.mark.parametrize("refit, average_decay", [(False, 0.0),
+                                                   (True, 0.0),
+                                                   (False, 0.5)])
 def test_training_length_is_chosen_on_the_window_and_the_best_epoch_kept(
-    refit):
+    refit, average_decay):
   """Window validation scores every epoch, stops after `patience` epochs
   without a better recall and keeps the best one (of those tied on recall,
   the most on-topic); with refit a new model
-  trains that many epochs on every train pair."""
+  trains that many epochs on every train pair. With the weights averaged
+  (`trainer.weight_average_decay`) what is scored, kept and left in the
+  model are the averages."""
   from trainer import task  # pylint: disable=g-import-not-at-top
   n = 16
   catalog = make_catalog(n)
@@ -287,9 +291,11 @@ def test_training_length_is_chosen_on_the_window_and_the_best_epoch_kept(
       id_dim=8, hidden_dim=8, output_dim=8, use_text=False,
       semantic_weight=0.0, engagement_weight=1.0, batch_size=8,
       optimizer="adam", learning_rate=0.05, epochs=8,
-      early_stopping_patience=1, cold_share=0.0, refit=refit, seed=0)
+      early_stopping_patience=1, cold_share=0.0, refit=refit, seed=0,
+      weight_average_decay=average_decay)
   eval_config = EvalConfig(ks=[1], gate_k=1)
   model = task.train(catalog, pairs, config, eval_config=eval_config)
+  assert (model.average_steps > 0) == (average_decay > 0)
   selection = model.selection_history
   assert (selection is model.history) == (not refit)
   curve = selection.history["val_recall@1"]

@@ -52,6 +52,7 @@ import tensorflow as tf
 import tensorflow_recommenders as tfrs
 
 from relvid.config import TrainerConfig
+from trainer import averaging
 
 
 def opc_weights(trigger_count: tf.Tensor, alpha: float,
@@ -675,6 +676,9 @@ class RelatedVideoModel(tfrs.models.Model):
     # would add those up ("sum", its default off TPU) under
     # MultiWorkerMirroredStrategy and not under MirroredStrategy.
     self.distribute_reduction_method = "first"
+    # The moving average of the dense weights (`trainer/averaging.py`),
+    # made by `track_weight_average` once the variables exist.
+    self.weight_average: Optional[averaging.WeightAverage] = None
     self.watch = {name: tf.keras.metrics.Mean(name=name) for name in (
         "total_loss", "engagement_loss", "semantic_loss", "cold_query_loss",
         "engagement_task_weight",
@@ -830,12 +834,29 @@ class RelatedVideoModel(tfrs.models.Model):
     return loss
 
   def train_step(self, inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
-    """TFRS's step, logging the epoch's mean loss: TFRS returns the batch's
-    loss as `loss` and `total_loss`, which fit() would show for the last
-    batch only. (The model adds no regularization losses.)"""
+    """TFRS's step, then the weight average's update (when there is one),
+    logging the epoch's mean loss: TFRS returns the batch's loss as `loss`
+    and `total_loss`, which fit() would show for the last batch only. (The
+    model adds no regularization losses.)"""
     logs = super().train_step(inputs)
+    if self.weight_average is not None:
+      self.weight_average.update()
     logs["loss"] = logs["total_loss"] = self.watch["total_loss"].result()
     return logs
+
+  def track_weight_average(self, decay: float) -> averaging.WeightAverage:
+    """Builds the towers and starts the moving average of every trainable
+    variable but the ID tables (under the strategy's scope, when there is
+    one); the train step then updates it."""
+    for tower in (self.trigger_tower, self.candidate_tower):
+      tower(tf.zeros([1], tf.int32))
+    self.weight_average = averaging.WeightAverage(
+        id_embedding_variables(self, complement=True), decay)
+    logging.info("weight average: decay %g over %d variables (%d values)",
+                 decay, len(self.weight_average.followed),
+                 sum(int(np.prod(v.shape))
+                     for v in self.weight_average.followed))
+    return self.weight_average
 
   def item_embeddings(self) -> Dict[str, np.ndarray]:
     """Trigger- and candidate-side embeddings of every catalog item."""

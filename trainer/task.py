@@ -22,6 +22,7 @@ from components import artifacts
 from components import example_io
 from relvid import config as config_lib
 from relvid import contract
+from trainer import averaging
 from trainer import data
 from trainer import distribute
 from trainer import export
@@ -301,6 +302,12 @@ def _fit(catalog: artifacts.Catalog, inputs: TrainingInput,
     model = _new_model(catalog, inputs, config, semantic)
     model.warm_start = (None if base is None else
                         warm_start.apply(model, catalog.item_ids, base))
+    if config.weight_average_decay > 0:
+      averaged = averaging.AveragedWeights(
+          model.track_weight_average(config.weight_average_decay),
+          final=not any(isinstance(c, validation.EpochSelection)
+                        for c in callbacks))
+      callbacks = [averaged.first, *callbacks, averaged.last]
     model.compile(optimizer=make_optimizer(config, model))
     # Made under the strategy: one copy per worker, not one on the chief.
     lookup = (inputs.lookup() if cluster is not None and inputs.lookup
@@ -322,6 +329,8 @@ def _fit(catalog: artifacts.Catalog, inputs: TrainingInput,
               verbose=0, callbacks=callbacks)
   # Training throughput, callbacks (the validation scoring) included.
   model.fit_seconds = time.time() - started
+  model.average_steps = (0 if model.weight_average is None else
+                         int(model.weight_average.steps.numpy()))
   model.fit_examples = inputs.rows * len(model.history.epoch)
   return model
 
@@ -355,7 +364,8 @@ def _unsharded(model: model_lib.RelatedVideoModel,
   copy = _new_model(catalog, inputs, config, None)
   copy.compile(optimizer=make_optimizer(config, copy))
   warm_start.copy_weights(model, copy)
-  for name in ("history", "warm_start", "fit_seconds", "fit_examples"):
+  for name in ("history", "warm_start", "fit_seconds", "fit_examples",
+               "average_steps"):
     setattr(copy, name, getattr(model, name))
   copy.shards = shards
   logging.info("trained under %s; sharded: %s", config.distribution,
@@ -498,6 +508,12 @@ def run_fn(fn_args: Any) -> None:
        "distribution": trainer_config.distribution,
        "input": input_mode(trainer_config),
        "parameter_server_shards": getattr(model, "shards", None),
+       # The moving average the exported weights are (trainer.
+       # weight_average_decay), over the last fit's steps; None when off.
+       "weight_average": ({"decay": trainer_config.weight_average_decay,
+                           "steps": model.average_steps}
+                          if trainer_config.weight_average_decay > 0
+                          else None),
        # Pair rows trained on (every epoch, the refit's included) and the
        # wall time of those fits.
        "fit_examples": model.fit_examples,
