@@ -245,7 +245,7 @@ def test_without_tf_config_the_chief_starts_and_stops_local_servers(
   machine: run_fn alone, no TF_CONFIG, starts 2 workers and 2 parameter
   servers itself, which exit with it; here warm-started, as a daily job
   is, from the small run's (single-process) model, with the weights
-  averaged (their averages sharded like them)."""
+  averaged (the averages on the parameter servers)."""
   base_model = results.latest_output_uri(small_pipeline_run.config,
                                          "Trainer", "model")
   out = tmp_path / "alone"

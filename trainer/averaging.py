@@ -29,8 +29,9 @@ import tensorflow as tf
 
 class WeightAverage(tf.Module):
   """The moving averages of `variables`, made under the strategy's scope
-  (so that under parameter servers they live, and are sharded, like the
-  variables they follow).
+  when there is one (under parameter servers: on the parameter servers,
+  split by the strategy's partitioner where large enough; under
+  synchronous replicas: mirrored).
 
   Args:
     variables: the variables to average (built, with their final shapes).
@@ -51,7 +52,7 @@ class WeightAverage(tf.Module):
                     aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
         for i, v in enumerate(self.followed)]
     self.steps = tf.Variable(
-        0.0, trainable=False, name="average_steps",
+        0, dtype=tf.int64, trainable=False, name="average_steps",
         aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
   def update(self) -> None:
@@ -60,12 +61,12 @@ class WeightAverage(tf.Module):
       average.assign_sub((1.0 - self.decay) *
                          (tf.convert_to_tensor(average) -
                           tf.convert_to_tensor(variable)))
-    self.steps.assign_add(1.0)
+    self.steps.assign_add(1)
 
   def averaged_values(self) -> List[np.ndarray]:
     """The bias-corrected averages a_t / (1 - d^t) (the raw weights before
     the first step)."""
-    steps = float(self.steps.numpy())
+    steps = int(self.steps.numpy())
     if steps == 0:
       return [tf.convert_to_tensor(v).numpy() for v in self.followed]
     correction = 1.0 - self.decay ** steps

@@ -509,7 +509,8 @@ def run_fn(fn_args: Any) -> None:
        "input": input_mode(trainer_config),
        "parameter_server_shards": getattr(model, "shards", None),
        # The moving average the exported weights are (trainer.
-       # weight_average_decay), over the last fit's steps; None when off.
+       # weight_average_decay) and the steps it is over (those of the kept
+       # epoch, or of the last fit without epoch selection); None when off.
        "weight_average": ({"decay": trainer_config.weight_average_decay,
                            "steps": model.average_steps}
                           if trainer_config.weight_average_decay > 0
