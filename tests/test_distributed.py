@@ -154,8 +154,8 @@ def sharded_summary(out, warm_started=False):
 
 def assert_averaged(summary, decay):
   """The exported weights are the moving average (trainer.
-  weight_average_decay) over the last fit's steps, at least one an epoch:
-  every worker's or replica's steps updated it."""
+  weight_average_decay) over the kept epoch's steps, at least one an
+  epoch: every worker's or replica's steps updated it."""
   assert summary["weight_average"]["decay"] == pytest.approx(decay)
   assert summary["weight_average"]["steps"] >= summary["kept_epoch"]
 

@@ -844,12 +844,16 @@ class RelatedVideoModel(tfrs.models.Model):
     logs["loss"] = logs["total_loss"] = self.watch["total_loss"].result()
     return logs
 
+  def build_towers(self) -> None:
+    """Creates the towers' variables (Keras builds layers on first call)."""
+    for tower in (self.trigger_tower, self.candidate_tower):
+      tower(tf.zeros([1], tf.int32))
+
   def track_weight_average(self, decay: float) -> averaging.WeightAverage:
     """Builds the towers and starts the moving average of every trainable
     variable but the ID tables (under the strategy's scope, when there is
     one); the train step then updates it."""
-    for tower in (self.trigger_tower, self.candidate_tower):
-      tower(tf.zeros([1], tf.int32))
+    self.build_towers()
     self.weight_average = averaging.WeightAverage(
         id_embedding_variables(self, complement=True), decay)
     logging.info("weight average: decay %g over %d variables (%d values)",

@@ -101,16 +101,10 @@ def _id_table_accumulators(model: Any, create: bool = False
   return found
 
 
-def _build(model: Any) -> None:
-  """Creates the towers' variables (Keras builds layers on first call)."""
-  for _, tower in _towers(model):
-    tower(tf.zeros([1], tf.int32))
-
-
 def save(model: Any, item_ids: np.ndarray, model_uri: str) -> str:
   """Writes the model's weights and the item ids of its ID tables under
   the model artifact (`state_path`); returns the path."""
-  _build(model)
+  model.build_towers()
   buffer = io.BytesIO()
   np.savez(buffer, **{ITEM_IDS: np.asarray(item_ids).astype(str)},
            **{name: distribute.full_value(v)
@@ -143,7 +137,7 @@ def copy_weights(source: Any, target: Any) -> None:
   model's (sharded over parameter servers) into an ordinary one built
   outside the strategy, which the export and `save` then use. `target`
   must be compiled when the accumulators are to be copied."""
-  _build(target)
+  target.build_towers()
   sources = {**named_variables(source), **_id_table_accumulators(source)}
   for name, variable in {**named_variables(target),
                          **_id_table_accumulators(target, create=True)
@@ -194,7 +188,7 @@ def apply(model: Any, item_ids: np.ndarray, base: Dict[str, np.ndarray]
     The report: items carried over, new and dropped, and the weights
     copied and left at their initial values (with why).
   """
-  _build(model)
+  model.build_towers()
   new_ids = np.asarray(item_ids).astype(str)
   base_ids = base[ITEM_IDS].astype(str)
   kept = np.isin(new_ids, base_ids)
