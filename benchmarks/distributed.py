@@ -4,22 +4,24 @@
   python -m benchmarks.distributed [--config FILE] [--set ...]
       [--seeds 0,1,2] [--workers 2] [--ps 2] [--memory-pairs 1000000,10000000]
       [--memory-items 100000] [--skip-quality] [--skip-memory]
-      [--arms memory,streaming,ps,sync] [--workdir DIR]
+      [--arms memory,streaming,ps,ps_async,sync] [--workdir DIR]
 
 Quality and throughput (needs a `relvid run` of the config first: its
-latest CoEngagementPairs artifact is the input). Per seed, up to four
+latest CoEngagementPairs artifact is the input). Per seed, up to five
 trainings of the Trainer's own `run_fn` through `trainer.local_cluster`,
 with the config's trainer settings otherwise:
 
   one process      (memory) trainer.input memory (the default);
   one, streaming   (streaming) trainer.input streaming (the cluster's);
   parameter server (ps) --workers workers and --ps parameter servers on
-                   127.0.0.1, in a network namespace of their own (root);
+                   127.0.0.1, in a network namespace of their own (root),
+                   in synchronous rounds (the default);
+  ps, asynchronous (ps_async) the same cluster with asynchronous updates;
   synchronous      (sync) trainer.distribution multi_worker_mirrored:
                    --workers replicas (the chief and --workers - 1
                    workers), in a network namespace of their own;
 
-(all four by default; name fewer with --arms to skip the others).
+(all five by default; name fewer with --arms to skip the others).
 
 Each is scored by exact retrieval over the catalog with its exported item
 vectors on the artifact's eval pairs (the code `relvid ablate` uses), and
@@ -49,6 +51,9 @@ ARMS = (("memory", "one process", None, ["trainer.input=memory"]),
         ("streaming", "one, streaming", None, ["trainer.input=streaming"]),
         ("ps", "parameter server", "ps",
          ["trainer.distribution=parameter_server"]),
+        ("ps_async", "ps, asynchronous", "ps",
+         ["trainer.distribution=parameter_server",
+          "trainer.parameter_server_updates=asynchronous"]),
         ("sync", "synchronous", "sync",
          ["trainer.distribution=multi_worker_mirrored"]))
 

@@ -35,6 +35,7 @@ TIE_BREAKS = ("topic", "popular")
 SELECTION_METRICS = ("mean_recall", "gate_recall")
 TIE_TESTS = ("paired", "marginal")
 DISTRIBUTIONS = ("none", "parameter_server", "multi_worker_mirrored")
+PARAMETER_SERVER_UPDATES = ("asynchronous", "synchronous")
 INPUTS = ("auto", "memory", "streaming")
 FILE_FORMATS = ("csv", "tsv", "parquet", "tfrecord")
 # The kinds of embedding store (`embedding_store_dir`).
@@ -351,14 +352,25 @@ class TrainerConfig:
   # ps; on Vertex, orchestration.vertex_* worker pools): the chief trains
   # and exports, workers run the steps, the parameter servers hold the
   # variables, each per-item table split into shards of at least
-  # `shard_min_bytes` (at most one per parameter server); updates are
-  # asynchronous. `multi_worker_mirrored`: MultiWorkerMirroredStrategy
+  # `shard_min_bytes` (at most one per parameter server); updates as
+  # `parameter_server_updates` says. `multi_worker_mirrored`: MultiWorkerMirroredStrategy
   # over a TF_CONFIG cluster of a chief and workers (no ps): synchronous
   # steps, each replica a slice of the `batch_size` batch, the in-batch
   # negatives gathered from every replica; every process holds a whole
   # copy of the model; the chief exports (docs/distributed-training.md).
   distribution: str = "none"
   shard_min_bytes: int = 256 << 10
+  # How parameter_server's workers update the variables (ignored by the
+  # other distributions). `synchronous`: in rounds, each worker's share
+  # of a `batch_size` batch (batch_size / workers pairs, its own in-batch
+  # negatives) taken from the same weights, and their mean gradient
+  # applied once per round, so a round is one step on batch_size pairs
+  # (`trainer/synchronous.py`); batch_size must divide among the workers.
+  # `asynchronous`: each worker applies its own whole batch's gradients
+  # as soon as it has them (ParameterServerStrategy's way: a step may read
+  # weights another worker is changing; no barrier, and no gradient sums
+  # on the parameter servers). docs/distributed-training.md measures both.
+  parameter_server_updates: str = "synchronous"
   # A parameter_server run without TF_CONFIG (`relvid run` on one
   # machine) starts this many workers and parameter servers as local
   # processes, itself the chief. A multi_worker_mirrored one starts
@@ -724,6 +736,8 @@ class PipelineConfig:
                           ("selection_metric", SELECTION_METRICS),
                           ("selection_tie_test", TIE_TESTS),
                           ("distribution", DISTRIBUTIONS),
+                          ("parameter_server_updates",
+                           PARAMETER_SERVER_UPDATES),
                           ("input", INPUTS)):
       _check(getattr(t, name) in allowed, f"trainer.{name}",
              f"must be one of {allowed}, got {getattr(t, name)!r}")
@@ -864,6 +878,15 @@ class PipelineConfig:
       _check(t.batch_size % replicas == 0, "trainer.batch_size",
              f"must divide among the {replicas} synchronous replicas "
              f"({field})")
+    if (t.distribution == "parameter_server"
+        and t.parameter_server_updates == "synchronous"):
+      workers, field = ((o.vertex_workers, "orchestration.vertex_workers")
+                        if o.vertex_project else
+                        (t.local_workers, "trainer.local_workers"))
+      _check(workers < 1 or t.batch_size % workers == 0,
+             "trainer.batch_size",
+             f"must divide among the {workers} workers of synchronous "
+             f"rounds ({field})")
     if o.vertex_project:
       for name in ("vertex_region", "image", "vertex_chief_machine_type",
                    "vertex_worker_machine_type",

@@ -199,11 +199,15 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0,
 
 @pytest.fixture(scope="module")
 def cold_cluster(small_pipeline_run, tmp_path_factory):
-  """2 PS + 2 workers + the chief from scratch: (output folder, report)."""
+  """2 PS + 2 workers + the chief from scratch, with asynchronous updates
+  (the default's synchronous rounds: the local-servers test below):
+  (output folder, report)."""
   if os.geteuid() != 0:
     pytest.skip("a network namespace needs root")
   out = tmp_path_factory.mktemp("cluster") / "cold"
-  return out, launch_cluster(small_pipeline_run, out, 2, 2)
+  return out, launch_cluster(
+      small_pipeline_run, out, 2, 2,
+      ["--set=trainer.parameter_server_updates=asynchronous"])
 
 
 @needs_root
@@ -220,7 +224,9 @@ def test_parameter_server_cluster_trains_and_exports_with_run_fn(
   # The workers ran training steps (their servers executed functions).
   assert "serving as worker" in (out / "worker-0.log").read_text()
 
-  assert sharded_summary(out)["weight_average"] is None
+  summary = sharded_summary(out)
+  assert summary["weight_average"] is None
+  assert summary["synchronous_round_batches"] is None  # asynchronous
 
   # The export is an ordinary single-process SavedModel: it loads without
   # the cluster and retrieves what the chief's item vectors say.
@@ -245,12 +251,18 @@ def test_without_tf_config_the_chief_starts_and_stops_local_servers(
   machine: run_fn alone, no TF_CONFIG, starts 2 workers and 2 parameter
   servers itself, which exit with it; here warm-started, as a daily job
   is, from the small run's (single-process) model, with the weights
-  averaged (the averages on the parameter servers)."""
+  averaged (the averages on the parameter servers). The updates are the
+  default's synchronous rounds, each a half-batch per worker and one
+  update, so that the exported weights' average (of the refit on every
+  train pair) is over kept_epoch x ceil(rows / batch_size) steps, not
+  twice that (one per worker batch)."""
   base_model = results.latest_output_uri(small_pipeline_run.config,
                                          "Trainer", "model")
   out = tmp_path / "alone"
+  batch_size = 256
   report = launch_cluster(small_pipeline_run, out, 0, 0,
                           [f"--base-model={base_model}",
+                           f"--set=trainer.batch_size={batch_size}",
                            "--set=trainer.weight_average_decay=0.9"])
   assert report["cluster"] is None and list(report["pids"]) == ["chief:0"]
   log = (out / "chief-0.log").read_text()
@@ -259,6 +271,13 @@ def test_without_tf_config_the_chief_starts_and_stops_local_servers(
   # epoch is within a few hundredths of a cold one's, either way, by base.)
   summary = sharded_summary(out, warm_started=True)
   assert_averaged(summary, 0.9)
+  assert summary["synchronous_round_batches"] == 2
+  pairs_uri = results.latest_pairs_uri(small_pipeline_run.config)
+  rows = streaming.scan_pairs(pairs_uri, artifacts.load_catalog(pairs_uri),
+                              "off")[0].fit_rows
+  assert rows > batch_size  # several rounds an epoch
+  assert summary["weight_average"]["steps"] == summary["kept_epoch"] * (
+      -(-rows // batch_size))
   # The base model's weights went into the sharded tables (its Adagrad
   # accumulators do not: a sharded optimizer starts afresh).
   warm = summary["warm_start"]

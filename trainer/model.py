@@ -53,6 +53,7 @@ import tensorflow_recommenders as tfrs
 
 from relvid.config import TrainerConfig
 from trainer import averaging
+from trainer import synchronous
 
 
 def opc_weights(trigger_count: tf.Tensor, alpha: float,
@@ -679,6 +680,9 @@ class RelatedVideoModel(tfrs.models.Model):
     # The moving average of the dense weights (`trainer/averaging.py`),
     # made by `track_weight_average` once the variables exist.
     self.weight_average: Optional[averaging.WeightAverage] = None
+    # Synchronous rounds' gradient sums (`trainer/synchronous.py`), made by
+    # `track_gradient_sums` under parameter servers.
+    self.gradient_sums: Optional[synchronous.GradientSums] = None
     self.watch = {name: tf.keras.metrics.Mean(name=name) for name in (
         "total_loss", "engagement_loss", "semantic_loss", "cold_query_loss",
         "engagement_task_weight",
@@ -834,15 +838,61 @@ class RelatedVideoModel(tfrs.models.Model):
     return loss
 
   def train_step(self, inputs: Dict[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
-    """TFRS's step, then the weight average's update (when there is one),
-    logging the epoch's mean loss: TFRS returns the batch's loss as `loss`
-    and `total_loss`, which fit() would show for the last batch only. (The
-    model adds no regularization losses.)"""
-    logs = super().train_step(inputs)
+    """TFRS's step (the batch's gradients, the optimizer's update), then the
+    weight average's update (when there is one)."""
+    self.apply_gradients(self.batch_gradients(inputs))
+    return self.step_logs()
+
+  def batch_gradients(self, inputs: Dict[str, tf.Tensor]
+                      ) -> List[Optional[tf.Tensor]]:
+    """The gradients of one batch's loss (regularization losses included,
+    as TFRS's step adds them) for `trainable_variables`."""
+    with tf.GradientTape() as tape:
+      loss = self.compute_loss(inputs, training=True)
+      loss += tf.reduce_sum([tf.reduce_sum(l) for l in self.losses])
+    return tape.gradient(loss, self.trainable_variables)
+
+  def apply_gradients(self, gradients: List[Optional[tf.Tensor]]) -> None:
+    """The optimizer's update with `gradients`, then the weight average's."""
+    self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
     if self.weight_average is not None:
       self.weight_average.update()
+
+  def step_logs(self) -> Dict[str, tf.Tensor]:
+    """The metrics, with the epoch's mean loss as `loss` and `total_loss`
+    (TFRS's step returns the batch's, which fit() would show for the last
+    batch only)."""
+    logs = {metric.name: metric.result() for metric in self.metrics}
     logs["loss"] = logs["total_loss"] = self.watch["total_loss"].result()
     return logs
+
+  def track_gradient_sums(self, strategy: tf.distribute.Strategy,
+                          batches: int) -> synchronous.GradientSums:
+    """Builds the towers and makes the sums of synchronous rounds of
+    `batches` batches (under parameter servers); `fit` then trains in
+    rounds (`make_train_function`)."""
+    self.build_towers()
+    self.gradient_sums = synchronous.GradientSums(
+        self.trainable_variables, strategy, batches)
+    return self.gradient_sums
+
+  def add_batch_gradients(self, inputs: Dict[str, tf.Tensor]) -> None:
+    """A synchronous round's share: one batch's gradients, summed."""
+    self.gradient_sums.add(self.batch_gradients(inputs))
+
+  def apply_round(self) -> Dict[str, tf.Tensor]:
+    """A synchronous round's update: the mean of its batches' gradients."""
+    self.apply_gradients(self.gradient_sums.take_mean())
+    return self.step_logs()
+
+  def make_train_function(self, force: bool = False):
+    """Keras's, or with gradient sums a synchronous round per step."""
+    if self.gradient_sums is None:
+      return super().make_train_function(force)
+    if self.train_function is None or force:
+      self.train_function = synchronous.round_function(
+          self, self._cluster_coordinator, self.gradient_sums.batches)
+    return self.train_function
 
   def build_towers(self) -> None:
     """Creates the towers' variables (Keras builds layers on first call)."""

@@ -308,6 +308,10 @@ def _fit(catalog: artifacts.Catalog, inputs: TrainingInput,
           final=not any(isinstance(c, validation.EpochSelection)
                         for c in callbacks))
       callbacks = [averaged.first, *callbacks, averaged.last]
+    if synchronous_rounds(config):
+      workers = distribute.num_workers()
+      round_batch_size(config.batch_size, workers)  # before any training
+      model.track_gradient_sums(cluster, workers)
     model.compile(optimizer=make_optimizer(config, model))
     # Made under the strategy: one copy per worker, not one on the chief.
     lookup = (inputs.lookup() if cluster is not None and inputs.lookup
@@ -321,7 +325,8 @@ def _fit(catalog: artifacts.Catalog, inputs: TrainingInput,
               epochs=epochs, verbose=0, callbacks=callbacks)
   else:
     # Each worker builds its own input pipeline over its share of the
-    # files; an epoch is a step count, the batches endless.
+    # files; an epoch is a step (or synchronous round) count, each on
+    # `batch_size` pairs, the batches endless.
     model.fit(tf.keras.utils.experimental.DatasetCreator(
         lambda context: _worker_batches(inputs, config, context, lookup)),
               epochs=epochs, steps_per_epoch=max(
@@ -332,14 +337,37 @@ def _fit(catalog: artifacts.Catalog, inputs: TrainingInput,
   model.average_steps = (0 if model.weight_average is None else
                          int(model.weight_average.steps.numpy()))
   model.fit_examples = inputs.rows * len(model.history.epoch)
+  model.round_batches = (None if model.gradient_sums is None
+                         else model.gradient_sums.batches)
   return model
+
+
+def synchronous_rounds(config: config_lib.TrainerConfig) -> bool:
+  """Whether the workers train in synchronous rounds."""
+  return (config.distribution == distribute.PARAMETER_SERVER and
+          config.parameter_server_updates == "synchronous")
+
+
+def round_batch_size(batch_size: int, workers: int) -> int:
+  """A worker's batch in a synchronous round of `batch_size` pairs.
+
+  Raises:
+    ValueError: `batch_size` does not divide among the workers.
+  """
+  if batch_size % workers:
+    raise ValueError(
+        f"config field trainer.batch_size: must divide among the {workers} "
+        "workers of synchronous rounds (trainer.parameter_server_updates), "
+        f"got {batch_size}")
+  return batch_size // workers
 
 
 def _worker_batches(inputs: TrainingInput, config: config_lib.TrainerConfig,
                     context: tf.distribute.InputContext, lookup: Any
                     ) -> tf.data.Dataset:
   """One distributed worker's endless batches: under parameter servers a
-  whole `batch_size` batch per step, its share of the files chosen by the
+  whole `batch_size` batch per step (in synchronous rounds its share of
+  the round's, `round_batch_size`), its share of the files chosen by the
   worker's index (every worker gets the same InputContext); under
   MultiWorkerMirrored its replica's slice of each batch, its share chosen
   by the context."""
@@ -347,7 +375,8 @@ def _worker_batches(inputs: TrainingInput, config: config_lib.TrainerConfig,
     workers = distribute.num_workers()
     return inputs.batches(
         workers, distribute.worker_index() if workers > 1 else 0,
-        config.batch_size, True, lookup)
+        (round_batch_size(config.batch_size, workers)
+         if synchronous_rounds(config) else config.batch_size), True, lookup)
   return inputs.batches(context.num_input_pipelines,
                         context.input_pipeline_id,
                         context.get_per_replica_batch_size(config.batch_size),
@@ -365,7 +394,7 @@ def _unsharded(model: model_lib.RelatedVideoModel,
   copy.compile(optimizer=make_optimizer(config, copy))
   warm_start.copy_weights(model, copy)
   for name in ("history", "warm_start", "fit_seconds", "fit_examples",
-               "average_steps"):
+               "average_steps", "round_batches"):
     setattr(copy, name, getattr(model, name))
   copy.shards = shards
   logging.info("trained under %s; sharded: %s", config.distribution,
@@ -515,6 +544,9 @@ def run_fn(fn_args: Any) -> None:
                            "steps": model.average_steps}
                           if trainer_config.weight_average_decay > 0
                           else None),
+       # With trainer.parameter_server_updates=synchronous, the batches
+       # (one per worker) whose mean gradient each round applied.
+       "synchronous_round_batches": getattr(model, "round_batches", None),
        # Pair rows trained on (every epoch, the refit's included) and the
        # wall time of those fits.
        "fit_examples": model.fit_examples,
