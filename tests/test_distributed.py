@@ -226,7 +226,7 @@ def test_parameter_server_cluster_trains_and_exports_with_run_fn(
 
   summary = sharded_summary(out)
   assert summary["weight_average"] is None
-  assert summary["synchronous_round_batches"] is None  # asynchronous
+  assert summary["synchronous_rounds"] is None  # asynchronous
 
   # The export is an ordinary single-process SavedModel: it loads without
   # the cluster and retrieves what the chief's item vectors say.
@@ -252,10 +252,9 @@ def test_without_tf_config_the_chief_starts_and_stops_local_servers(
   servers itself, which exit with it; here warm-started, as a daily job
   is, from the small run's (single-process) model, with the weights
   averaged (the averages on the parameter servers). The updates are the
-  default's synchronous rounds, each a half-batch per worker and one
-  update, so that the exported weights' average (of the refit on every
-  train pair) is over kept_epoch x ceil(rows / batch_size) steps, not
-  twice that (one per worker batch)."""
+  default's synchronous rounds: the refit on every train pair (the
+  exported weights) ran kept_epoch x ceil(rows / batch_size) rounds of
+  two batches, each round one update of the weight average."""
   base_model = results.latest_output_uri(small_pipeline_run.config,
                                          "Trainer", "model")
   out = tmp_path / "alone"
@@ -271,13 +270,14 @@ def test_without_tf_config_the_chief_starts_and_stops_local_servers(
   # epoch is within a few hundredths of a cold one's, either way, by base.)
   summary = sharded_summary(out, warm_started=True)
   assert_averaged(summary, 0.9)
-  assert summary["synchronous_round_batches"] == 2
   pairs_uri = results.latest_pairs_uri(small_pipeline_run.config)
   rows = streaming.scan_pairs(pairs_uri, artifacts.load_catalog(pairs_uri),
                               "off")[0].fit_rows
   assert rows > batch_size  # several rounds an epoch
-  assert summary["weight_average"]["steps"] == summary["kept_epoch"] * (
-      -(-rows // batch_size))
+  rounds = summary["kept_epoch"] * -(-rows // batch_size)
+  assert summary["synchronous_rounds"] == {
+      "batches_per_round": 2, "rounds": rounds, "batches": 2 * rounds}
+  assert summary["weight_average"]["steps"] == rounds
   # The base model's weights went into the sharded tables (its Adagrad
   # accumulators do not: a sharded optimizer starts afresh).
   warm = summary["warm_start"]

@@ -6,6 +6,7 @@ cluster: tests/test_distributed.py)."""
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_recommenders as tfrs
 
 from relvid import config as config_lib
 from trainer import synchronous
@@ -43,6 +44,21 @@ def test_gradient_sums_give_the_round_mean_by_hand():
   assert mean_unused is None
   for total in sums.sums:
     assert not np.any(total.numpy())
+  assert not np.any(sums.touched[1].numpy())
+
+  @tf.function
+  def round_of_one(rows):
+    sums.add([tf.constant([1.0, 1.0]),
+              tf.IndexedSlices(tf.ones([2, 2]), rows), None])
+    return sums.take_mean()
+
+  # The next round sees only its own rows (here one batch: its mean is
+  # its gradient).
+  _, mean_table, _ = round_of_one(tf.constant([1, 1]))
+  np.testing.assert_array_equal(mean_table.indices.numpy(), [1])
+  np.testing.assert_allclose(mean_table.values.numpy(), [[2.0, 2.0]])
+  assert sums.counts() == {"batches_per_round": 2, "rounds": 2,
+                           "batches": 3}
   with pytest.raises(ValueError, match="differ in kind"):
     sums.add([tf.constant([1.0, 1.0]), tf.constant(tf.zeros([3, 2])), None])
   with pytest.raises(ValueError, match="2 gradients for the 3 variables"):
@@ -96,20 +112,38 @@ def test_a_round_applies_the_mean_of_its_batches_gradients_from_one_weights():
     moved += not np.allclose(after, before)
   assert moved > 0
 
-  single_round, single_step = new_model(1), new_model(1)
+  # TFRS's own train step, which the model's replaced.
+  single_round, single_step, tfrs_step = (new_model(1) for _ in range(3))
   single_round.add_batch_gradients(first)
   single_round.apply_round()
   single_step.train_step(first)
-  for got, want in zip(_weights(single_round), _weights(single_step)):
+  tfrs.models.Model.train_step(tfrs_step, first)
+  for got, want, tfrs_weights in zip(_weights(single_round),
+                                     _weights(single_step),
+                                     _weights(tfrs_step)):
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(want, tfrs_weights)
 
 
-def test_a_round_splits_its_batch_among_the_workers():
+def test_a_round_splits_its_batch_among_the_workers(monkeypatch):
   """A round is one step on batch_size pairs: each of the workers gets
   batch_size / workers, and a batch that does not divide is refused,
   naming trainer.batch_size (by the config for the local or Vertex
   workers it knows of, and at run time for TF_CONFIG's)."""
   assert task.round_batch_size(2048, 2) == 1024
+  asked = []
+  inputs = task.TrainingInput(
+      rows=10, candidate_probability=None, candidate_counts=None,
+      batches=lambda readers, index, batch_size, repeat, lookup:
+      asked.append((readers, index, batch_size, repeat)))
+  monkeypatch.setattr(task.distribute, "num_workers", lambda: 2)
+  monkeypatch.setattr(task.distribute, "worker_index", lambda: 1)
+  for updates, batch_size in (("synchronous", 1024), ("asynchronous", 2048)):
+    trainer = config_lib.TrainerConfig(
+        distribution="parameter_server", parameter_server_updates=updates,
+        batch_size=2048)
+    task._worker_batches(inputs, trainer, None, None)  # pylint: disable=protected-access
+    assert asked.pop() == (2, 1, batch_size, True)
   with pytest.raises(ValueError, match="trainer.batch_size.*3 workers"):
     task.round_batch_size(2048, 3)
   config = config_lib.PipelineConfig()

@@ -337,8 +337,8 @@ def _fit(catalog: artifacts.Catalog, inputs: TrainingInput,
   model.average_steps = (0 if model.weight_average is None else
                          int(model.weight_average.steps.numpy()))
   model.fit_examples = inputs.rows * len(model.history.epoch)
-  model.round_batches = (None if model.gradient_sums is None
-                         else model.gradient_sums.batches)
+  model.synchronous_rounds = (None if model.gradient_sums is None
+                              else model.gradient_sums.counts())
   return model
 
 
@@ -394,7 +394,7 @@ def _unsharded(model: model_lib.RelatedVideoModel,
   copy.compile(optimizer=make_optimizer(config, copy))
   warm_start.copy_weights(model, copy)
   for name in ("history", "warm_start", "fit_seconds", "fit_examples",
-               "average_steps", "round_batches"):
+               "average_steps", "synchronous_rounds"):
     setattr(copy, name, getattr(model, name))
   copy.shards = shards
   logging.info("trained under %s; sharded: %s", config.distribution,
@@ -544,9 +544,10 @@ def run_fn(fn_args: Any) -> None:
                            "steps": model.average_steps}
                           if trainer_config.weight_average_decay > 0
                           else None),
-       # With trainer.parameter_server_updates=synchronous, the batches
-       # (one per worker) whose mean gradient each round applied.
-       "synchronous_round_batches": getattr(model, "round_batches", None),
+       # In synchronous rounds (trainer.parameter_server_updates), the
+       # batches whose mean gradient a round applies, and the rounds
+       # applied and batches summed by the last fit; None otherwise.
+       "synchronous_rounds": getattr(model, "synchronous_rounds", None),
        # Pair rows trained on (every epoch, the refit's included) and the
        # wall time of those fits.
        "fit_examples": model.fit_examples,
