@@ -200,14 +200,17 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0,
 @pytest.fixture(scope="module")
 def cold_cluster(small_pipeline_run, tmp_path_factory):
   """2 PS + 2 workers + the chief from scratch, with asynchronous updates
-  (the default's synchronous rounds: the local-servers test below):
+  (the default's synchronous rounds: the local-servers test below), at
+  batch 512, so that an epoch of the sample is several steps (at 2048
+  it is two, which may overlap, and the loss need not fall):
   (output folder, report)."""
   if os.geteuid() != 0:
     pytest.skip("a network namespace needs root")
   out = tmp_path_factory.mktemp("cluster") / "cold"
   return out, launch_cluster(
       small_pipeline_run, out, 2, 2,
-      ["--set=trainer.parameter_server_updates=asynchronous"])
+      ["--set=trainer.parameter_server_updates=asynchronous",
+       "--set=trainer.batch_size=512"])
 
 
 @needs_root
