@@ -353,11 +353,12 @@ class TrainerConfig:
   # and exports, workers run the steps, the parameter servers hold the
   # variables, each per-item table split into shards of at least
   # `shard_min_bytes` (at most one per parameter server); updates as
-  # `parameter_server_updates` says. `multi_worker_mirrored`: MultiWorkerMirroredStrategy
-  # over a TF_CONFIG cluster of a chief and workers (no ps): synchronous
-  # steps, each replica a slice of the `batch_size` batch, the in-batch
-  # negatives gathered from every replica; every process holds a whole
-  # copy of the model; the chief exports (docs/distributed-training.md).
+  # `parameter_server_updates` says. `multi_worker_mirrored`:
+  # MultiWorkerMirroredStrategy over a TF_CONFIG cluster of a chief and
+  # workers (no ps): synchronous steps, each replica a slice of the
+  # `batch_size` batch, the in-batch negatives gathered from every
+  # replica; every process holds a whole copy of the model; the chief
+  # exports (docs/distributed-training.md).
   distribution: str = "none"
   shard_min_bytes: int = 256 << 10
   # How parameter_server's workers update the variables (ignored by the

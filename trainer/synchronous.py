@@ -51,20 +51,20 @@ class GradientSums(tf.Module):
     if batches < 1:
       raise ValueError(f"a round sums at least one batch, got {batches}")
     self.batches = batches
-    self.followed = list(variables)
-    if not self.followed:
+    variables = list(variables)
+    if not variables:
       raise ValueError("no variables to sum the gradients of")
     self.sums, self.touched = [], []
     # Initial values made where the variable lives (a callable under the
     # colocation), not on the chief and sent over.
-    for i, variable in enumerate(self.followed):
+    for i, variable in enumerate(variables):
       with strategy.extended.colocate_vars_with(variable):
         self.sums.append(_zeros(variable.shape, variable.dtype,
                                 f"gradient_sum_{i}"))
         self.touched.append(
             _zeros(variable.shape[:1], tf.int32, f"touched_rows_{i}")
             if variable.shape.rank >= 2 else None)
-    with strategy.extended.colocate_vars_with(self.followed[0]):
+    with strategy.extended.colocate_vars_with(variables[0]):
       # The batches added in this round (the mean divides by it), and
       # the rounds applied and batches added in all.
       self.added = _zeros([], tf.int64, "batches_added")
